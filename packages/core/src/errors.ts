@@ -1,0 +1,173 @@
+import type { ObjectRef } from './object.js';
+
+/** Where in a file a problem was found. Lines and columns are 1-based. */
+export interface FilePosition {
+  file: string;
+  line?: number;
+  column?: number;
+}
+
+/** Structured context attached to every {@link ConvergeError}. */
+export interface ConvergeErrorData {
+  /** The object the error is about, if any. */
+  ref?: ObjectRef;
+  /** The file (and line) the error is about, if any. */
+  position?: FilePosition;
+  /** Whether trying again later may succeed (network, conflicts, unavailable servers). */
+  retryable?: boolean;
+  [k: string]: unknown;
+}
+
+/** Options accepted by every {@link ConvergeError} constructor. */
+export interface ConvergeErrorOptions {
+  cause?: unknown;
+  data?: ConvergeErrorData;
+}
+
+/**
+ * The base of every error Converge reports. `code` tells the failure kind apart without
+ * parsing messages; `data` carries the object, file and line; `cause` the underlying error.
+ *
+ * @example
+ * ```ts
+ * if (result.error?.code === 'YAML_SYNTAX') console.error(result.error.data.position);
+ * ```
+ */
+export class ConvergeError extends Error {
+  /** A stable identifier of the failure kind, e.g. `YAML_SYNTAX` or `APPLY_CONFLICT`. */
+  readonly code: string;
+  /** Structured context: object ref, file position, retryability and kind-specific fields. */
+  readonly data: ConvergeErrorData;
+
+  constructor(code: string, message: string, options: ConvergeErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.data = options.data ?? {};
+  }
+
+  /** Whether trying again later may succeed. */
+  get retryable(): boolean {
+    return this.data.retryable === true;
+  }
+}
+
+/** A manifest file could not be parsed. `data.position` has the file and line. */
+export class ManifestSyntaxError extends ConvergeError {
+  constructor(message: string, position: FilePosition, options: ConvergeErrorOptions = {}) {
+    super('YAML_SYNTAX', message, { ...options, data: { ...options.data, position } });
+  }
+}
+
+/** A document is not a valid Kubernetes object (no `kind`, `apiVersion` or `metadata.name`). */
+export class InvalidObjectError extends ConvergeError {
+  constructor(message: string, position?: FilePosition, options: ConvergeErrorOptions = {}) {
+    super('INVALID_OBJECT', message, { ...options, data: { ...options.data, ...(position && { position }) } });
+  }
+}
+
+/** Two documents declare the same object. */
+export class DuplicateObjectError extends ConvergeError {
+  constructor(message: string, data: ConvergeErrorData) {
+    super('DUPLICATE_OBJECT', message, { data });
+  }
+}
+
+/** A path points outside the tree it was read from (`..` or a symlink). */
+export class PathEscapeError extends ConvergeError {
+  constructor(path: string, root: string) {
+    super('PATH_ESCAPE', `${path} resolves outside ${root}; refusing to read it`, { data: { path, root, position: { file: path } } });
+  }
+}
+
+/** A file or directory asked for does not exist. */
+export class FileNotFoundError extends ConvergeError {
+  constructor(path: string, options: ConvergeErrorOptions = {}) {
+    super('FILE_NOT_FOUND', `${path}: no such file`, { ...options, data: { ...options.data, position: { file: path } } });
+  }
+}
+
+/** A `${VAR}` has no value while substitution is strict. */
+export class SubstitutionError extends ConvergeError {
+  constructor(message: string, data: ConvergeErrorData) {
+    super('SUBSTITUTION', message, { data });
+  }
+}
+
+/** A renderer failed for a reason of its own. */
+export class RenderError extends ConvergeError {
+  constructor(message: string, options: ConvergeErrorOptions = {}) {
+    super('RENDER_FAILED', message, options);
+  }
+}
+
+/** A source could not be read (network, auth, missing ref). */
+export class SourceError extends ConvergeError {
+  constructor(code: string, message: string, options: ConvergeErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+/** The desired set is empty and the reconciler was not told `allowEmpty`. */
+export class EmptyDesiredStateError extends ConvergeError {
+  constructor(reconciler: string) {
+    super('EMPTY_DESIRED_STATE', `${reconciler}: the rendered desired state is empty; refusing to prune everything. Set allowEmpty to allow it.`);
+  }
+}
+
+/** An object already belongs to another reconciler. */
+export class OwnershipConflictError extends ConvergeError {
+  constructor(message: string, data: ConvergeErrorData) {
+    super('OWNERSHIP_CONFLICT', message, { data });
+  }
+}
+
+/** A gate refused the desired state for now (e.g. an image is not pushed yet). */
+export class GateError extends ConvergeError {
+  constructor(gate: string, message: string, data: ConvergeErrorData = {}) {
+    super('GATE_BLOCKED', `gate ${gate}: ${message}`, { data: { retryable: true, ...data, gate } });
+  }
+}
+
+/** Objects did not become healthy in time, or one failed. */
+export class HealthError extends ConvergeError {
+  constructor(code: 'HEALTH_TIMEOUT' | 'HEALTH_FAILED', message: string, data: ConvergeErrorData = {}) {
+    super(code, message, { data });
+  }
+}
+
+/** A sink call failed for one object; `data.ref` names it. Sinks use specific codes (e.g. `APPLY_CONFLICT`). */
+export class SinkError extends ConvergeError {
+  constructor(code: string, message: string, options: ConvergeErrorOptions = {}) {
+    super(code, message, options);
+  }
+}
+
+/** Several objects failed in one pass; `errors` holds each one. */
+export class AggregateConvergeError extends ConvergeError {
+  readonly errors: readonly ConvergeError[];
+  constructor(message: string, errors: readonly ConvergeError[]) {
+    super('MULTIPLE_FAILURES', `${message}:\n${errors.map((e) => `  - ${e.message}`).join('\n')}`, {
+      data: { retryable: errors.every((e) => e.retryable) },
+    });
+    this.errors = errors;
+  }
+}
+
+/** The operation was cancelled through an `AbortSignal`. */
+export class AbortedError extends ConvergeError {
+  constructor(message = 'the operation was aborted') {
+    super('ABORTED', message);
+  }
+}
+
+/**
+ * Converts anything thrown into a {@link ConvergeError}: Converge errors pass through, other
+ * errors are wrapped with code `INTERNAL` (or `ABORTED` for abort errors) and kept as `cause`.
+ */
+export function toConvergeError(thrown: unknown): ConvergeError {
+  if (thrown instanceof ConvergeError) return thrown;
+  if (thrown instanceof Error && thrown.name === 'AbortError') return new AbortedError(thrown.message);
+  const message = thrown instanceof Error ? thrown.message : String(thrown);
+  return new ConvergeError('INTERNAL', message, { cause: thrown });
+}
