@@ -37,3 +37,22 @@ export type {
   DeleteResult,
   DriftEvent,
 } from './sink.js';
+export { OWNER_ANNOTATION, PRUNE_ANNOTATION, isPruneDisabled, ownerOf } from './annotations.js';
+export { normalize } from './normalize.js';
+export type { IgnoreRule } from './ignore-rules.js';
+export { MASK, isSecret, maskSecret } from './mask.js';
+export type { DiffOptions, DiffResult } from './diff.js';
+export { diff } from './diff.js';
+export { APPLY_ORDER, applyRank, sortForApply } from './order.js';
+export type { PlanInput, Plan, OwnershipConflict } from './plan.js';
+export { plan } from './plan.js';
+export { setOrigin, originOf, inheritOrigin, formatPosition } from './origin.js';
+export type { Clock, TimerHandle } from './clock.js';
+export { systemClock, sleep } from './clock.js';
+export type { RetryPolicy, ExponentialBackoffOptions } from './retry-policy.js';
+export { exponentialBackoff } from './retry-policy.js';
+export type { Gate, GateResult } from './gate.js';
+export type { ReconcileEvent, ReconcileEventType, ReconcileEventOf, PassReason } from './events.js';
+export type { ReconcileResult, ReconcilerStatus, ReconcilerPhase, PassRecord } from './reconciler-status.js';
+export type { Reconciler, ReconcilerOptions } from './reconciler.js';
+export { createReconciler } from './reconciler.js';

@@ -1,1 +1,4 @@
-export {};
+export { MemorySink } from './memory-sink.js';
+export type { MemorySinkOptions, MemorySinkCall, MemorySinkFault, MemorySinkOperation } from './memory-sink.js';
+export { FakeClock } from './fake-clock.js';
+export { nextEvent } from './next-event.js';

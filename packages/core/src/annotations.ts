@@ -1,0 +1,15 @@
+/** Annotation naming the reconciler that manages an object. */
+export const OWNER_ANNOTATION = 'converge.dev/owner';
+
+/** Annotation that, set to `disabled`, keeps an object from ever being pruned. */
+export const PRUNE_ANNOTATION = 'converge.dev/prune';
+
+/** Whether an object is protected from pruning by `converge.dev/prune: disabled`. */
+export function isPruneDisabled(obj: { metadata: { annotations?: Record<string, string> } }): boolean {
+  return obj.metadata.annotations?.[PRUNE_ANNOTATION] === 'disabled';
+}
+
+/** The reconciler recorded as the object's owner, if any. */
+export function ownerOf(obj: { metadata: { annotations?: Record<string, string> } }): string | undefined {
+  return obj.metadata.annotations?.[OWNER_ANNOTATION];
+}

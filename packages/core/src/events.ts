@@ -1,0 +1,46 @@
+import type { ChangeCounts } from './change.js';
+import type { ConvergeError } from './errors.js';
+import type { Health } from './health/health-status.js';
+import type { ObjectRef } from './object.js';
+
+/** Why a pass runs. */
+export type PassReason = 'start' | 'interval' | 'retry' | 'trigger' | 'drift' | 'manual' | (string & {});
+
+/** Fields every event carries. */
+interface EventBase {
+  /** The reconciler's name. */
+  reconciler: string;
+  /** When the event happened (clock milliseconds). */
+  at: number;
+}
+
+/**
+ * Everything a reconciler reports, as a discriminated union on `type`. Secret values never
+ * appear in events: objects are named by ref only.
+ */
+export type ReconcileEvent = EventBase &
+  (
+    | { type: 'pass.started'; reason: PassReason }
+    | { type: 'revision.checked'; revision: string; changed: boolean }
+    | { type: 'rendered'; revision: string; objects: number; reused: boolean }
+    | { type: 'gate.passed'; gate: string }
+    | { type: 'gate.blocked'; gate: string; message: string }
+    | { type: 'planned'; revision: string; counts: ChangeCounts; dryRun: boolean }
+    | { type: 'object.applied'; ref: ObjectRef; action: 'create' | 'update'; dryRun: boolean }
+    | { type: 'object.pruned'; ref: ObjectRef; dryRun: boolean }
+    | { type: 'object.failed'; ref: ObjectRef; error: ConvergeError }
+    | { type: 'object.orphaned'; ref: ObjectRef }
+    | { type: 'drift.detected'; ref: ObjectRef; via: 'watch' | 'plan' }
+    | { type: 'health.changed'; ref: ObjectRef; health: Health }
+    | { type: 'pass.succeeded'; revision: string; counts: ChangeCounts; durationMs: number; driftCorrected: number }
+    | { type: 'pass.failed'; revision?: string; error: ConvergeError; durationMs: number; retryInMs?: number }
+    | { type: 'pass.skipped'; reason: 'suspended' | 'stopped' }
+    | { type: 'suspended' }
+    | { type: 'resumed' }
+  );
+
+/** The `type` of a {@link ReconcileEvent}. */
+export type ReconcileEventType = ReconcileEvent['type'];
+
+/** The event with a given `type`. */
+export type ReconcileEventOf<T extends ReconcileEventType> = Extract<ReconcileEvent, { type: T }>;

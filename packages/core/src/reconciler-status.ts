@@ -1,0 +1,51 @@
+import type { ChangeCounts } from './change.js';
+import type { ConvergeError } from './errors.js';
+
+/** What a reconciler is doing. */
+export type ReconcilerPhase = 'idle' | 'reconciling' | 'backoff' | 'suspended' | 'stopped';
+
+/** The result of one pass. */
+export interface ReconcileResult {
+  status: 'succeeded' | 'failed' | 'skipped';
+  /** The revision the pass worked on, once known. */
+  revision?: string;
+  counts: ChangeCounts;
+  /** Why the pass failed. */
+  error?: ConvergeError;
+  /** Updates made to objects whose revision had not changed: drift that was reverted. */
+  driftCorrected?: number;
+  /** Whether nothing was persisted (`dryRun`). */
+  dryRun?: boolean;
+}
+
+/** One pass as kept in {@link ReconcilerStatus.history}. */
+export interface PassRecord {
+  result: ReconcileResult['status'];
+  reason: string;
+  revision?: string;
+  startedAt: number;
+  durationMs: number;
+  counts: ChangeCounts;
+  error?: { code: string; message: string };
+}
+
+/** A snapshot of a reconciler's state. */
+export interface ReconcilerStatus {
+  name: string;
+  phase: ReconcilerPhase;
+  suspended: boolean;
+  /** The revision of the last successful pass: what the target is known to match. */
+  lastAppliedRevision?: string;
+  /** The revision of the last pass, successful or not. */
+  lastAttemptedRevision?: string;
+  /** The error of the last pass, cleared by a successful one. */
+  lastError?: ConvergeError;
+  /** Failures in a row since the last success. */
+  consecutiveFailures: number;
+  /** When the next automatic pass is due (clock ms), while running. */
+  nextRunAt?: number;
+  /** How many objects the last successful pass left under management. */
+  managedObjects: number;
+  /** The last 10 passes, newest last. */
+  history: PassRecord[];
+}

@@ -1,0 +1,45 @@
+import type { ConvergeError } from './errors.js';
+
+/**
+ * When and how fast a failed pass is retried. Data, not code paths: a predicate and a delay
+ * function, so a team can swap either.
+ */
+export interface RetryPolicy {
+  /** Whether to retry sooner than the next interval after this error. @default every error */
+  shouldRetry(error: ConvergeError, failures: number): boolean;
+  /** Delay in ms before retry number `failures` (1 for the first failure). */
+  delay(failures: number): number;
+}
+
+/** Options of {@link exponentialBackoff}. */
+export interface ExponentialBackoffOptions {
+  /** Delay after the first failure, in ms. @default 1000 */
+  initial?: number;
+  /** Upper bound of the delay, in ms. @default 300000 (5 minutes) */
+  max?: number;
+  /** Growth factor per failure. @default 2 */
+  factor?: number;
+  /** Fraction of random spread added to each delay, 0 to 1. @default 0.1 */
+  jitter?: number;
+  /** Source of randomness in [0, 1). @default Math.random */
+  random?: () => number;
+}
+
+/**
+ * Capped exponential backoff with jitter: `min(max, initial · factor^(failures−1)) · (1 + jitter·r)`.
+ *
+ * @example
+ * ```ts
+ * createReconciler({ ..., retry: exponentialBackoff({ initial: 500, max: 60_000 }) });
+ * ```
+ */
+export function exponentialBackoff(options: ExponentialBackoffOptions = {}): RetryPolicy {
+  const { initial = 1000, max = 300_000, factor = 2, jitter = 0.1, random = Math.random } = options;
+  return {
+    shouldRetry: () => true,
+    delay: (failures) => {
+      const base = Math.min(max, initial * factor ** Math.max(0, failures - 1));
+      return Math.round(Math.min(max, base * (1 + jitter * random())));
+    },
+  };
+}

@@ -1,0 +1,227 @@
+import { ConvergeError, SinkError } from '../errors.js';
+import { isPruneDisabled } from '../annotations.js';
+import { normalize } from '../normalize.js';
+import { formatRef, refKey, refOf, type KubeObject, type ObjectRef } from '../object.js';
+import type {
+  ApplyOptions,
+  ApplyResult,
+  DeleteOptions,
+  DeleteResult,
+  DriftEvent,
+  Sink,
+  SinkCallOptions,
+} from '../sink.js';
+
+/** The sink operations {@link MemorySink} records and can be told to fail. */
+export type MemorySinkOperation = 'get' | 'readInventory' | 'apply' | 'delete' | 'writeInventory';
+
+/** One recorded call, for assertions such as "a no-op pass makes no writes". */
+export interface MemorySinkCall {
+  op: MemorySinkOperation;
+  refs: ObjectRef[];
+  dryRun: boolean;
+}
+
+/** A fault to inject: fail `op` (for `ref` only, if given) `times` times with `error`. */
+export interface MemorySinkFault {
+  op: MemorySinkOperation;
+  ref?: ObjectRef;
+  /** @default 1 */
+  times?: number;
+  /** @default a retryable `SinkError` with code `SIMULATED_FAULT` */
+  error?: ConvergeError;
+}
+
+/** Options of {@link MemorySink}. */
+export interface MemorySinkOptions {
+  /** @default 'memory' */
+  id?: string;
+  /** Objects that exist before the first pass. */
+  objects?: readonly KubeObject[];
+}
+
+/**
+ * An in-memory {@link Sink} for unit tests and demos. It behaves like an API server where it
+ * claims to: applying an object that does not change it keeps its `resourceVersion`;
+ * a real change bumps `resourceVersion`, and `generation` when anything outside metadata
+ * and status changed; `uid` and `creationTimestamp` are set on create; `status` is kept.
+ * Deleting an object annotated `converge.dev/prune: disabled` is still allowed here: the
+ * prune rules live in `plan()`, as they would against a real cluster.
+ *
+ * @example
+ * ```ts
+ * const sink = new MemorySink();
+ * await createReconciler({ name: 'demo', source, render: yamlFiles(), sink }).reconcile();
+ * sink.objects(); // what was applied
+ * sink.set({ ...obj, data: { drifted: 'yes' } }); // simulate someone editing the cluster
+ * ```
+ */
+export class MemorySink implements Sink {
+  readonly id: string;
+  /** Every call made, in order. */
+  readonly calls: MemorySinkCall[] = [];
+  readonly #objects = new Map<string, KubeObject>();
+  readonly #inventories = new Map<string, ObjectRef[]>();
+  readonly #watchers = new Set<{ keys: Set<string>; onDrift: (e: DriftEvent) => void }>();
+  #faults: { op: MemorySinkOperation; times: number; error: ConvergeError; ref?: ObjectRef }[] = [];
+  #version = 0;
+  #uid = 0;
+
+  constructor(options: MemorySinkOptions = {}) {
+    this.id = options.id ?? 'memory';
+    for (const obj of options.objects ?? []) this.#store(obj);
+  }
+
+  /** Copies of all stored objects, sorted by ref key. */
+  objects(): KubeObject[] {
+    return [...this.#objects.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, obj]) => structuredClone(obj));
+  }
+
+  /** A copy of one stored object, or `undefined`. */
+  getObject(ref: ObjectRef): KubeObject | undefined {
+    const obj = this.#objects.get(refKey(ref));
+    return obj && structuredClone(obj);
+  }
+
+  /** Writes an object as someone else would (e.g. `kubectl edit`), and tells watchers: simulates drift. */
+  set(obj: KubeObject): void {
+    this.#store(obj);
+    this.#notify({ ref: refOf(obj), type: 'modified' });
+  }
+
+  /** Deletes an object as someone else would, and tells watchers. */
+  remove(ref: ObjectRef): void {
+    if (this.#objects.delete(refKey(ref))) this.#notify({ ref, type: 'deleted' });
+  }
+
+  /** Makes future calls fail. Faults are used up in the order they were added. */
+  fail(fault: MemorySinkFault): void {
+    this.#faults.push({
+      op: fault.op,
+      times: fault.times ?? 1,
+      error: fault.error ?? new SinkError('SIMULATED_FAULT', `simulated ${fault.op} failure`, { data: { retryable: true } }),
+      ...(fault.ref && { ref: fault.ref }),
+    });
+  }
+
+  /** The number of recorded calls that would have changed state (non-dry-run apply, delete, writeInventory). */
+  get writes(): number {
+    return this.calls.filter((c) => !c.dryRun && (c.op === 'apply' || c.op === 'delete' || c.op === 'writeInventory')).length;
+  }
+
+  async get(refs: readonly ObjectRef[], _options?: SinkCallOptions): Promise<KubeObject[]> {
+    this.#record('get', refs);
+    this.#throwIfFaulted('get');
+    return refs.flatMap((ref) => {
+      const obj = this.#objects.get(refKey(ref));
+      return obj ? [structuredClone(obj)] : [];
+    });
+  }
+
+  async readInventory(owner: string, _options?: SinkCallOptions): Promise<ObjectRef[] | undefined> {
+    this.#record('readInventory', []);
+    this.#throwIfFaulted('readInventory');
+    const refs = this.#inventories.get(owner);
+    return refs && structuredClone(refs);
+  }
+
+  async writeInventory(owner: string, refs: readonly ObjectRef[], _options?: SinkCallOptions): Promise<void> {
+    this.#record('writeInventory', refs);
+    this.#throwIfFaulted('writeInventory');
+    this.#inventories.set(owner, structuredClone([...refs]));
+  }
+
+  async apply(objects: readonly KubeObject[], options: ApplyOptions = {}): Promise<ApplyResult[]> {
+    this.#record('apply', objects.map(refOf), options.dryRun);
+    return objects.map((desired) => {
+      const ref = refOf(desired);
+      const fault = this.#takeFault('apply', ref);
+      const result: ApplyResult = fault
+        ? { ref, ok: false, error: fault }
+        : { ref, ok: true, object: options.dryRun ? this.#merged(desired) : this.#store(desired) };
+      options.onResult?.(result);
+      return result;
+    });
+  }
+
+  async delete(refs: readonly ObjectRef[], options: DeleteOptions = {}): Promise<DeleteResult[]> {
+    this.#record('delete', refs, options.dryRun);
+    return refs.map((ref) => {
+      const fault = this.#takeFault('delete', ref);
+      const found = this.#objects.has(refKey(ref));
+      const result: DeleteResult = fault ? { ref, ok: false, error: fault } : { ref, ok: true, found };
+      if (!fault && !options.dryRun) this.#objects.delete(refKey(ref));
+      options.onResult?.(result);
+      return result;
+    });
+  }
+
+  watch(refs: readonly ObjectRef[], onDrift: (event: DriftEvent) => void): () => void {
+    const watcher = { keys: new Set(refs.map(refKey)), onDrift };
+    this.#watchers.add(watcher);
+    return () => void this.#watchers.delete(watcher);
+  }
+
+  /** Whether the prune-disabled annotation protects a stored object. */
+  isProtected(ref: ObjectRef): boolean {
+    const obj = this.#objects.get(refKey(ref));
+    return obj !== undefined && isPruneDisabled(obj);
+  }
+
+  #merged(desired: KubeObject): KubeObject {
+    const current = this.#objects.get(refKey(refOf(desired)));
+    const next = structuredClone(desired);
+    if (!current) {
+      next.metadata = { ...next.metadata, uid: `memory-${++this.#uid}`, creationTimestamp: new Date(0).toISOString(), generation: 1, resourceVersion: String(++this.#version) };
+      return next;
+    }
+    if (current['status'] !== undefined) next['status'] = current['status'];
+    const { uid, creationTimestamp, generation, resourceVersion } = current.metadata;
+    const specChanged = JSON.stringify(withoutMetadata(normalize(current))) !== JSON.stringify(withoutMetadata(normalize(next)));
+    const anyChanged = specChanged || JSON.stringify(normalize(current)) !== JSON.stringify(normalize(next));
+    next.metadata = {
+      ...next.metadata,
+      uid,
+      creationTimestamp,
+      generation: specChanged ? (generation as number) + 1 : generation,
+      resourceVersion: anyChanged ? String(this.#version + 1) : resourceVersion,
+    };
+    return next;
+  }
+
+  #store(desired: KubeObject): KubeObject {
+    const next = this.#merged(desired);
+    if (Number(next.metadata.resourceVersion) > this.#version) this.#version = Number(next.metadata.resourceVersion);
+    this.#objects.set(refKey(refOf(next)), next);
+    return structuredClone(next);
+  }
+
+  #notify(event: DriftEvent): void {
+    for (const w of this.#watchers) if (w.keys.has(refKey(event.ref))) w.onDrift(event);
+  }
+
+  #record(op: MemorySinkOperation, refs: readonly ObjectRef[], dryRun = false): void {
+    this.calls.push({ op, refs: [...refs], dryRun });
+  }
+
+  #throwIfFaulted(op: MemorySinkOperation): void {
+    const error = this.#takeFault(op);
+    if (error) throw error;
+  }
+
+  #takeFault(op: MemorySinkOperation, ref?: ObjectRef): ConvergeError | undefined {
+    const fault = this.#faults.find((f) => f.op === op && (!f.ref || (ref && refKey(f.ref) === refKey(ref))));
+    if (!fault) return undefined;
+    if (--fault.times <= 0) this.#faults = this.#faults.filter((f) => f !== fault);
+    return fault.ref ? withRef(fault.error, fault.ref) : fault.error;
+  }
+}
+
+function withoutMetadata(obj: KubeObject): Record<string, unknown> {
+  const { metadata: _metadata, ...rest } = obj;
+  return rest;
+}
+
+function withRef(error: ConvergeError, ref: ObjectRef): ConvergeError {
+  return error.data.ref ? error : new SinkError(error.code, `${formatRef(ref)}: ${error.message}`, { cause: error, data: { ...error.data, ref } });
+}
