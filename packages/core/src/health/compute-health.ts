@@ -1,0 +1,128 @@
+import type { KubeObject, ObjectRef } from '../object.js';
+import { formatRef, parseApiVersion } from '../object.js';
+import type { Health } from './health-status.js';
+import { conditionsOf } from '../internal/conditions.js';
+import { optionalIntField, stringField } from '../internal/object-fields.js';
+import { current, failed, inProgress } from '../internal/health-result.js';
+import { alwaysCurrentHealth } from './always-current.js';
+import { crdHealth } from './crd.js';
+import { cronJobHealth } from './cron-job.js';
+import { daemonSetHealth } from './daemon-set.js';
+import { deploymentHealth } from './deployment.js';
+import { jobHealth } from './job.js';
+import { namespaceHealth } from './namespace.js';
+import { podHealth } from './pod.js';
+import { pvcHealth } from './pvc.js';
+import { replicaSetHealth } from './replica-set.js';
+import { serviceHealth } from './service.js';
+import { statefulSetHealth } from './stateful-set.js';
+
+/** Kind-specific rules keyed by `group/Kind` (`Kind` for the core group), as in kstatus. */
+const kindRules: ReadonlyMap<string, (obj: KubeObject) => Health> = new Map([
+  ['Service', serviceHealth],
+  ['Pod', podHealth],
+  ['Secret', alwaysCurrentHealth],
+  ['ConfigMap', alwaysCurrentHealth],
+  ['PersistentVolumeClaim', pvcHealth],
+  ['Namespace', namespaceHealth],
+  ['apps/StatefulSet', statefulSetHealth],
+  ['apps/DaemonSet', daemonSetHealth],
+  ['extensions/DaemonSet', daemonSetHealth],
+  ['apps/Deployment', deploymentHealth],
+  ['extensions/Deployment', deploymentHealth],
+  ['apps/ReplicaSet', replicaSetHealth],
+  ['extensions/ReplicaSet', replicaSetHealth],
+  ['batch/Job', jobHealth],
+  ['batch/CronJob', cronJobHealth],
+  ['apiextensions.k8s.io/CustomResourceDefinition', crdHealth],
+]);
+
+/**
+ * The health of a missing object: `NotFound`, e.g. `Deployment web/api not found`.
+ *
+ * @param ref - the object that was looked for; named in the message when given.
+ */
+export function notFoundHealth(ref?: ObjectRef): Health {
+  return { status: 'NotFound', message: ref ? `${formatRef(ref)} not found` : 'Resource not found' };
+}
+
+/**
+ * Computes the health of a live object, with kstatus semantics. Pure and synchronous: it reads
+ * only the object given, so pass the object as the server returned it, status included.
+ *
+ * Rules, first match wins:
+ *
+ * 1. no object (`undefined`/`null`) → `NotFound`;
+ * 2. `metadata.deletionTimestamp` set → `Terminating`, `Resource scheduled for deletion`;
+ * 3. `metadata.generation` ≠ `status.observedGeneration` (when both are set) → `InProgress`,
+ *    `Deployment generation is 3, but latest observed generation is 2`;
+ * 4. the first of the conditions `Reconciling=True` → `InProgress` and `Stalled=True` →
+ *    `Failed`, with the condition's reason and message;
+ * 5. a kind-specific rule: Deployment, StatefulSet, DaemonSet, ReplicaSet, Pod, Job, CronJob,
+ *    Service, PersistentVolumeClaim, CustomResourceDefinition, Namespace, ConfigMap, Secret
+ *    (see `deploymentHealth`, `podHealth`… for each);
+ * 6. for any other kind, a `Ready` condition: `True` → `Current`, `False` or `Unknown` →
+ *    `InProgress` with its reason and message (the convention Flux and most operators follow);
+ * 7. otherwise `Current`, `Resource is current` — kinds without status semantics.
+ *
+ * An object that cannot be read (no `kind`, an unknown Pod phase) is `Unknown`; this function
+ * never throws.
+ *
+ * @example
+ * ```ts
+ * const health = computeHealth(await reader.get(ref));
+ * if (health.status === 'Failed') console.error(`${formatRef(ref)}: ${health.message}`);
+ * ```
+ */
+export function computeHealth(obj: KubeObject | null | undefined): Health {
+  if (obj === undefined || obj === null) return notFoundHealth();
+  if (typeof obj !== 'object' || typeof obj.kind !== 'string' || typeof obj.apiVersion !== 'string') {
+    return { status: 'Unknown', message: 'Not a Kubernetes object: apiVersion and kind are required', reason: 'InvalidObject' };
+  }
+
+  const generic = genericHealth(obj);
+  if (generic) return generic;
+
+  const { group } = parseApiVersion(obj.apiVersion);
+  const rule = kindRules.get(group ? `${group}/${obj.kind}` : obj.kind);
+  if (rule) return rule(obj);
+
+  return readyConditionHealth(obj) ?? current('Resource is current');
+}
+
+/** Rules 2–4: deletion, observed generation and the kstatus standard conditions. */
+function genericHealth(obj: KubeObject): Health | undefined {
+  if (stringField(obj, 'metadata.deletionTimestamp', '') !== '') {
+    return { status: 'Terminating', message: 'Resource scheduled for deletion' };
+  }
+
+  const generation = optionalIntField(obj, 'metadata.generation');
+  const observed = optionalIntField(obj, 'status.observedGeneration');
+  if (generation !== undefined && observed !== undefined && generation !== observed) {
+    return inProgress(
+      'LatestGenerationNotObserved',
+      `${obj.kind} generation is ${generation}, but latest observed generation is ${observed}`,
+    );
+  }
+
+  for (const c of conditionsOf(obj)) {
+    if (c.status !== 'True') continue;
+    if (c.type === 'Reconciling') return inProgress(c.reason, c.message || conditionText(c.type, c.reason));
+    if (c.type === 'Stalled') return failed(c.reason, c.message || conditionText(c.type, c.reason));
+  }
+  return undefined;
+}
+
+/** Rule 6: the `Ready` condition of kinds without a kind-specific rule. */
+function readyConditionHealth(obj: KubeObject): Health | undefined {
+  const ready = conditionsOf(obj).find((c) => c.type === 'Ready');
+  if (!ready) return undefined;
+  if (ready.status === 'True') return current(ready.message || 'Resource is Ready');
+  return inProgress(ready.reason || 'NotReady', ready.message || conditionText('Ready', ready.reason, ready.status));
+}
+
+/** A message for a condition that carries none, e.g. `Stalled: InstallFailed`. */
+function conditionText(type: string, reason: string, status = 'True'): string {
+  const head = status === 'True' ? type : `${type}=${status || 'Unknown'}`;
+  return reason ? `${head}: ${reason}` : head;
+}
