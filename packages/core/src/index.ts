@@ -56,3 +56,6 @@ export type { ReconcileEvent, ReconcileEventType, ReconcileEventOf, PassReason }
 export type { ReconcileResult, ReconcilerStatus, ReconcilerPhase, PassRecord } from './reconciler-status.js';
 export type { Reconciler, ReconcilerOptions } from './reconciler.js';
 export { createReconciler } from './reconciler.js';
+export type { HealthStatus, Health } from './health/health-status.js';
+export { HEALTH_STATUSES, compareHealth, isWorseHealth, worstHealth } from './health/health-status.js';
+export { computeHealth, notFoundHealth } from './health/compute-health.js';

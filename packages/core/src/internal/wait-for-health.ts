@@ -1,6 +1,6 @@
 import { sleep, type Clock } from '../clock.js';
 import { HealthError } from '../errors.js';
-import { computeHealth } from '../health/compute-health.js';
+import { computeHealth, notFoundHealth } from '../health/compute-health.js';
 import type { Health } from '../health/health-status.js';
 import { formatRef, refKey, refOf, type ObjectRef } from '../object.js';
 import type { SinkReader } from '../sink.js';
@@ -29,7 +29,7 @@ export async function waitForHealth(o: WaitForHealthOptions): Promise<void> {
     for (const ref of o.refs) {
       const key = refKey(ref);
       const obj = live.get(key);
-      const health: Health = obj ? computeHealth(obj) : { status: 'NotFound', message: 'object not found' };
+      const health: Health = obj ? computeHealth(obj) : notFoundHealth(ref);
       const before = last.get(key);
       if (!before || before.status !== health.status || before.message !== health.message) o.onChange(ref, health);
       last.set(key, health);

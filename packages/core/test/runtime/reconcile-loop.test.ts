@@ -1,0 +1,150 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { directorySource } from '../../src/directory-source.js';
+import type { ReconcileEvent } from '../../src/events.js';
+import { createReconciler, type Reconciler } from '../../src/reconciler.js';
+import { exponentialBackoff } from '../../src/retry-policy.js';
+import { FakeClock } from '../../src/testing/fake-clock.js';
+import { MemorySink } from '../../src/testing/memory-sink.js';
+import { nextEvent } from '../../src/testing/next-event.js';
+import { yamlFiles } from '../../src/yaml-files.js';
+import { configMap, fixtureRepo } from './fixture-repo.js';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0)) await fn();
+});
+
+function loop(options: { interval?: number; retry?: ReturnType<typeof exponentialBackoff> } = {}) {
+  const repo = fixtureRepo({ 'a.yaml': configMap('a', '1') });
+  const clock = new FakeClock(1_000_000);
+  const sink = new MemorySink();
+  const reconciler: Reconciler = createReconciler({
+    name: 'loop',
+    source: directorySource(repo.root),
+    render: yamlFiles(),
+    sink,
+    prune: true,
+    clock,
+    interval: options.interval ?? 60_000,
+    jitter: 0,
+    retry: options.retry ?? exponentialBackoff({ initial: 1000, max: 8000, jitter: 0 }),
+  });
+  const events: ReconcileEvent[] = [];
+  reconciler.on('*', (e) => events.push(e));
+  cleanups.push(() => reconciler.stop(), () => repo.dispose());
+  const passes = () => events.filter((e) => e.type === 'pass.succeeded' || e.type === 'pass.failed');
+  return { repo, clock, sink, reconciler, events, passes };
+}
+
+describe('start() loop', () => {
+  it('runs a pass at start and then once per interval', async () => {
+    const { clock, reconciler, passes } = loop();
+    const first = nextEvent(reconciler, 'pass.succeeded');
+    reconciler.start();
+    await clock.flush();
+    await first;
+    expect(passes()).toHaveLength(1);
+    expect(reconciler.status().nextRunAt).toBe(clock.now() + 60_000);
+
+    const second = nextEvent(reconciler, 'pass.succeeded');
+    await clock.advance(59_999);
+    expect(passes()).toHaveLength(1);
+    await clock.advance(1);
+    await second;
+    expect(passes()).toHaveLength(2);
+  });
+
+  it('backs off exponentially after failures, capped, and resets after a success', async () => {
+    const { clock, sink, reconciler, events } = loop();
+    sink.fail({ op: 'readInventory', times: 5 });
+    const startedAt = clock.now();
+    reconciler.start();
+    const failureTimes: number[] = [];
+    reconciler.on('pass.failed', () => failureTimes.push(clock.now() - startedAt));
+    for (let i = 0; i < 6; i++) {
+      const next = nextEvent(reconciler, i < 5 ? 'pass.failed' : 'pass.succeeded');
+      await clock.advance(clock.nextAt! - clock.now());
+      await next;
+    }
+    // Failures at 0, +1s, +2s, +4s, +8s (capped at 8s), then success 8s later.
+    expect(failureTimes).toEqual([0, 1000, 3000, 7000, 15000]);
+    expect(events.filter((e) => e.type === 'pass.failed').map((e) => (e as { retryInMs?: number }).retryInMs)).toEqual([1000, 2000, 4000, 8000, 8000]);
+    expect(reconciler.status()).toMatchObject({ consecutiveFailures: 0, phase: 'idle' });
+    expect(reconciler.status().nextRunAt).toBe(clock.now() + 60_000);
+  });
+
+  it('trigger() runs a pass now instead of waiting for the interval', async () => {
+    const { clock, repo, sink, reconciler } = loop();
+    reconciler.start();
+    await clock.flush();
+    await nextEvent(reconciler, 'pass.succeeded').catch(() => undefined);
+    repo.write('a.yaml', configMap('a', '2'));
+    const next = nextEvent(reconciler, 'pass.succeeded');
+    reconciler.trigger('webhook');
+    await clock.flush();
+    expect((await next).counts.updated).toBe(1);
+    expect((sink.objects()[0] as { data: { value: string } }).data.value).toBe('2');
+    expect(reconciler.status().history.at(-1)).toMatchObject({ reason: 'webhook', result: 'succeeded' });
+  });
+
+  it('suspend() stops automatic passes and resume() runs one', async () => {
+    const { clock, reconciler, passes, events } = loop();
+    const first = nextEvent(reconciler, 'pass.succeeded');
+    reconciler.start();
+    await clock.flush();
+    await first;
+    reconciler.suspend();
+    expect(reconciler.status()).toMatchObject({ phase: 'suspended', suspended: true });
+    await clock.advance(10 * 60_000);
+    expect(passes()).toHaveLength(1);
+    expect((await reconciler.reconcile()).status).toBe('skipped');
+
+    const resumed = nextEvent(reconciler, 'pass.succeeded');
+    reconciler.resume();
+    await clock.flush();
+    await resumed;
+    expect(passes()).toHaveLength(2);
+    expect(events.map((e) => e.type)).toContain('resumed');
+  });
+
+  it('a drift reported by the sink triggers a pass that reverts it', async () => {
+    const { clock, sink, reconciler } = loop();
+    const first = nextEvent(reconciler, 'pass.succeeded');
+    reconciler.start();
+    await clock.flush();
+    await first;
+    const reverted = nextEvent(reconciler, 'pass.succeeded');
+    const detected = nextEvent(reconciler, 'drift.detected', (e) => e.via === 'watch');
+    sink.set({ ...sink.objects()[0]!, data: { value: 'hand edit' } });
+    await clock.flush();
+    expect((await detected).ref.name).toBe('a');
+    expect((await reverted).driftCorrected).toBe(1);
+    expect((sink.objects()[0] as { data: { value: string } }).data.value).toBe('1');
+  });
+
+  it('keeps a history of the last 10 passes', async () => {
+    const { clock, reconciler } = loop({ interval: 1000 });
+    reconciler.start();
+    for (let i = 0; i < 12; i++) {
+      const next = nextEvent(reconciler, 'pass.succeeded');
+      await clock.advance(clock.nextAt! - clock.now());
+      await next;
+    }
+    const { history } = reconciler.status();
+    expect(history).toHaveLength(10);
+    expect(history.every((h) => h.result === 'succeeded')).toBe(true);
+    expect(history[0]!.startedAt).toBeLessThan(history[9]!.startedAt);
+  });
+
+  it('stop() ends the loop: no timers left, no more passes', async () => {
+    const { clock, reconciler, passes } = loop();
+    reconciler.start();
+    await clock.flush();
+    await reconciler.stop();
+    expect(clock.pending).toBe(0);
+    const count = passes().length;
+    await clock.advance(5 * 60_000);
+    expect(passes()).toHaveLength(count);
+    expect(reconciler.status().phase).toBe('stopped');
+  });
+});
