@@ -1,0 +1,18 @@
+export { startTestEnv } from './test-env.js';
+export type { StartTestEnvOptions, TestEnv } from './test-env.js';
+export { connectTestEnv } from './connection.js';
+export type { TestEnvClient, TestEnvConnection } from './connection.js';
+export type { TestUser, IssueTestUserOptions } from './user.js';
+export { issueTestUser } from './user.js';
+export type { TestEnvProgressEvent, TestEnvProgressListener } from './events.js';
+export { locateKubeAssets, kubeAssetsVersion, kubeAssetsCacheDir, BUILD_ASSETS_COMMAND } from './assets.js';
+export type { KubeAssets, LocateKubeAssetsOptions } from './assets.js';
+export { createCertificateAuthority, loadCertificateAuthority, createServiceAccountKeyPair } from './certs.js';
+export type { CertificateAuthority, CertificateRequest, IssuedCertificate, ServiceAccountKeyPair } from './certs.js';
+export { kubeconfigDocument, writeKubeconfig, loadKubeConfig } from './kubeconfig.js';
+export type { KubeconfigSpec } from './kubeconfig.js';
+export { freePort } from './ports.js';
+export { startProcess } from './process.js';
+export type { SupervisedProcess, StartProcessOptions, ProcessExit } from './process.js';
+export { KubeAssetsNotFoundError, ControlPlaneError, TestEnvNotProvidedError } from './errors.js';
+export type { ControlPlaneComponent } from './errors.js';

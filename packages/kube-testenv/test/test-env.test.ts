@@ -1,0 +1,119 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { ApiException, CoreV1Api } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestEnvProgressEvent } from '../src/events.js';
+import { startTestEnv, type TestEnv } from '../src/test-env.js';
+
+const run = promisify(execFile);
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function eventually(check: () => boolean, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('startTestEnv', () => {
+  let env: TestEnv;
+  const events: TestEnvProgressEvent[] = [];
+
+  beforeAll(async () => {
+    env = await startTestEnv({ onProgress: (e) => events.push(e) });
+  });
+  afterAll(() => env?.stop());
+
+  it('reports startup progress in order and the startup time', () => {
+    expect(events.map((e) => e.type)).toEqual([
+      'assets-located',
+      'certificates-generated',
+      'component-starting',
+      'component-ready',
+      'component-starting',
+      'component-ready',
+      'ready',
+    ]);
+    expect(events.filter((e) => e.type === 'component-ready').map((e) => (e as { component: string }).component)).toEqual(['etcd', 'kube-apiserver']);
+    expect(env.startupMs).toBeGreaterThan(0);
+    expect(events.at(-1)).toMatchObject({ type: 'ready', startupMs: env.startupMs, server: env.server });
+    console.info(`[kube-testenv] startup took ${env.startupMs} ms`);
+  });
+
+  it('serves the Kubernetes API to the admin kubeConfig on loopback', async () => {
+    expect(env.server).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const core = env.kubeConfig.makeApiClient(CoreV1Api);
+    const names = (await core.listNamespace()).items.map((n) => n.metadata?.name);
+    expect(names).toEqual(expect.arrayContaining(['default', 'kube-system']));
+    await core.createNamespace({ body: { metadata: { name: 'lifecycle' } } });
+    const cm = await core.createNamespacedConfigMap({ namespace: 'lifecycle', body: { metadata: { name: 'c' }, data: { a: '1' } } });
+    expect(cm.metadata?.uid).toBeTruthy();
+  });
+
+  it('writes a kubeconfig that the built kubectl uses', async () => {
+    expect(env.kubectlPath).toBeTruthy();
+    const { stdout } = await run(env.kubectlPath!, ['--kubeconfig', env.kubeconfigPath, 'get', 'configmap', 'c', '-n', 'lifecycle', '-o', 'jsonpath={.data.a}']);
+    expect(stdout).toBe('1');
+    const version = await run(env.kubectlPath!, ['--kubeconfig', env.kubeconfigPath, 'version', '-o', 'json']);
+    const parsed = JSON.parse(version.stdout) as { serverVersion: { gitVersion: string }; clientVersion: { gitVersion: string } };
+    expect(parsed.serverVersion.gitVersion).toMatch(/^v1\.3\d\.\d+$/);
+    expect(parsed.clientVersion.gitVersion).toBe(parsed.serverVersion.gitVersion);
+  });
+
+  it('creates users that RBAC governs: 403 without a binding', async () => {
+    const user = await env.createUser('bob', ['team-a']);
+    expect(user.name).toBe('bob');
+    const core = user.kubeConfig.makeApiClient(CoreV1Api);
+    const error = await core.listNamespace().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiException);
+    expect((error as ApiException<unknown>).code).toBe(403);
+    expect(String((error as ApiException<unknown>).body)).toContain('User \\"bob\\" cannot list resource \\"namespaces\\"');
+    const kubectl = await run(env.kubectlPath!, ['--kubeconfig', user.kubeconfigPath, 'auth', 'whoami', '-o', 'jsonpath={.status.userInfo.groups}']);
+    expect(JSON.parse(kubectl.stdout)).toEqual(expect.arrayContaining(['team-a', 'system:authenticated']));
+  });
+
+  it('stop() ends both processes and removes the temp dir, and can be called twice', async () => {
+    const stopEvents: string[] = [];
+    const other = await startTestEnv({ onProgress: (e) => stopEvents.push(e.type) });
+    const pids = readFileSync(`${other.dir}/pids`, 'utf8').trim().split('\n').map(Number);
+    expect(pids).toHaveLength(2);
+    expect(pids.every(alive)).toBe(true);
+    await other.stop();
+    await other.stop();
+    expect(pids.some(alive)).toBe(false);
+    expect(existsSync(other.dir)).toBe(false);
+    await expect(other.createUser('late')).rejects.toMatchObject({ code: 'TESTENV_STOPPED' });
+    expect(stopEvents.slice(-2)).toEqual(['stopping', 'stopped']);
+    expect(stopEvents.filter((t) => t === 'stopped')).toHaveLength(1);
+  });
+});
+
+describe('cleanup after a crashed test run', () => {
+  const hooks = fileURLToPath(new URL('./fixtures/ts-hooks.mjs', import.meta.url));
+  const fixture = fileURLToPath(new URL('./fixtures/start-and-crash.ts', import.meta.url));
+
+  async function crash(how: 'exit' | 'kill'): Promise<{ dir: string; pids: number[] }> {
+    const child = spawn(process.execPath, ['--import', hooks, fixture, how], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    await new Promise((resolve) => child.on('exit', resolve));
+    return JSON.parse(out.trim()) as { dir: string; pids: number[] };
+  }
+
+  it.each(['exit', 'kill'] as const)('leaves no process and no temp dir when the runner dies by %s', async (how) => {
+    const { dir, pids } = await crash(how);
+    expect(pids).toHaveLength(2);
+    await eventually(() => !pids.some(alive) && !existsSync(dir));
+  });
+});

@@ -1,0 +1,12 @@
+import { defineProject } from 'vitest/config';
+
+export default defineProject({
+  test: {
+    name: 'kube-testenv',
+    include: ['test/**/*.test.ts'],
+    // One control plane for the run, shared by the files that call useTestEnv().
+    globalSetup: ['./src/vitest-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+});
