@@ -83,7 +83,7 @@ describe('start() loop', () => {
     reconciler.trigger('webhook');
     await clock.flush();
     expect((await next).counts.updated).toBe(1);
-    expect((sink.objects()[0] as { data: { value: string } }).data.value).toBe('2');
+    expect((sink.objects()[0] as unknown as { data: { value: string } }).data.value).toBe('2');
     expect(reconciler.status().history.at(-1)).toMatchObject({ reason: 'webhook', result: 'succeeded' });
   });
 
@@ -119,7 +119,7 @@ describe('start() loop', () => {
     await clock.flush();
     expect((await detected).ref.name).toBe('a');
     expect((await reverted).driftCorrected).toBe(1);
-    expect((sink.objects()[0] as { data: { value: string } }).data.value).toBe('1');
+    expect((sink.objects()[0] as unknown as { data: { value: string } }).data.value).toBe('1');
   });
 
   it('keeps a history of the last 10 passes', async () => {
