@@ -1,0 +1,161 @@
+import { gvkOf, refOf, toConvergeError } from '@converge/core';
+import type { ApplyOptions, ApplyResult, KubeObject } from '@converge/core';
+import type { ResourceMapping } from './discovery.js';
+import { KubeSinkError, UnknownKindError, toKubeError } from './errors.js';
+import { resourcePath } from './resource-path.js';
+import type { SinkContext } from './internal/context.js';
+import { mapLimit } from './internal/limit.js';
+
+const CRD_GROUP = 'apiextensions.k8s.io';
+
+/** Fields the server owns; sending them in an apply body is an error or a precondition nobody asked for. */
+const SERVER_METADATA = ['managedFields', 'resourceVersion', 'uid', 'creationTimestamp', 'generation', 'selfLink'];
+
+function isNamespace(obj: KubeObject): boolean {
+  return obj.kind === 'Namespace' && obj.apiVersion === 'v1';
+}
+
+function isCrd(obj: KubeObject): boolean {
+  return obj.kind === 'CustomResourceDefinition' && gvkOf(obj).group === CRD_GROUP;
+}
+
+function isSecret(obj: KubeObject): boolean {
+  return obj.kind === 'Secret' && obj.apiVersion === 'v1';
+}
+
+/** The apply body: the manifest minus server-owned fields, with the namespace the URL uses. */
+function applyBody(obj: KubeObject, namespace: string | undefined): KubeObject {
+  const { status: _status, ...rest } = obj;
+  const metadata = { ...obj.metadata };
+  for (const f of SERVER_METADATA) delete metadata[f];
+  if (namespace) metadata.namespace = namespace;
+  else delete metadata.namespace;
+  return { ...rest, metadata } as KubeObject;
+}
+
+interface CrdSpec {
+  group?: string;
+  names?: { kind?: string };
+}
+
+function isEstablished(crd: KubeObject): boolean {
+  const conditions = (crd['status'] as { conditions?: { type?: string; status?: string }[] } | undefined)?.conditions ?? [];
+  return conditions.some((c) => c.type === 'Established' && c.status === 'True');
+}
+
+/**
+ * Applies one object with server-side apply: exactly one PATCH request
+ * (`application/apply-patch+yaml`, the manifest sent as written so no field is dropped).
+ */
+export async function applyOne(ctx: SinkContext, obj: KubeObject, options: ApplyOptions & { crdKinds?: Set<string> }): Promise<ApplyResult> {
+  const ref = refOf(obj);
+  const secret = isSecret(obj);
+  let mapping: ResourceMapping;
+  try {
+    mapping = await ctx.discovery.resolve(gvkOf(obj), { signal: options.signal });
+  } catch (err) {
+    let error = toKubeError(err, { ref, verb: 'patch', secret });
+    if (error instanceof UnknownKindError && options.dryRun && options.crdKinds?.has(`${ref.group}/${ref.kind}`)) {
+      error = new UnknownKindError(
+        `${error.message} (its CustomResourceDefinition is part of this apply, but a dry run does not create it)`,
+        error.data,
+      );
+    }
+    if (!error.data.ref) error.data.ref = ref;
+    return { ref, ok: false, error };
+  }
+  const namespace = mapping.namespaced ? (obj.metadata.namespace ?? ctx.defaultNamespace) : undefined;
+  try {
+    const stored = await ctx.transport.request<KubeObject>({
+      method: 'PATCH',
+      path: resourcePath(mapping, namespace, obj.metadata.name),
+      query: {
+        fieldManager: ctx.fieldManager,
+        force: ctx.force,
+        fieldValidation: 'Strict',
+        dryRun: options.dryRun ? 'All' : undefined,
+      },
+      contentType: 'application/apply-patch+yaml',
+      body: applyBody(obj, namespace),
+      signal: options.signal,
+    });
+    if (!options.dryRun) ctx.ownWrites.wrote(ref, stored);
+    return { ref, ok: true, object: stored };
+  } catch (err) {
+    return { ref, ok: false, error: toKubeError(err, { ref, verb: 'patch', resource: mapping.resource, secret }) };
+  }
+}
+
+/** Polls a CRD until its `Established` condition is true, so its kind can be served. */
+async function waitEstablished(ctx: SinkContext, result: ApplyResult & { ok: true }, signal?: AbortSignal): Promise<ApplyResult> {
+  const name = result.object.metadata.name;
+  const deadline = Date.now() + ctx.crdEstablishedTimeoutMs;
+  let crd = result.object;
+  try {
+    while (!isEstablished(crd)) {
+      if (Date.now() > deadline) {
+        return {
+          ref: result.ref,
+          ok: false,
+          error: new KubeSinkError(
+            'CRD_NOT_ESTABLISHED',
+            `CustomResourceDefinition ${name} was applied but not Established within ${ctx.crdEstablishedTimeoutMs} ms; ` +
+              'its custom resources were not applied. Check its status conditions (e.g. NamesAccepted).',
+            { data: { ref: result.ref, retryable: true } },
+          ),
+        };
+      }
+      await ctx.sleep(100, signal);
+      crd = await ctx.transport.request<KubeObject>({
+        method: 'GET',
+        path: `/apis/${CRD_GROUP}/v1/customresourcedefinitions/${encodeURIComponent(name)}`,
+        signal,
+      });
+    }
+  } catch (err) {
+    return { ref: result.ref, ok: false, error: toKubeError(err, { ref: result.ref, verb: 'get', resource: 'customresourcedefinitions' }) };
+  }
+  ctx.discovery.invalidate((crd['spec'] as CrdSpec | undefined)?.group);
+  return result;
+}
+
+/**
+ * Applies objects in two waves: Namespaces and CustomResourceDefinitions first (CRDs waited
+ * for until Established, unless dry-running), then everything else, with at most
+ * `ctx.concurrency` requests in flight and starts kept in the given order. Resolves with one
+ * result per object, in input order; never rejects for a per-object failure.
+ */
+export async function applyObjects(ctx: SinkContext, objects: readonly KubeObject[], options: ApplyOptions = {}): Promise<ApplyResult[]> {
+  const results = new Array<ApplyResult>(objects.length);
+  const first: number[] = [];
+  const rest: number[] = [];
+  const crdKinds = new Set<string>();
+  objects.forEach((obj, i) => {
+    if (isNamespace(obj) || isCrd(obj)) first.push(i);
+    else rest.push(i);
+    if (isCrd(obj)) {
+      const spec = obj['spec'] as CrdSpec | undefined;
+      if (spec?.group && spec.names?.kind) crdKinds.add(`${spec.group}/${spec.names.kind}`);
+    }
+  });
+  const opts = { ...options, crdKinds };
+
+  const run = async (i: number, afterApply?: (r: ApplyResult & { ok: true }) => Promise<ApplyResult>): Promise<void> => {
+    const obj = objects[i] as KubeObject;
+    let result: ApplyResult;
+    try {
+      result = await applyOne(ctx, obj, opts);
+      if (result.ok && afterApply) result = await afterApply(result);
+    } catch (err) {
+      result = { ref: refOf(obj), ok: false, error: toConvergeError(err) };
+    }
+    results[i] = result;
+    options.onResult?.(result);
+  };
+
+  await mapLimit(first, ctx.concurrency, (i) =>
+    run(i, (r) => (!options.dryRun && isCrd(objects[i] as KubeObject) ? waitEstablished(ctx, r, options.signal) : Promise.resolve(r))),
+  );
+  await mapLimit(rest, ctx.concurrency, (i) => run(i));
+  return results;
+}

@@ -1,0 +1,83 @@
+import type { DeleteOptions, DeleteResult, KubeObject, ObjectRef } from '@converge/core';
+import type { ResourceMapping } from './discovery.js';
+import { KubeHttpError, UnknownKindError, toKubeError } from './errors.js';
+import { resourcePath } from './resource-path.js';
+import type { SinkContext } from './internal/context.js';
+import { mapLimit } from './internal/limit.js';
+
+/** Annotation that, set to `disabled`, keeps an object from ever being deleted by a prune. */
+export const PRUNE_DISABLED_ANNOTATION = 'converge.dev/prune';
+
+/** A {@link DeleteResult} that also says when an object was kept on purpose. */
+export type KubeDeleteResult = DeleteResult & {
+  /** Set when the object exists but was not deleted because it is annotated `converge.dev/prune: disabled`. */
+  skipped?: 'prune-disabled';
+};
+
+function isFoundation(ref: ObjectRef): boolean {
+  return (ref.group === '' && ref.kind === 'Namespace') || (ref.group === 'apiextensions.k8s.io' && ref.kind === 'CustomResourceDefinition');
+}
+
+async function deleteOne(ctx: SinkContext, ref: ObjectRef, options: DeleteOptions): Promise<KubeDeleteResult> {
+  const { signal } = options;
+  let mapping: ResourceMapping;
+  try {
+    mapping = await ctx.discovery.resolve({ group: ref.group, kind: ref.kind }, { signal });
+  } catch (err) {
+    // A kind the server no longer serves has no objects left to delete.
+    if (err instanceof UnknownKindError) return { ref, ok: true, found: false };
+    return { ref, ok: false, error: toKubeError(err, { ref, verb: 'delete' }) };
+  }
+  const path = resourcePath(mapping, mapping.namespaced ? (ref.namespace ?? ctx.defaultNamespace) : undefined, ref.name);
+  const secret = ref.kind === 'Secret' && ref.group === '';
+  let verb = 'get';
+  try {
+    const live = await ctx.transport.request<KubeObject>({ method: 'GET', path, signal });
+    if (live.metadata.annotations?.[PRUNE_DISABLED_ANNOTATION] === 'disabled') {
+      return { ref, ok: true, found: true, skipped: 'prune-disabled' };
+    }
+    verb = 'delete';
+    await ctx.transport.request({
+      method: 'DELETE',
+      path,
+      query: { dryRun: options.dryRun ? 'All' : undefined },
+      body: {
+        apiVersion: 'v1',
+        kind: 'DeleteOptions',
+        propagationPolicy: ctx.propagationPolicy,
+        // Delete the object we looked at, not one recreated under the same name since.
+        preconditions: { uid: live.metadata.uid },
+      },
+      signal,
+    });
+    if (!options.dryRun) ctx.ownWrites.deleted(ref);
+    return { ref, ok: true, found: true };
+  } catch (err) {
+    if (err instanceof KubeHttpError && err.status === 404) {
+      if (!options.dryRun) ctx.ownWrites.deleted(ref);
+      return { ref, ok: true, found: false };
+    }
+    return { ref, ok: false, error: toKubeError(err, { ref, verb, resource: mapping.resource, secret }) };
+  }
+}
+
+/**
+ * Deletes objects, given in delete order, with the configured `propagationPolicy`. Each
+ * object is read first: one annotated `converge.dev/prune: disabled` is kept (and reported
+ * with `skipped: 'prune-disabled'`); an object already gone is `found: false`. Namespaces and
+ * CRDs go last, after the objects they contain.
+ */
+export async function deleteObjects(ctx: SinkContext, refs: readonly ObjectRef[], options: DeleteOptions = {}): Promise<KubeDeleteResult[]> {
+  const results = new Array<KubeDeleteResult>(refs.length);
+  const order = refs.map((_, i) => i);
+  const rest = order.filter((i) => !isFoundation(refs[i] as ObjectRef));
+  const last = order.filter((i) => isFoundation(refs[i] as ObjectRef));
+  const run = async (i: number): Promise<void> => {
+    const result = await deleteOne(ctx, refs[i] as ObjectRef, options);
+    results[i] = result;
+    options.onResult?.(result);
+  };
+  await mapLimit(rest, ctx.concurrency, run);
+  await mapLimit(last, ctx.concurrency, run);
+  return results;
+}

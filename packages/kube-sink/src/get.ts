@@ -1,0 +1,129 @@
+import { refKey } from '@converge/core';
+import type { KubeObject, ObjectRef, SinkCallOptions } from '@converge/core';
+import type { ResourceMapping } from './discovery.js';
+import { KubeHttpError, UnknownKindError, toKubeError } from './errors.js';
+import { resourcePath } from './resource-path.js';
+import type { SinkContext } from './internal/context.js';
+import { mapLimit } from './internal/limit.js';
+
+/**
+ * From this many refs of one kind in one namespace on, one LIST (paged) replaces the GETs.
+ * @internal
+ */
+export const LIST_THRESHOLD = 4;
+
+interface KubeList {
+  metadata?: { continue?: string; resourceVersion?: string };
+  items?: KubeObject[];
+}
+
+function withTypeMeta(obj: KubeObject, mapping: ResourceMapping): KubeObject {
+  // Items of a LIST carry no apiVersion/kind for built-in types.
+  if (!obj.apiVersion || !obj.kind) {
+    return { ...obj, apiVersion: mapping.group ? `${mapping.group}/${mapping.version}` : mapping.version, kind: mapping.kind };
+  }
+  return obj;
+}
+
+/** Lists a whole collection (optionally narrowed by a field selector) page by page. */
+export async function listAll(
+  ctx: SinkContext,
+  mapping: ResourceMapping,
+  namespace: string | undefined,
+  signal?: AbortSignal,
+  fieldSelector?: string,
+): Promise<{ items: KubeObject[]; resourceVersion: string | undefined }> {
+  const items: KubeObject[] = [];
+  let token: string | undefined;
+  let resourceVersion: string | undefined;
+  do {
+    const page = await ctx.transport.request<KubeList>({
+      method: 'GET',
+      path: resourcePath(mapping, namespace),
+      query: { limit: 500, continue: token, fieldSelector },
+      signal,
+    });
+    for (const item of page.items ?? []) items.push(withTypeMeta(item, mapping));
+    token = page.metadata?.continue || undefined;
+    resourceVersion = page.metadata?.resourceVersion;
+  } while (token);
+  return { items, resourceVersion };
+}
+
+async function getOne(ctx: SinkContext, mapping: ResourceMapping, ref: ObjectRef, signal?: AbortSignal): Promise<KubeObject | undefined> {
+  try {
+    const namespace = ref.namespace ?? ctx.defaultNamespace;
+    const obj = await ctx.transport.request<KubeObject>({ method: 'GET', path: resourcePath(mapping, namespace, ref.name), signal });
+    return withTypeMeta(obj, mapping);
+  } catch (err) {
+    if (err instanceof KubeHttpError && err.status === 404) return undefined;
+    throw toKubeError(err, { ref, verb: 'get', resource: mapping.resource, secret: ref.kind === 'Secret' && ref.group === '' });
+  }
+}
+
+/**
+ * Reads the live objects among `refs` (absent ones are left out; kinds the server does not
+ * serve have no objects). Refs are grouped by kind and namespace: a group of
+ * {@link LIST_THRESHOLD} or more is read with one paged LIST (falling back to GETs when the
+ * identity may not list), smaller groups with concurrent GETs. Results follow the order of `refs`.
+ */
+export async function getObjects(ctx: SinkContext, refs: readonly ObjectRef[], options: SinkCallOptions = {}): Promise<KubeObject[]> {
+  const { signal } = options;
+  const groups = new Map<string, ObjectRef[]>();
+  for (const ref of refs) {
+    const key = `${ref.group}/${ref.kind}/${ref.namespace ?? ''}`;
+    let list = groups.get(key);
+    if (!list) groups.set(key, (list = []));
+    list.push(ref);
+  }
+  const found = new Map<string, KubeObject>();
+  const singles: { mapping: ResourceMapping; ref: ObjectRef }[] = [];
+  const lists: { mapping: ResourceMapping; refs: ObjectRef[] }[] = [];
+
+  for (const group of groups.values()) {
+    const first = group[0] as ObjectRef;
+    let mapping: ResourceMapping;
+    try {
+      mapping = await ctx.discovery.resolve({ group: first.group, kind: first.kind }, { signal });
+    } catch (err) {
+      if (err instanceof UnknownKindError) continue;
+      throw err;
+    }
+    // A namespaced kind listed without a namespace would span the cluster; read those one by one.
+    if (group.length >= LIST_THRESHOLD && (!mapping.namespaced || first.namespace)) lists.push({ mapping, refs: group });
+    else for (const ref of group) singles.push({ mapping, ref });
+  }
+
+  await mapLimit(lists, ctx.concurrency, async ({ mapping, refs: wanted }) => {
+    let items: KubeObject[];
+    try {
+      items = (await listAll(ctx, mapping, wanted[0]?.namespace, signal)).items;
+    } catch (err) {
+      if (err instanceof KubeHttpError && err.status === 403) {
+        for (const ref of wanted) singles.push({ mapping, ref });
+        return;
+      }
+      throw toKubeError(err, { verb: 'list', resource: mapping.resource });
+    }
+    const names = new Set(wanted.map((r) => r.name));
+    const { group, kind } = wanted[0] as ObjectRef;
+    for (const item of items) {
+      if (!names.has(item.metadata.name)) continue;
+      const ref: ObjectRef = { group, kind, name: item.metadata.name };
+      if (item.metadata.namespace) ref.namespace = item.metadata.namespace;
+      found.set(refKey(ref), item);
+    }
+  });
+
+  await mapLimit(singles, ctx.concurrency, async ({ mapping, ref }) => {
+    const obj = await getOne(ctx, mapping, ref, signal);
+    if (obj) found.set(refKey(ref), obj);
+  });
+
+  const out: KubeObject[] = [];
+  for (const ref of refs) {
+    const obj = found.get(refKey(ref));
+    if (obj) out.push(obj);
+  }
+  return out;
+}

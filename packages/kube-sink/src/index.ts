@@ -1,0 +1,25 @@
+export { kubeSink } from './kube-sink.js';
+export type { KubeSink, KubeSinkOptions } from './kube-sink.js';
+export { createTransport } from './transport.js';
+export type { KubeTransport, KubeRequest, KubeRequestInfo, TransportOptions } from './transport.js';
+export { createDiscovery } from './discovery.js';
+export type { Discovery, ResourceMapping } from './discovery.js';
+export { resourcePath } from './resource-path.js';
+export { PRUNE_DISABLED_ANNOTATION } from './delete.js';
+export type { KubeDeleteResult } from './delete.js';
+export { inventoryLocation, INVENTORY_LABEL, INVENTORY_OWNER_ANNOTATION, INVENTORY_DATA_KEY } from './inventory.js';
+export type { InventoryOptions } from './inventory.js';
+export type { DriftWatchOptions } from './watch.js';
+export { liveHealth, waitForHealth } from './health.js';
+export type { WaitForHealthOptions } from './health.js';
+export {
+  KubeSinkError,
+  ApplyConflictError,
+  KubeInvalidError,
+  KubeForbiddenError,
+  UnknownKindError,
+  KubeUnreachableError,
+  KubeHttpError,
+  toKubeError,
+} from './errors.js';
+export type { KubeErrorCode, KubeErrorData, KubeStatus, KubeRequestContext } from './errors.js';

@@ -1,0 +1,52 @@
+import { refKey } from '@converge/core';
+import type { KubeObject, ObjectRef } from '@converge/core';
+import { fingerprint } from './fingerprint.js';
+
+/**
+ * What this sink itself last wrote, so a watch can tell its own writes from drift: the
+ * resourceVersions it got back from the server, the content it left behind, and the objects
+ * it deleted.
+ */
+export class OwnWrites {
+  readonly #versions = new Map<string, Set<string>>();
+  readonly #content = new Map<string, string>();
+  readonly #deleted = new Set<string>();
+
+  /** Records an object as stored by one of our writes. */
+  wrote(ref: ObjectRef, stored: KubeObject): void {
+    const key = refKey(ref);
+    const rv = stored.metadata.resourceVersion;
+    if (typeof rv === 'string') {
+      let set = this.#versions.get(key);
+      if (!set) this.#versions.set(key, (set = new Set()));
+      set.add(rv);
+      // Only the last few matter; watches catch up within seconds.
+      if (set.size > 8) set.delete(set.values().next().value as string);
+    }
+    this.#content.set(key, fingerprint(stored));
+    this.#deleted.delete(key);
+  }
+
+  /** Records that we deleted an object. */
+  deleted(ref: ObjectRef): void {
+    const key = refKey(ref);
+    this.#deleted.add(key);
+    this.#content.delete(key);
+  }
+
+  /** Whether `obj` (as a watch saw it) is exactly what one of our writes produced. */
+  isOwnVersion(ref: ObjectRef, obj: KubeObject): boolean {
+    const rv = obj.metadata.resourceVersion;
+    return typeof rv === 'string' && this.#versions.get(refKey(ref))?.has(rv) === true;
+  }
+
+  /** The content fingerprint our last write left, if any. */
+  content(ref: ObjectRef): string | undefined {
+    return this.#content.get(refKey(ref));
+  }
+
+  /** Whether the last thing we did to the object was deleting it. */
+  wasDeleted(ref: ObjectRef): boolean {
+    return this.#deleted.has(refKey(ref));
+  }
+}

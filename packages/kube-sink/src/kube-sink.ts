@@ -1,0 +1,167 @@
+import { KubeConfig } from '@kubernetes/client-node';
+import type { ApplyOptions, ApplyResult, DeleteOptions, DriftEvent, KubeObject, ObjectRef, Sink, SinkCallOptions } from '@converge/core';
+import { applyObjects } from './apply.js';
+import { deleteObjects } from './delete.js';
+import type { KubeDeleteResult } from './delete.js';
+import { createDiscovery } from './discovery.js';
+import type { Discovery } from './discovery.js';
+import { getObjects } from './get.js';
+import { readInventory, writeInventory } from './inventory.js';
+import type { InventoryOptions } from './inventory.js';
+import { createTransport } from './transport.js';
+import type { KubeRequestInfo } from './transport.js';
+import { watchDrift } from './watch.js';
+import type { DriftWatchOptions } from './watch.js';
+import type { SinkContext } from './internal/context.js';
+import { OwnWrites } from './internal/own-writes.js';
+
+/** Options for {@link kubeSink}. */
+export interface KubeSinkOptions {
+  /**
+   * The cluster and credentials.
+   * @default a KubeConfig loaded from the default locations (`KUBECONFIG`, `~/.kube/config`, in-cluster)
+   */
+  kubeConfig?: KubeConfig;
+  /**
+   * The server-side apply field manager; fields this sink sets are owned under this name.
+   * @default 'converge'
+   */
+  fieldManager?: string;
+  /**
+   * Take over fields another field manager owns instead of failing with `APPLY_CONFLICT`.
+   * @default false
+   */
+  force?: boolean;
+  /** Where inventories (one ConfigMap per reconciler) are kept. See {@link InventoryOptions}. */
+  inventory?: InventoryOptions;
+  /**
+   * `propagationPolicy` of deletes: `Background` lets the garbage collector remove dependents
+   * after the object, `Foreground` before it, `Orphan` keeps them.
+   * @default 'Background'
+   */
+  propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
+  /**
+   * Most requests in flight at once while applying, deleting and reading.
+   * @default 12
+   */
+  concurrency?: number;
+  /**
+   * Namespace for namespaced objects that name none (as `kubectl` uses its context's).
+   * @default the KubeConfig context's namespace, else 'default'
+   */
+  defaultNamespace?: string;
+  /**
+   * How long to wait for an applied CustomResourceDefinition to become Established before its
+   * custom resources are applied.
+   * @default 60000
+   */
+  crdEstablishedTimeoutMs?: number;
+  /**
+   * Per-request timeout in milliseconds; a request that takes longer fails with a retryable
+   * `KUBE_UNREACHABLE`.
+   * @default 30000
+   */
+  requestTimeoutMs?: number;
+  /** Drift watch tuning (debounce, error callback). */
+  watch?: DriftWatchOptions;
+  /**
+   * Called after every request to the API server (watch streams included, when they end), e.g.
+   * to count write requests in tests and benchmarks.
+   */
+  onRequest?: (info: KubeRequestInfo) => void;
+}
+
+/** The Kubernetes {@link Sink}, with a few extras beyond the interface. */
+export interface KubeSink extends Sink {
+  /** Deletes like {@link Sink.delete}; results also say when an object was kept on purpose. */
+  delete(refs: readonly ObjectRef[], options?: DeleteOptions): Promise<KubeDeleteResult[]>;
+  /** Watches `refs` for changes made by others; required here, optional on {@link Sink}. */
+  watch(refs: readonly ObjectRef[], onDrift: (event: DriftEvent) => void): () => void;
+  /** The discovery cache in use (kind → REST resource). */
+  readonly discovery: Discovery;
+  /** Closes pooled connections; the sink may not be used afterwards. */
+  close(): Promise<void>;
+}
+
+function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(signal?.reason as Error);
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * A {@link Sink} on a real Kubernetes API server: server-side apply (one request per
+ * object, manifests sent as written), prune with a propagation policy, inventories stored
+ * in the cluster as ConfigMaps, watch-based drift detection, and errors mapped to typed
+ * `ConvergeError`s.
+ *
+ * @example
+ * ```ts
+ * import { createReconciler, directorySource, yamlFiles } from '@converge/core';
+ * import { kubeSink } from '@converge/kube-sink';
+ *
+ * const sink = kubeSink({ fieldManager: 'platform-deployer', inventory: { namespace: 'platform' } });
+ * const r = createReconciler({ name: 'web', source: directorySource('./deploy'), render: yamlFiles(), sink, prune: true });
+ * const result = await r.reconcile();
+ * ```
+ */
+export function kubeSink(options: KubeSinkOptions = {}): KubeSink {
+  const kubeConfig = options.kubeConfig ?? loadDefaultKubeConfig();
+  const transport = createTransport(kubeConfig, { onRequest: options.onRequest, timeoutMs: options.requestTimeoutMs });
+  const discovery = createDiscovery(transport);
+  const contextNamespace = kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace;
+  const ctx: SinkContext = {
+    transport,
+    discovery,
+    ownWrites: new OwnWrites(),
+    fieldManager: options.fieldManager ?? 'converge',
+    force: options.force ?? false,
+    concurrency: Math.max(1, options.concurrency ?? 12),
+    propagationPolicy: options.propagationPolicy ?? 'Background',
+    defaultNamespace: options.defaultNamespace ?? contextNamespace ?? 'default',
+    crdEstablishedTimeoutMs: options.crdEstablishedTimeoutMs ?? 60_000,
+    sleep: abortableSleep,
+    transportInfo: options.onRequest,
+  };
+  const inventory = options.inventory ?? {};
+  const stops = new Set<() => void>();
+
+  const sink: KubeSink = {
+    id: transport.server,
+    discovery,
+    get: (refs: readonly ObjectRef[], o?: SinkCallOptions): Promise<KubeObject[]> => getObjects(ctx, refs, o),
+    readInventory: (owner: string, o?: SinkCallOptions) => readInventory(ctx, owner, inventory, o),
+    apply: (objects: readonly KubeObject[], o?: ApplyOptions): Promise<ApplyResult[]> => applyObjects(ctx, objects, o),
+    delete: (refs: readonly ObjectRef[], o?: DeleteOptions) => deleteObjects(ctx, refs, o),
+    writeInventory: (owner: string, refs: readonly ObjectRef[], o?: SinkCallOptions) => writeInventory(ctx, owner, refs, inventory, o),
+    watch(refs, onDrift) {
+      const stop = watchDrift(ctx, kubeConfig, refs, onDrift, options.watch);
+      const wrapped = (): void => {
+        stops.delete(wrapped);
+        stop();
+      };
+      stops.add(wrapped);
+      return wrapped;
+    },
+    async close() {
+      for (const stop of [...stops]) stop();
+      await transport.close();
+    },
+  };
+  return sink satisfies Sink;
+}
+
+function loadDefaultKubeConfig(): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromDefault();
+  return kc;
+}

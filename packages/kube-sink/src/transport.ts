@@ -1,0 +1,166 @@
+import { RequestContext } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { fetch } from 'undici';
+import type { Dispatcher } from 'undici';
+import { KubeHttpError } from './errors.js';
+import type { KubeStatus } from './errors.js';
+
+/** What kind of request was sent, for counting. `write` is true for apply, create, update and delete. */
+export interface KubeRequestInfo {
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+  /** The URL path and query, e.g. `/api/v1/namespaces/web/configmaps/app?fieldManager=converge`. */
+  path: string;
+  /** Whether the request changes (or, with dry-run, would change) stored state. */
+  write: boolean;
+  /** Whether the request was a dry run. */
+  dryRun: boolean;
+  /** The HTTP status, or `0` if no answer came. */
+  status: number;
+  /** How long the request took, in milliseconds. */
+  durationMs: number;
+}
+
+/** One request to the API server. */
+export interface KubeRequest {
+  method: KubeRequestInfo['method'];
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  /** A JSON value, sent as JSON (or as apply YAML, of which JSON is a subset). */
+  body?: unknown;
+  /** @default 'application/json' when there is a body */
+  contentType?: string;
+  signal?: AbortSignal | undefined;
+}
+
+/** Sends authenticated requests to one API server and parses JSON answers. */
+export interface KubeTransport {
+  /** The API server's base URL. */
+  readonly server: string;
+  /** Sends a request; resolves with the parsed JSON body of a 2xx answer, rejects with {@link KubeHttpError} otherwise. */
+  request<T = unknown>(req: KubeRequest): Promise<T>;
+  /** Releases pooled connections. */
+  close(): Promise<void>;
+}
+
+/** Options for {@link createTransport}. */
+export interface TransportOptions {
+  /** Called after every request, answered or not. */
+  onRequest?: ((info: KubeRequestInfo) => void) | undefined;
+  /**
+   * Per-request timeout in milliseconds.
+   * @default 30000
+   */
+  timeoutMs?: number | undefined;
+  /**
+   * How long authentication headers (tokens) are reused before asking the KubeConfig again.
+   * @default 60000
+   */
+  authTtlMs?: number | undefined;
+}
+
+interface Auth {
+  headers: Record<string, string>;
+  dispatcher: Dispatcher | undefined;
+  at: number;
+}
+
+/**
+ * A transport on the KubeConfig's own authentication (client certificates, tokens, exec
+ * plugins). Request bodies are sent exactly as given, so fields the client library's
+ * serializer does not know are never dropped, and one connection pool is reused for all
+ * requests.
+ */
+export function createTransport(kubeConfig: KubeConfig, options: TransportOptions = {}): KubeTransport {
+  const cluster = kubeConfig.getCurrentCluster();
+  if (!cluster) throw new TypeError('the KubeConfig has no current cluster');
+  const server = cluster.server.replace(/\/+$/, '');
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  const authTtlMs = options.authTtlMs ?? 60_000;
+  let auth: Promise<Auth> | undefined;
+  let dispatcher: Dispatcher | undefined;
+
+  async function loadAuth(): Promise<Auth> {
+    const ctx = new RequestContext(server, 'GET');
+    await kubeConfig.applySecurityAuthentication(ctx);
+    // client-node builds a new connection pool per call; keep the first one so connections are reused.
+    dispatcher ??= ctx.getDispatcher();
+    return { headers: { ...ctx.getHeaders() }, dispatcher, at: Date.now() };
+  }
+
+  async function currentAuth(fresh: boolean): Promise<Auth> {
+    if (!auth || fresh) auth = loadAuth();
+    let value: Auth;
+    try {
+      value = await auth;
+    } catch (err) {
+      auth = undefined;
+      throw err;
+    }
+    if (Date.now() - value.at > authTtlMs) {
+      auth = loadAuth();
+      value = await auth;
+    }
+    return value;
+  }
+
+  async function send<T>(req: KubeRequest, retryAuth: boolean): Promise<T> {
+    const url = new URL(server + req.path);
+    for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    const pathAndQuery = url.pathname + url.search;
+    const write = req.method !== 'GET';
+    const dryRun = url.searchParams.get('dryRun') === 'All';
+    const started = performance.now();
+    let status = 0;
+    try {
+      const { headers, dispatcher: d } = await currentAuth(false);
+      const signals = [AbortSignal.timeout(timeoutMs)];
+      if (req.signal) signals.push(req.signal);
+      const init: Parameters<typeof fetch>[1] = {
+        method: req.method,
+        headers: {
+          ...headers,
+          accept: 'application/json',
+          ...(req.body !== undefined && { 'content-type': req.contentType ?? 'application/json' }),
+        },
+        signal: AbortSignal.any(signals),
+        ...(d && { dispatcher: d }),
+        ...(req.body !== undefined && { body: JSON.stringify(req.body) }),
+      };
+      const res = await fetch(url, init);
+      status = res.status;
+      const text = await res.text();
+      if (res.status === 401 && retryAuth) {
+        options.onRequest?.({ method: req.method, path: pathAndQuery, write, dryRun, status, durationMs: performance.now() - started });
+        status = -1;
+        await currentAuth(true);
+        return await send<T>(req, false);
+      }
+      if (res.status < 200 || res.status > 299) {
+        let body: KubeStatus | undefined;
+        try {
+          const parsed = JSON.parse(text) as KubeStatus;
+          if (parsed && parsed.kind === 'Status') body = parsed;
+        } catch {
+          body = undefined;
+        }
+        throw new KubeHttpError(res.status, body, text.slice(0, 500));
+      }
+      return (text ? JSON.parse(text) : undefined) as T;
+    } finally {
+      if (status !== -1) {
+        options.onRequest?.({ method: req.method, path: pathAndQuery, write, dryRun, status, durationMs: performance.now() - started });
+      }
+    }
+  }
+
+  return {
+    server,
+    request: (req) => send(req, true),
+    async close() {
+      const d = dispatcher;
+      dispatcher = undefined;
+      auth = undefined;
+      await d?.close();
+    },
+  };
+}

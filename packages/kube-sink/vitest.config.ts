@@ -1,0 +1,5 @@
+import { defineProject } from 'vitest/config';
+
+export default defineProject({
+  test: { name: 'kube-sink', include: ['test/**/*.test.ts'] },
+});
