@@ -1,11 +1,9 @@
 import { posix } from 'node:path';
 import picomatch from 'picomatch';
-import { AbortedError, ConvergeError, DuplicateObjectError, ManifestSyntaxError, RenderError } from './errors.js';
-import type { FilePosition } from './errors.js';
+import { AbortedError, ConvergeError, ManifestSyntaxError, RenderError } from './errors.js';
+import { assertUnique } from './internal/assert-unique.js';
 import { isUnder, normalizeTreePath } from './internal/tree-path.js';
-import { formatRef, refKey, refOf } from './object.js';
 import type { KubeObject } from './object.js';
-import { formatPosition, originOf } from './origin.js';
 import { parseManifests } from './parse-manifests.js';
 import type { Renderer } from './renderer.js';
 
@@ -38,7 +36,7 @@ export interface YamlFilesOptions {
   onSkip?: (path: string, reason: string) => void;
 }
 
-/** @internal Default include globs of {@link yamlFiles}. */
+/** Default include globs of {@link yamlFiles}. */
 const DEFAULT_INCLUDE = ['**/*.yaml', '**/*.yml', '**/*.json'];
 
 const KUSTOMIZATION_FILES = new Set(['kustomization.yaml', 'kustomization.yml', 'Kustomization']);
@@ -94,7 +92,6 @@ export function yamlFiles(options: YamlFilesOptions = {}): Renderer {
     const reportedCharts = new Set<string>();
 
     const objects: KubeObject[] = [];
-    const seen = new Map<string, KubeObject>();
     for (const file of files) {
       if (signal?.aborted) throw new AbortedError('yamlFiles: rendering was aborted');
       const relative = relativeOf(file);
@@ -129,24 +126,9 @@ export function yamlFiles(options: YamlFilesOptions = {}): Renderer {
         if (error instanceof ConvergeError) throw error;
         throw new ManifestSyntaxError(`${file}: not valid UTF-8 text; save it as UTF-8`, { file }, { cause: error });
       }
-      for (const obj of parseManifests(text, file)) {
-        const key = refKey(refOf(obj));
-        const first = seen.get(key);
-        if (first) throw duplicate(first, obj, file);
-        seen.set(key, obj);
-        objects.push(obj);
-      }
+      objects.push(...parseManifests(text, file));
     }
+    assertUnique(objects);
     return objects;
   };
-}
-
-function duplicate(first: KubeObject, second: KubeObject, file: string): DuplicateObjectError {
-  const ref = refOf(second);
-  const firstAt: FilePosition = originOf(first) ?? { file };
-  const secondAt: FilePosition = originOf(second) ?? { file };
-  return new DuplicateObjectError(
-    `${formatPosition(secondAt)}: ${formatRef(ref)} is declared twice, first at ${formatPosition(firstAt)}; remove or rename one of them`,
-    { ref, position: secondAt, first: firstAt },
-  );
 }
