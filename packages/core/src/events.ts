@@ -7,7 +7,7 @@ import type { ObjectRef } from './object.js';
 export type PassReason = 'start' | 'interval' | 'retry' | 'trigger' | 'drift' | 'manual' | (string & {});
 
 /** Fields every event carries. */
-interface EventBase {
+export interface ReconcileEventBase {
   /** The reconciler's name. */
   reconciler: string;
   /** When the event happened (clock milliseconds). */
@@ -18,7 +18,7 @@ interface EventBase {
  * Everything a reconciler reports, as a discriminated union on `type`. Secret values never
  * appear in events: objects are named by ref only.
  */
-export type ReconcileEvent = EventBase &
+export type ReconcileEvent = ReconcileEventBase &
   (
     | { type: 'pass.started'; reason: PassReason }
     | { type: 'revision.checked'; revision: string; changed: boolean }
