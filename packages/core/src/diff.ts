@@ -28,10 +28,12 @@ export interface DiffResult {
  * elements are compared position by position.
  */
 export function diff(desired: KubeObject, live: KubeObject, options: DiffOptions = {}): DiffResult {
-  const want = normalize(desired);
+  const ignored = ignoredPointers(refOf(desired), options.ignore ?? []);
+  // Removing ignored fields edits in place, so only then is a deep copy needed.
+  const want = ignored.length > 0 ? structuredClone(normalize(desired)) : normalize(desired);
   // The sink reads live objects at the desired version; a version difference is not a change.
   const compared = { ...(project(want, normalize(live)) as object), apiVersion: want.apiVersion };
-  for (const pointer of ignoredPointers(refOf(desired), options.ignore ?? [])) {
+  for (const pointer of ignored) {
     removePointer(want, pointer);
     removePointer(compared, pointer);
   }

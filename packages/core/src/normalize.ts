@@ -18,15 +18,17 @@ const CLIENT_ANNOTATIONS = ['kubectl.kubernetes.io/last-applied-configuration', 
 /**
  * A copy of `obj` without the fields the server owns (`status`, `resourceVersion`, `uid`,
  * `managedFields`, …), with Secret `stringData` folded into base64 `data` as the server stores it.
+ * The copy is shallow below `metadata`: treat it as read-only.
  */
 export function normalize(obj: KubeObject): KubeObject {
-  const { status: _status, ...rest } = structuredClone(obj);
-  const out = rest as KubeObject;
+  const { status: _status, ...rest } = obj;
+  const out = { ...rest, metadata: { ...obj.metadata } } as KubeObject;
   for (const field of SERVER_METADATA) delete out.metadata[field];
-  const annotations = out.metadata.annotations;
-  if (annotations) {
+  if (out.metadata.annotations) {
+    const annotations = { ...out.metadata.annotations };
     for (const key of CLIENT_ANNOTATIONS) delete annotations[key];
     if (Object.keys(annotations).length === 0) delete out.metadata.annotations;
+    else out.metadata.annotations = annotations;
   }
   if (out.metadata.labels && Object.keys(out.metadata.labels).length === 0) delete out.metadata.labels;
   if (out.kind === 'Secret' && out.apiVersion === 'v1') foldStringData(out);

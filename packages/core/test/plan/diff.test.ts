@@ -74,3 +74,13 @@ describe('diff', () => {
     expect(diff({ ...desired, stringData: { password: 'other' } }, live).changed).toBe(true);
   });
 });
+
+describe('diff inputs', () => {
+  it('leaves the desired and live objects untouched, ignore rules included', () => {
+    const desired = deployment(5);
+    const live = liveFromServer(deployment(3));
+    const before = structuredClone({ desired, live });
+    diff(desired, live, { ignore: [{ kind: 'Deployment', jsonPointers: ['/spec/replicas', '/metadata/labels/app'] }] });
+    expect({ desired, live }).toEqual(before);
+  });
+});
