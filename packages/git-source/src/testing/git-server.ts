@@ -189,7 +189,6 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Gi
       const dir = repoDir(name);
       await runGit(['init', '--bare', '-q', '-b', o.defaultBranch ?? 'main', dir]);
       await runGit(['config', 'http.receivepack', 'true'], { cwd: dir });
-      await runGit(['config', 'uploadpack.allowReachableSHA1InWant', 'true'], { cwd: dir });
       return dir;
     },
     async commitFiles(repo, files, message, o = {}) {
