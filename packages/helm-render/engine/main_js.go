@@ -1,0 +1,87 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"runtime"
+	"runtime/debug"
+	"syscall/js"
+)
+
+// main registers globalThis.convergeHelmEngine and waits for calls:
+//
+//	render(requestJSON: string, files: Array<[string, Uint8Array]>, values: Array<[string, Uint8Array]>): Promise<string>
+//
+// The promise resolves with JSON: {"ok":true,"result":Result} or
+// {"ok":false,"error":{"kind","message","output"}}.
+func main() {
+	api := js.Global().Get("Object").New()
+	api.Set("render", js.FuncOf(render))
+	api.Set("info", js.FuncOf(func(js.Value, []js.Value) any {
+		b, _ := json.Marshal(buildInfo())
+		return string(b)
+	}))
+	js.Global().Set("convergeHelmEngine", api)
+	if ready := js.Global().Get("convergeHelmEngineReady"); ready.Type() == js.TypeFunction {
+		ready.Invoke()
+	}
+	select {}
+}
+
+func render(_ js.Value, args []js.Value) any {
+	req := &Request{}
+	reqErr := json.Unmarshal([]byte(args[0].String()), req)
+	if reqErr == nil {
+		req.Files = make([]File, 0, args[1].Length())
+		for i := 0; i < args[1].Length(); i++ {
+			e := args[1].Index(i)
+			req.Files = append(req.Files, File{Name: e.Index(0).String(), Data: copyBytes(e.Index(1))})
+		}
+		req.Values = req.Values[:0]
+		for i := 0; i < args[2].Length(); i++ {
+			e := args[2].Index(i)
+			req.Values = append(req.Values, ValuesSource{Name: e.Index(0).String(), Data: copyBytes(e.Index(1))})
+		}
+	}
+	var handler js.Func
+	handler = js.FuncOf(func(_ js.Value, p []js.Value) any {
+		resolve := p[0]
+		go func() {
+			defer handler.Release()
+			var out []byte
+			if reqErr != nil {
+				out = marshalError(&RenderError{Kind: KindRequest, Message: "invalid request: " + reqErr.Error()})
+			} else if res, err := Render(context.Background(), req); err != nil {
+				out = marshalError(err)
+			} else {
+				out, _ = json.Marshal(map[string]any{"ok": true, "result": res})
+			}
+			// Give the memory of a large render back before the next one.
+			req = nil
+			runtime.GC()
+			debug.FreeOSMemory()
+			resolve.Invoke(string(out))
+		}()
+		return nil
+	})
+	return js.Global().Get("Promise").New(handler)
+}
+
+func copyBytes(v js.Value) []byte {
+	b := make([]byte, v.Get("byteLength").Int())
+	js.CopyBytesToGo(b, v)
+	return b
+}
+
+func marshalError(err error) []byte {
+	re, ok := err.(*RenderError)
+	if !ok {
+		re = &RenderError{Kind: KindInternal, Message: err.Error()}
+	}
+	out, _ := json.Marshal(map[string]any{"ok": false, "error": map[string]string{
+		"kind": re.Kind, "message": re.Message, "output": re.Output,
+	}})
+	return out
+}

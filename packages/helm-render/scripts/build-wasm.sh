@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Builds the Helm engine (engine/, Helm v4 compiled to WebAssembly) and copies it,
+# with Go's wasm_exec.js, into packages/helm-render/wasm/ so that it ships in the
+# npm package.
+#
+# The build is cached by input hash (engine sources, go.mod, go.sum, Go version,
+# linker flags) in ${XDG_CACHE_HOME:-$HOME/.cache}/converge/helm-wasm/<hash>/,
+# outside the clone; a second run with the same inputs builds nothing. Writes are
+# atomic (temp file + rename), so an interrupted build never leaves a broken file.
+#
+# Environment: GO (default: go), CONVERGE_CACHE_DIR (default: $XDG_CACHE_HOME/converge).
+set -euo pipefail
+
+pkg_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+engine_dir="$pkg_dir/engine"
+out_dir="$pkg_dir/wasm"
+GO="${GO:-go}"
+cache_root="${CONVERGE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/converge}/helm-wasm"
+
+log() { printf '[helm-wasm] %s\n' "$*" >&2; }
+
+command -v "$GO" >/dev/null 2>&1 || { log "error: Go toolchain not found (set GO=/path/to/go)"; exit 1; }
+
+helm_version="$(cd "$engine_dir" && awk '$1=="helm.sh/helm/v4"{print $2; exit}' go.mod)"
+ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=${helm_version}"
+go_version="$(GOTOOLCHAIN=local "$GO" env GOVERSION)"
+goroot="$(GOTOOLCHAIN=local "$GO" env GOROOT)"
+
+hash="$(
+  {
+    echo "go=$go_version"
+    echo "ldflags=$ldflags"
+    echo "script=$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)"
+    cd "$engine_dir"
+    for f in go.mod go.sum $(ls *.go | LC_ALL=C sort); do
+      echo "$f=$(sha256sum "$f" | cut -d' ' -f1)"
+    done
+  } | sha256sum | cut -c1-16
+)"
+cache_dir="$cache_root/$hash"
+
+if [[ -f "$cache_dir/complete" ]]; then
+  log "cache hit: $cache_dir"
+else
+  log "building Helm ${helm_version} engine for GOOS=js GOARCH=wasm with ${go_version} (input hash $hash)"
+  log "this takes a few minutes on a cold Go build cache"
+  mkdir -p "$cache_dir"
+  tmp="$(mktemp "$cache_dir/.helm-engine.wasm.XXXXXX")"
+  trap 'rm -f "$tmp" "$cache_dir/.wasm_exec.js."*' EXIT
+  start=$(date +%s)
+  (
+    cd "$engine_dir"
+    GOTOOLCHAIN=local GOOS=js GOARCH=wasm CGO_ENABLED=0 GOFLAGS=-mod=readonly \
+      "$GO" build -trimpath -ldflags "$ldflags" -o "$tmp" .
+  )
+  log "compiled in $(( $(date +%s) - start ))s"
+  mv -f "$tmp" "$cache_dir/helm-engine.wasm"
+  tmpjs="$(mktemp "$cache_dir/.wasm_exec.js.XXXXXX")"
+  cp "$goroot/lib/wasm/wasm_exec.js" "$tmpjs"
+  mv -f "$tmpjs" "$cache_dir/wasm_exec.js"
+  printf '{"helmVersion":"%s","goVersion":"%s","hash":"%s"}\n' "$helm_version" "$go_version" "$hash" > "$cache_dir/build-info.json.tmp"
+  mv -f "$cache_dir/build-info.json.tmp" "$cache_dir/build-info.json"
+  size=$(wc -c < "$cache_dir/helm-engine.wasm")
+  gz=$(gzip -6 -c "$cache_dir/helm-engine.wasm" | wc -c)
+  echo "$size $gz" > "$cache_dir/sizes"
+  touch "$cache_dir/complete"
+  trap - EXIT
+fi
+
+# Copy into the package (atomically, and only what changed).
+mkdir -p "$out_dir"
+for f in helm-engine.wasm wasm_exec.js build-info.json; do
+  if ! cmp -s "$cache_dir/$f" "$out_dir/$f"; then
+    cp "$cache_dir/$f" "$out_dir/.$f.tmp"
+    mv -f "$out_dir/.$f.tmp" "$out_dir/$f"
+    log "updated wasm/$f"
+  fi
+done
+
+read -r size gz < "$cache_dir/sizes"
+log "wasm/helm-engine.wasm: $(( size / 1024 )) KiB ($(( gz / 1024 )) KiB gzipped)"

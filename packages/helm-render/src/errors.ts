@@ -1,0 +1,73 @@
+import { ConvergeError, type ConvergeErrorOptions, type FilePosition } from '@converge/core';
+
+/**
+ * The failure kinds of `@converge/helm-render`, as `ConvergeError.code` values.
+ *
+ * - `HELM_CHART_NOT_FOUND` — no chart at the path, URL or version asked for.
+ * - `HELM_CHART_INVALID` — the chart cannot be loaded (bad `Chart.yaml`, library chart, …).
+ * - `HELM_DEPENDENCY_MISSING` — `Chart.yaml` names a dependency that `charts/` lacks.
+ * - `HELM_VALUES_INVALID` — a values file is not valid YAML, or values could not be coalesced.
+ * - `HELM_VALUES_SCHEMA` — values do not satisfy the chart's `values.schema.json`.
+ * - `HELM_TEMPLATE_ERROR` — a template failed to parse or execute (`fail`, `required`, …).
+ * - `HELM_MANIFEST_INVALID` — a rendered manifest is not valid YAML or not a Kubernetes object.
+ * - `HELM_KUBE_VERSION_INCOMPATIBLE` — the chart's `kubeVersion` excludes the target version.
+ * - `HELM_OUTPUT_TOO_LARGE` — the rendered output exceeds `maxOutputBytes`.
+ * - `HELM_RENDER_TIMEOUT` — the render took longer than `timeout`.
+ * - `HELM_ENGINE_FAILED` — the engine itself failed (crash, missing wasm, helm binary error).
+ * - `HELM_REPOSITORY_ERROR` — a Helm repository or OCI registry could not be read.
+ * - `HELM_DIGEST_MISMATCH` — a downloaded chart does not match its published digest.
+ * - `HELM_ARCHIVE_UNSAFE` — a chart archive holds paths outside its root (`../`, absolute, links).
+ * - `HELM_INVALID_OPTIONS` — the options given to `helmChart` are inconsistent.
+ */
+export type HelmErrorCode =
+  | 'HELM_CHART_NOT_FOUND'
+  | 'HELM_CHART_INVALID'
+  | 'HELM_DEPENDENCY_MISSING'
+  | 'HELM_VALUES_INVALID'
+  | 'HELM_VALUES_SCHEMA'
+  | 'HELM_TEMPLATE_ERROR'
+  | 'HELM_MANIFEST_INVALID'
+  | 'HELM_KUBE_VERSION_INCOMPATIBLE'
+  | 'HELM_OUTPUT_TOO_LARGE'
+  | 'HELM_RENDER_TIMEOUT'
+  | 'HELM_ENGINE_FAILED'
+  | 'HELM_REPOSITORY_ERROR'
+  | 'HELM_DIGEST_MISMATCH'
+  | 'HELM_ARCHIVE_UNSAFE'
+  | 'HELM_INVALID_OPTIONS';
+
+/**
+ * Every error `@converge/helm-render` reports. `code` tells the kind apart (see
+ * {@link HelmErrorCode}); `data.chart` names the chart and, for template errors,
+ * `data.position` has the template file and line as Helm reports them
+ * (e.g. `mychart/templates/deployment.yaml`, line 12).
+ *
+ * @example
+ * ```ts
+ * try { await render({ artifact }); } catch (e) {
+ *   if (e instanceof HelmError && e.code === 'HELM_TEMPLATE_ERROR') console.error(e.data.position);
+ * }
+ * ```
+ */
+export class HelmError extends ConvergeError {
+  declare readonly code: HelmErrorCode;
+
+  constructor(code: HelmErrorCode, message: string, options: ConvergeErrorOptions = {}) {
+    super(code, message, options);
+  }
+
+  /** The template file and line Helm reported, if any. */
+  get position(): FilePosition | undefined {
+    return this.data.position;
+  }
+}
+
+/** Shorthand for a {@link HelmError}; keeps call sites on one line. */
+export function helmError(
+  code: HelmErrorCode,
+  message: string,
+  data: ConvergeErrorOptions['data'] = {},
+  cause?: unknown,
+): HelmError {
+  return new HelmError(code, message, { data, ...(cause === undefined ? {} : { cause }) });
+}

@@ -1,0 +1,155 @@
+import type { HelmEngine } from './engine.js';
+
+/** Credentials and transport for a Helm repository or an OCI registry. */
+export interface ChartRepositoryOptions {
+  /** Basic auth user name. */
+  username?: string;
+  /** Basic auth password (or registry token used as password). */
+  password?: string;
+  /** Bearer token for a Helm HTTP repository. */
+  token?: string;
+  /**
+   * Use `http://` instead of `https://` for `oci://` references (a registry on loopback).
+   * @default false
+   */
+  plainHttp?: boolean;
+  /**
+   * Folder where downloaded charts are cached by digest, outside any clone.
+   * @default `${XDG_CACHE_HOME:-~/.cache}/converge/helm-charts`
+   */
+  cacheDir?: string;
+  /**
+   * The `fetch` used for every request (pass one in to add a proxy, a CA, or a test double).
+   * @default globalThis.fetch
+   */
+  fetch?: typeof globalThis.fetch;
+}
+
+/**
+ * Options of {@link helmChart}. Everything but `chart` and `releaseName` has a default,
+ * chosen to match `helm template` except where a reconciler needs otherwise (CRDs are
+ * included and test hooks left out by default).
+ */
+export interface HelmChartOptions {
+  /**
+   * Which chart to render:
+   * - a folder or `.tgz` file in the artifact, e.g. `charts/web` (subcharts vendored in its `charts/`);
+   * - a chart in a Helm repository, as `<repository URL>/<chart name>`, e.g. `https://charts.example.com/stable/web`;
+   * - a direct `https://…/web-1.2.3.tgz` URL;
+   * - an OCI reference, e.g. `oci://registry.example.com/charts/web`.
+   */
+  chart: string;
+  /**
+   * Version or semver range of a repository or OCI chart (e.g. `1.2.3`, `^1.2`, `>=1 <2`).
+   * @default the newest stable version
+   */
+  version?: string;
+  /** `.Release.Name`. */
+  releaseName: string;
+  /**
+   * `.Release.Namespace`.
+   * @default 'default'
+   */
+  namespace?: string;
+  /** Values, merged after `valuesFiles` (like `--values` given last). */
+  values?: Record<string, unknown>;
+  /**
+   * Values files, paths in the artifact from its root, merged in order after the chart's
+   * own `values.yaml` (like `helm template -f a.yaml -f b.yaml`).
+   * @default []
+   */
+  valuesFiles?: string[];
+  /**
+   * Render the chart's `crds/` folder too, before the templates (`--include-crds`).
+   * @default true
+   */
+  includeCRDs?: boolean;
+  /**
+   * Leave out `helm.sh/hook: test` objects (`--skip-tests`).
+   * @default true
+   */
+  skipTests?: boolean;
+  /**
+   * Leave out every hook object (`--no-hooks`). Hooks are otherwise rendered as plain
+   * objects after the others: Converge applies them, it does not run them as hooks.
+   * @default false
+   */
+  skipHooks?: boolean;
+  /**
+   * `.Capabilities.KubeVersion`, e.g. `1.33.0`. Set it to your cluster's version.
+   * @default the engine's Helm default (for Helm 4, derived from its client-go version)
+   */
+  kubeVersion?: string;
+  /**
+   * Extra `.Capabilities.APIVersions`, e.g. `['monitoring.coreos.com/v1', 'monitoring.coreos.com/v1/ServiceMonitor']`.
+   * @default []
+   */
+  apiVersions?: string[];
+  /**
+   * Set `.Release.IsUpgrade` instead of `.Release.IsInstall`.
+   * @default false
+   */
+  isUpgrade?: boolean;
+  /**
+   * Skip `values.schema.json` validation.
+   * @default false
+   */
+  skipSchemaValidation?: boolean;
+  /**
+   * `'wasm'` (Helm's engine in-process, no binary needed), `'cli'` (a `helm` binary), or an
+   * engine instance.
+   * @default 'wasm'
+   */
+  engine?: 'wasm' | 'cli' | HelmEngine;
+  /**
+   * The `helm` binary for `engine: 'cli'`.
+   * @default `$CONVERGE_HELM_BIN`, else `helm` from `PATH`
+   */
+  helmPath?: string;
+  /**
+   * Upper bound on the rendered output, in bytes.
+   * @default 67108864 (64 MiB)
+   */
+  maxOutputBytes?: number;
+  /**
+   * Upper bound on one render, in milliseconds (the engine is restarted after a timeout).
+   * @default 60000
+   */
+  timeout?: number;
+  /** Credentials, cache and transport for repository and OCI charts. */
+  repository?: ChartRepositoryOptions;
+}
+
+/** {@link HelmChartOptions} with every default filled in. */
+export interface ResolvedHelmChartOptions
+  extends Required<Omit<HelmChartOptions, 'version' | 'values' | 'kubeVersion' | 'helmPath' | 'repository'>> {
+  version: string | undefined;
+  values: Record<string, unknown> | undefined;
+  kubeVersion: string;
+  helmPath: string | undefined;
+  repository: ChartRepositoryOptions;
+}
+
+/** Fills in the defaults of {@link HelmChartOptions}, in one place. */
+export function resolveHelmChartOptions(o: HelmChartOptions): ResolvedHelmChartOptions {
+  return {
+    chart: o.chart,
+    version: o.version,
+    releaseName: o.releaseName,
+    namespace: o.namespace ?? 'default',
+    values: o.values,
+    valuesFiles: o.valuesFiles ?? [],
+    includeCRDs: o.includeCRDs ?? true,
+    skipTests: o.skipTests ?? true,
+    skipHooks: o.skipHooks ?? false,
+    kubeVersion: o.kubeVersion ?? '',
+    apiVersions: o.apiVersions ?? [],
+    isUpgrade: o.isUpgrade ?? false,
+    skipSchemaValidation: o.skipSchemaValidation ?? false,
+    engine: o.engine ?? 'wasm',
+    helmPath: o.helmPath,
+    maxOutputBytes: o.maxOutputBytes ?? 64 * 1024 * 1024,
+    timeout: o.timeout ?? 60_000,
+    repository: o.repository ?? {},
+  };
+}

@@ -1,0 +1,13 @@
+export { helmChart } from './helm-chart.js';
+export type { HelmChartOptions, ChartRepositoryOptions } from './helm-chart-options.js';
+export { resolveHelmChartOptions } from './helm-chart-options.js';
+export type { ResolvedHelmChartOptions } from './helm-chart-options.js';
+export { parseChartLocation } from './chart-location.js';
+export type { ChartLocation } from './chart-location.js';
+export type { HelmEngine, RenderRequest, RenderOutput, ChartFile, ValuesDocument } from './engine.js';
+export { WasmEngine, defaultWasmEngine } from './wasm-engine.js';
+export type { WasmEngineOptions, WasmEngineInfo } from './wasm-engine.js';
+export { CliEngine } from './cli-engine.js';
+export type { CliEngineOptions } from './cli-engine.js';
+export { HelmError } from './errors.js';
+export type { HelmErrorCode } from './errors.js';

@@ -1,0 +1,303 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { AbortedError } from '@converge/core';
+import type { HelmEngine, RenderOutput, RenderRequest } from './engine.js';
+import { helmError } from './errors.js';
+import { engineError } from './internal/engine-error.js';
+import { packageRoot } from './internal/package-root.js';
+
+/** Options of {@link WasmEngine}. */
+export interface WasmEngineOptions {
+  /**
+   * Path of the engine's `.wasm` file.
+   * @default the `wasm/helm-engine.wasm` shipped in this package (or `$CONVERGE_HELM_WASM`)
+   */
+  wasmPath?: string;
+}
+
+/** Versions compiled into the wasm engine. */
+export interface WasmEngineInfo {
+  /** e.g. `v4.3.1`. */
+  helmVersion: string;
+  /** The Go release it was compiled with. */
+  goVersion: string;
+  /** `.Capabilities.KubeVersion` when a render does not set `kubeVersion`, e.g. `v1.37.0`. */
+  defaultKubeVersion: string;
+}
+
+interface Job {
+  id: number;
+  request: RenderRequest;
+  resolve: (out: RenderOutput) => void;
+  reject: (err: unknown) => void;
+  onAbort?: () => void;
+}
+
+type WorkerMessage =
+  | { type: 'ready'; info: string }
+  | { type: 'fatal'; message: string }
+  | { type: 'result'; id: number; json: string; log: string }
+  | { type: 'exit'; code: number; log: string };
+
+type EngineReply =
+  | { ok: true; result: { manifest: string; notes: string; warnings: string[] } }
+  | { ok: false; error: { kind: string; message: string; output: string } };
+
+const modules = new Map<string, Promise<WebAssembly.Module>>();
+
+/** Compiles the wasm once per process; worker restarts reuse the compiled module. */
+function compiledModule(path: string): Promise<WebAssembly.Module> {
+  let module = modules.get(path);
+  if (!module) {
+    module = readFile(path).then(
+      (bytes) => WebAssembly.compile(bytes),
+      (err: unknown) => {
+        throw helmError(
+          'HELM_ENGINE_FAILED',
+          `cannot read the Helm wasm engine at ${path}: ${(err as Error).message}. ` +
+            'Build it with `npm run build:wasm -w @converge/helm-render`, or use engine: "cli".',
+          {},
+          err,
+        );
+      },
+    );
+    module.catch(() => modules.delete(path));
+    modules.set(path, module);
+  }
+  return module;
+}
+
+/**
+ * Helm's own template engine (Helm v4, Go) compiled to WebAssembly, run in one worker
+ * thread that is reused across renders. Renders are queued and run one at a time; a render
+ * that times out or is aborted terminates the worker, and the next render starts a new one
+ * (the compiled module is kept), so a runaway chart never takes the process down.
+ *
+ * The Go program has no file system, network or environment: it sees only the chart files
+ * and values passed in. `lookup` returns empty results, as in `helm template`.
+ *
+ * Most users never construct one: `helmChart()` uses a shared instance
+ * ({@link defaultWasmEngine}).
+ *
+ * @example
+ * ```ts
+ * const engine = new WasmEngine();
+ * const render = helmChart({ chart: 'charts/web', releaseName: 'web', engine });
+ * // …
+ * await engine.close();
+ * ```
+ */
+export class WasmEngine implements HelmEngine {
+  readonly #wasmPath: string;
+  readonly #queue: Job[] = [];
+  #worker: Worker | undefined;
+  #starting: Promise<Worker> | undefined;
+  #info: WasmEngineInfo | undefined;
+  #current: Job | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #nextId = 1;
+  #closed = false;
+
+  constructor(options: WasmEngineOptions = {}) {
+    this.#wasmPath =
+      options.wasmPath ?? process.env['CONVERGE_HELM_WASM'] ?? join(packageRoot(), 'wasm', 'helm-engine.wasm');
+  }
+
+  /** Starts the worker now (instead of on the first render) and returns the engine's versions. */
+  async info(): Promise<WasmEngineInfo> {
+    await this.#ensureWorker();
+    return this.#info!;
+  }
+
+  /** {@inheritDoc HelmEngine.render} */
+  render(request: RenderRequest): Promise<RenderOutput> {
+    if (this.#closed) return Promise.reject(helmError('HELM_ENGINE_FAILED', 'the Helm wasm engine is closed'));
+    if (request.signal?.aborted) return Promise.reject(new AbortedError('helm render aborted'));
+    return new Promise<RenderOutput>((resolve, reject) => {
+      const job: Job = { id: this.#nextId++, request, resolve, reject };
+      if (request.signal) {
+        const signal = request.signal;
+        job.onAbort = () => this.#abort(job);
+        signal.addEventListener('abort', job.onAbort, { once: true });
+      }
+      this.#queue.push(job);
+      this.#pump();
+    });
+  }
+
+  /** Terminates the worker; pending renders reject. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    const err = helmError('HELM_ENGINE_FAILED', 'the Helm wasm engine was closed');
+    for (const job of this.#queue.splice(0)) this.#settle(job, err);
+    if (this.#current) this.#settle(this.#current, err);
+    this.#current = undefined;
+    await this.#stopWorker();
+  }
+
+  #pump(): void {
+    if (this.#current || this.#closed) return;
+    const job = this.#queue.shift();
+    if (!job) {
+      this.#worker?.unref();
+      return;
+    }
+    this.#current = job;
+    this.#ensureWorker().then(
+      (worker) => {
+        if (this.#current !== job) return; // aborted while the worker started
+        worker.ref();
+        const { request } = job;
+        this.#timer = setTimeout(() => {
+          this.#fail(job, helmError('HELM_RENDER_TIMEOUT', `helm render took longer than ${request.timeout} ms; the engine was restarted`));
+        }, request.timeout);
+        worker.postMessage({
+          id: job.id,
+          request: JSON.stringify({
+            releaseName: request.releaseName,
+            namespace: request.namespace,
+            kubeVersion: request.kubeVersion,
+            apiVersions: request.apiVersions,
+            includeCRDs: request.includeCRDs,
+            skipTests: request.skipTests,
+            disableHooks: request.disableHooks,
+            isUpgrade: request.isUpgrade,
+            skipSchemaValidation: request.skipSchemaValidation,
+            maxOutputBytes: request.maxOutputBytes,
+            values: [],
+          }),
+          files: request.files.map((f) => [f.name, f.data]),
+          values: request.values.map((v) => [v.name, v.data]),
+        });
+      },
+      (err: unknown) => {
+        if (this.#current === job) this.#finish(job, err);
+      },
+    );
+  }
+
+  #ensureWorker(): Promise<Worker> {
+    if (this.#worker) return Promise.resolve(this.#worker);
+    this.#starting ??= this.#startWorker().finally(() => {
+      this.#starting = undefined;
+    });
+    return this.#starting;
+  }
+
+  async #startWorker(): Promise<Worker> {
+    const module = await compiledModule(this.#wasmPath);
+    const root = packageRoot();
+    const worker = new Worker(join(root, 'worker', 'engine-worker.mjs'), {
+      workerData: { module, wasmExecUrl: pathToFileURL(join(root, 'wasm', 'wasm_exec.js')).href },
+    });
+    return new Promise<Worker>((resolve, reject) => {
+      const onStartError = (err: unknown) =>
+        reject(helmError('HELM_ENGINE_FAILED', `the Helm wasm engine failed to start: ${String(err)}`, {}, err));
+      const onStartExit = (code: number) => onStartError(`the worker exited with code ${code}`);
+      worker.once('error', onStartError);
+      worker.once('exit', onStartExit);
+      worker.on('message', (msg: WorkerMessage) => {
+        switch (msg.type) {
+          case 'ready':
+            worker.off('error', onStartError);
+            worker.off('exit', onStartExit);
+            worker.on('error', (err) => this.#crash(worker, `worker error: ${err.message}`));
+            worker.on('exit', (code) => this.#crash(worker, `worker exited with code ${code}`));
+            this.#info = JSON.parse(msg.info) as WasmEngineInfo;
+            this.#worker = worker;
+            resolve(worker);
+            break;
+          case 'fatal':
+            void worker.terminate();
+            onStartError(msg.message);
+            break;
+          case 'exit':
+            this.#crash(worker, `the Go program exited with code ${msg.code}: ${msg.log.trim().slice(-2000)}`);
+            break;
+          case 'result':
+            this.#onResult(msg);
+            break;
+        }
+      });
+    });
+  }
+
+  #onResult(msg: { id: number; json: string; log: string }): void {
+    const job = this.#current;
+    if (!job || job.id !== msg.id) return;
+    let reply: EngineReply;
+    try {
+      reply = JSON.parse(msg.json) as EngineReply;
+    } catch (err) {
+      this.#finish(job, helmError('HELM_ENGINE_FAILED', `unreadable reply from the Helm wasm engine`, {}, err));
+      return;
+    }
+    if (reply.ok) {
+      const warnings = [...(reply.result.warnings ?? [])];
+      const log = msg.log.trim();
+      if (log) warnings.push(...log.split('\n'));
+      this.#finish(job, undefined, { manifest: reply.result.manifest, notes: reply.result.notes, warnings });
+    } else {
+      this.#finish(job, engineError(reply.error.kind, reply.error.message, { output: reply.error.output }));
+    }
+  }
+
+  /** The worker died (Go out of memory, fatal error): fail the current render, restart lazily. */
+  #crash(worker: Worker, reason: string): void {
+    if (this.#worker !== worker) return;
+    this.#worker = undefined;
+    void worker.terminate();
+    if (this.#current) this.#finish(this.#current, helmError('HELM_ENGINE_FAILED', `the Helm wasm engine crashed: ${reason}`));
+  }
+
+  #abort(job: Job): void {
+    const queued = this.#queue.indexOf(job);
+    if (queued >= 0) {
+      this.#queue.splice(queued, 1);
+      this.#settle(job, new AbortedError('helm render aborted'));
+    } else if (this.#current === job) {
+      this.#fail(job, new AbortedError('helm render aborted'));
+    }
+  }
+
+  /** Ends the current render with `err` and kills the worker running it. */
+  #fail(job: Job, err: unknown): void {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    this.#finish(job, err);
+    if (worker) void worker.terminate();
+  }
+
+  #finish(job: Job, err: unknown, out?: RenderOutput): void {
+    if (this.#current !== job) return;
+    clearTimeout(this.#timer);
+    this.#current = undefined;
+    this.#settle(job, err, out);
+    this.#pump();
+  }
+
+  #settle(job: Job, err: unknown, out?: RenderOutput): void {
+    if (job.onAbort) job.request.signal?.removeEventListener('abort', job.onAbort);
+    if (err === undefined && out) job.resolve(out);
+    else job.reject(err);
+  }
+
+  async #stopWorker(): Promise<void> {
+    const worker = this.#worker ?? (await this.#starting?.catch(() => undefined));
+    this.#worker = undefined;
+    if (worker) await worker.terminate();
+  }
+}
+
+let shared: WasmEngine | undefined;
+
+/**
+ * The process-wide {@link WasmEngine} that `helmChart()` uses unless given another engine.
+ * Its worker thread starts on the first render and does not keep the process alive when idle.
+ */
+export function defaultWasmEngine(): WasmEngine {
+  shared ??= new WasmEngine();
+  return shared;
+}

@@ -1,0 +1,81 @@
+// The worker thread that hosts Helm's engine (Go compiled to WebAssembly).
+//
+// Plain JavaScript on purpose: it ships as-is in the npm package and runs the same
+// from the TypeScript sources (tests) and from dist/. The Go program gets no file
+// system, no network and no environment: `globalThis.fs` is a stub that only
+// collects what Go writes to stdout/stderr, so a chart can read nothing but the
+// files it was given.
+//
+// Protocol (see src/wasm-engine.ts):
+//   in:  { wasmExecUrl, module: WebAssembly.Module }            (workerData)
+//   in:  { id, request: string, files: [name, Uint8Array][], values: [name, Uint8Array][] }
+//   out: { type: 'ready', info: string } | { type: 'fatal', message }
+//   out: { type: 'result', id, json: string, log: string }
+//   out: { type: 'exit', code, log }                            (the Go program ended)
+import { parentPort, workerData } from 'node:worker_threads';
+
+const decoder = new TextDecoder('utf-8');
+let log = '';
+
+const enosys = () => Object.assign(new Error('not implemented'), { code: 'ENOSYS' });
+const denied = (...args) => args[args.length - 1](enosys());
+
+// The same shape as wasm_exec.js's own browser stub, with writes captured.
+globalThis.fs = {
+  constants: { O_WRONLY: -1, O_RDWR: -1, O_CREAT: -1, O_TRUNC: -1, O_APPEND: -1, O_EXCL: -1, O_DIRECTORY: -1 },
+  writeSync(_fd, buf) {
+    if (log.length < 1 << 20) log += decoder.decode(buf);
+    return buf.length;
+  },
+  write(fd, buf, offset, length, position, callback) {
+    if (offset !== 0 || length !== buf.length || position !== null) return callback(enosys());
+    callback(null, this.writeSync(fd, buf));
+  },
+  fsync: (_fd, callback) => callback(null),
+  chmod: denied, chown: denied, close: denied, fchmod: denied, fchown: denied, fstat: denied,
+  ftruncate: denied, lchown: denied, link: denied, lstat: denied, mkdir: denied, open: denied,
+  read: denied, readdir: denied, readlink: denied, rename: denied, rmdir: denied, stat: denied,
+  symlink: denied, truncate: denied, unlink: denied, utimes: denied,
+};
+
+try {
+  await import(workerData.wasmExecUrl);
+  const go = new globalThis.Go();
+  go.env = {};
+  go.argv = ['helm-engine'];
+  let exited = false;
+  go.exit = (code) => {
+    exited = true;
+    parentPort.postMessage({ type: 'exit', code, log });
+  };
+  const ready = new Promise((resolve) => {
+    globalThis.convergeHelmEngineReady = resolve;
+  });
+  const instance = await WebAssembly.instantiate(workerData.module, go.importObject);
+  const run = go.run(instance).then(
+    () => {
+      if (!exited) parentPort.postMessage({ type: 'exit', code: 0, log });
+    },
+    (err) => parentPort.postMessage({ type: 'exit', code: -1, log: `${log}\n${err?.stack ?? err}` }),
+  );
+  await Promise.race([ready, run]);
+  const engine = globalThis.convergeHelmEngine;
+  if (!engine) throw new Error(`the Go program did not start: ${log}`);
+  log = '';
+  parentPort.postMessage({ type: 'ready', info: engine.info() });
+
+  parentPort.on('message', async (msg) => {
+    log = '';
+    let json;
+    try {
+      json = await engine.render(msg.request, msg.files, msg.values);
+    } catch (err) {
+      json = JSON.stringify({ ok: false, error: { kind: 'INTERNAL', message: String(err?.stack ?? err), output: '' } });
+    }
+    const out = log;
+    log = '';
+    parentPort.postMessage({ type: 'result', id: msg.id, json, log: out });
+  });
+} catch (err) {
+  parentPort.postMessage({ type: 'fatal', message: `${err?.stack ?? err}\n${log}` });
+}
