@@ -283,6 +283,12 @@ export function gitSource(options: GitSourceOptions): Source {
               throw toGitError(e, what('fetch'), conn.redact);
             }
             if (!(await cache.hasCommit(revision.commit))) {
+              // The server answered but the commit is unreadable: the objects we offered as
+              // "have" are damaged. Start from an empty cache once before giving up.
+              if (attempt === 0) {
+                await cache.rebuild('corrupt');
+                continue;
+              }
               throw new GitRefNotFoundError(`${what('fetch')}: the server did not send commit ${revision.commit}; was it force-pushed away?`);
             }
           }
