@@ -56,14 +56,17 @@ async function getOne(ctx: SinkContext, mapping: ResourceMapping, ref: ObjectRef
     const obj = await ctx.transport.request<KubeObject>({ method: 'GET', path: resourcePath(mapping, namespace, ref.name), signal });
     return withTypeMeta(obj, mapping);
   } catch (err) {
-    if (err instanceof KubeHttpError && err.status === 404) return undefined;
+    // Missing, or not readable by this identity: either way there is nothing to compare with.
+    // Applying it then reports a per-object 403 instead of failing every read at once.
+    if (err instanceof KubeHttpError && (err.status === 404 || err.status === 403)) return undefined;
     throw toKubeError(err, { ref, verb: 'get', resource: mapping.resource, secret: ref.kind === 'Secret' && ref.group === '' });
   }
 }
 
 /**
- * Reads the live objects among `refs` (absent ones are left out; kinds the server does not
- * serve have no objects). Refs are grouped by kind and namespace: a group of
+ * Reads the live objects among `refs`. Absent objects are left out, and so are objects the
+ * identity may not read (applying them then fails per object with a clear 403) and objects
+ * of kinds the server does not serve. Refs are grouped by kind and namespace: a group of
  * {@link LIST_THRESHOLD} or more is read with one paged LIST (falling back to GETs when the
  * identity may not list), smaller groups with concurrent GETs. Results follow the order of `refs`.
  */

@@ -1,0 +1,87 @@
+import { createHash, randomUUID } from 'node:crypto';
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeObject, ReconcileEvent, Renderer, Source } from '@converge/core';
+import { kubeSink } from '../src/index.js';
+import type { KubeRequestInfo, KubeSink, KubeSinkOptions } from '../src/index.js';
+
+/** A fresh namespace name per test, so tests sharing one control plane never collide. */
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** A kube sink that records every request it sends. */
+export function recordingSink(kubeConfig: KubeConfig, options: KubeSinkOptions = {}): {
+  sink: KubeSink;
+  requests: KubeRequestInfo[];
+  writes(): KubeRequestInfo[];
+} {
+  const requests: KubeRequestInfo[] = [];
+  const sink = kubeSink({
+    kubeConfig,
+    watch: { debounceMs: 100 },
+    ...options,
+    onRequest: (info) => {
+      requests.push(info);
+      options.onRequest?.(info);
+    },
+  });
+  return { sink, requests, writes: () => requests.filter((r) => r.write) };
+}
+
+/**
+ * Desired state held in memory: the source's revision is a digest of the objects, and the
+ * renderer returns them. Tests change `objects` between passes.
+ */
+export function desiredState(initial: KubeObject[]): { objects: KubeObject[]; source: Source; render: Renderer } {
+  const digest = (): string => createHash('sha256').update(JSON.stringify(state.objects)).digest('hex').slice(0, 12);
+  const state: { objects: KubeObject[]; source: Source; render: Renderer } = {
+    objects: initial,
+    source: {
+      id: 'memory',
+      latestRevision: async () => digest(),
+      fetch: async (revision?: string) => ({
+        source: 'memory',
+        revision: revision ?? digest(),
+        files: { list: async () => [], read: async () => new Uint8Array() },
+      }),
+    },
+    render: async () => structuredClone(state.objects),
+  };
+  return state;
+}
+
+/** Collects reconciler events. */
+export function eventLog(): { events: ReconcileEvent[]; push: (e: ReconcileEvent) => void } {
+  const events: ReconcileEvent[] = [];
+  return { events, push: (e) => events.push(e) };
+}
+
+export function namespace(name: string): KubeObject {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name } };
+}
+
+export function configMap(ns: string, name: string, data: Record<string, string>, extra: Partial<KubeObject['metadata']> = {}): KubeObject {
+  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, ...extra }, data };
+}
+
+export function deployment(ns: string, name: string, image = 'registry.example/app:1'): KubeObject {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name, namespace: ns },
+    spec: {
+      replicas: 1,
+      selector: { matchLabels: { app: name } },
+      template: { metadata: { labels: { app: name } }, spec: { containers: [{ name: 'app', image }] } },
+    },
+  };
+}
+
+/** Waits until `check` returns true, polling every 50 ms. */
+export async function eventually(check: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

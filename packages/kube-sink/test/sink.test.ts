@@ -1,0 +1,179 @@
+import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { useTestEnv } from '@converge/kube-testenv/vitest';
+import type { KubeObject, ObjectRef } from '@converge/core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { inventoryLocation } from '../src/index.js';
+import { configMap, namespace, recordingSink, uniqueName } from './helpers.js';
+
+let kc: KubeConfig;
+let core: CoreV1Api;
+
+beforeAll(async () => {
+  kc = (await useTestEnv()).kubeConfig;
+  core = kc.makeApiClient(CoreV1Api);
+});
+
+function crd(group: string, kind: string, plural: string): KubeObject {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: { spec: { type: 'object', properties: { size: { type: 'integer' }, color: { type: 'string' } } } },
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+describe('kubeSink.apply', () => {
+  it('applies a CRD, its namespace and its custom resources in one call, CRD Established first', async () => {
+    const ns = uniqueName('crd');
+    const group = `${uniqueName('g')}.converge.test`;
+    const { sink, writes } = recordingSink(kc);
+    const widget = { apiVersion: `${group}/v1`, kind: 'Widget', metadata: { name: 'w1', namespace: ns }, spec: { size: 3, color: 'blue' } };
+    // Given in the "wrong" order on purpose: the sink puts namespaces and CRDs first.
+    const results = await sink.apply([widget, configMap(ns, 'settings', { a: '1' }), crd(group, 'Widget', 'widgets'), namespace(ns)]);
+
+    expect(results.map((r) => (r.ok ? 'ok' : r.error.message))).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(writes().filter((w) => w.method === 'PATCH')).toHaveLength(4);
+    const custom = kc.makeApiClient(CustomObjectsApi);
+    const live = (await custom.getNamespacedCustomObject({ group, version: 'v1', namespace: ns, plural: 'widgets', name: 'w1' })) as KubeObject;
+    expect(live['spec']).toEqual({ size: 3, color: 'blue' });
+    await sink.close();
+  });
+
+  it('sends exactly one write request per object and reports each result as it finishes', async () => {
+    const ns = uniqueName('one');
+    const { sink, writes } = recordingSink(kc, { concurrency: 8 });
+    const objects = [namespace(ns), ...Array.from({ length: 30 }, (_, i) => configMap(ns, `cm-${i}`, { i: String(i) }))];
+    const seen: string[] = [];
+    const results = await sink.apply(objects, { onResult: (r) => seen.push(r.ref.name) });
+    expect(results.every((r) => r.ok)).toBe(true);
+    expect(writes()).toHaveLength(31);
+    expect(writes().every((w) => w.method === 'PATCH' && w.path.includes('fieldManager=converge'))).toBe(true);
+    expect(new Set(seen)).toEqual(new Set(objects.map((o) => o.metadata.name)));
+    await sink.close();
+  });
+
+  it('keeps fields the client library does not know (the manifest is sent as written)', async () => {
+    const ns = uniqueName('raw');
+    const { sink } = recordingSink(kc);
+    const cm = { ...configMap(ns, 'bin', { a: '1' }), binaryData: { blob: Buffer.from('hi').toString('base64') }, immutable: false };
+    const [, r] = await sink.apply([namespace(ns), cm]);
+    expect(r?.ok).toBe(true);
+    const live = await core.readNamespacedConfigMap({ name: 'bin', namespace: ns });
+    expect(live.binaryData).toEqual({ blob: Buffer.from('hi').toString('base64') });
+    await sink.close();
+  });
+
+  it('dry-run validates on the server and persists nothing', async () => {
+    const ns = uniqueName('dry');
+    const { sink, writes } = recordingSink(kc);
+    await sink.apply([namespace(ns)]);
+    const [r] = await sink.apply([configMap(ns, 'ghost', { a: '1' })], { dryRun: true });
+    expect(r?.ok).toBe(true);
+    expect(writes().at(-1)?.dryRun).toBe(true);
+    await expect(core.readNamespacedConfigMap({ name: 'ghost', namespace: ns })).rejects.toMatchObject({ code: 404 });
+    await sink.close();
+  });
+
+  it('fails only the object whose kind the server does not serve, with UNKNOWN_KIND', async () => {
+    const ns = uniqueName('unk');
+    const { sink } = recordingSink(kc);
+    const [, bad, good] = await sink.apply([
+      namespace(ns),
+      { apiVersion: 'nope.converge.test/v1', kind: 'Gizmo', metadata: { name: 'g', namespace: ns } },
+      configMap(ns, 'fine', {}),
+    ]);
+    expect(bad?.ok).toBe(false);
+    if (bad && !bad.ok) {
+      expect(bad.error.code).toBe('UNKNOWN_KIND');
+      expect(bad.error.message).toContain('Gizmo');
+      expect(bad.error.data.ref).toMatchObject({ kind: 'Gizmo', name: 'g' });
+    }
+    expect(good?.ok).toBe(true);
+    await sink.close();
+  });
+});
+
+describe('kubeSink.get', () => {
+  it('reads many objects of one kind and namespace with one LIST, leaving out missing ones', async () => {
+    const ns = uniqueName('get');
+    const { sink, requests } = recordingSink(kc);
+    await sink.apply([namespace(ns), ...Array.from({ length: 10 }, (_, i) => configMap(ns, `cm-${i}`, { i: String(i) }))]);
+    const refs: ObjectRef[] = Array.from({ length: 12 }, (_, i) => ({ group: '', kind: 'ConfigMap', namespace: ns, name: `cm-${i}` }));
+    requests.length = 0;
+    const live = await sink.get(refs);
+    expect(live.map((o) => o.metadata.name)).toEqual(refs.slice(0, 10).map((r) => r.name));
+    expect(live[0]).toMatchObject({ apiVersion: 'v1', kind: 'ConfigMap', data: { i: '0' } });
+    expect(requests.filter((r) => r.path.includes(`/namespaces/${ns}/configmaps`))).toHaveLength(1);
+    await sink.close();
+  });
+});
+
+describe('kubeSink.delete', () => {
+  it('deletes with Background propagation, reports missing objects, and keeps prune-disabled ones', async () => {
+    const ns = uniqueName('del');
+    const { sink, requests } = recordingSink(kc);
+    await sink.apply([
+      namespace(ns),
+      configMap(ns, 'doomed', {}),
+      configMap(ns, 'kept', {}, { annotations: { 'converge.dev/prune': 'disabled' } }),
+    ]);
+    const ref = (name: string): ObjectRef => ({ group: '', kind: 'ConfigMap', namespace: ns, name });
+    const results = await sink.delete([ref('doomed'), ref('kept'), ref('never-existed')]);
+    expect(results).toEqual([
+      { ref: ref('doomed'), ok: true, found: true },
+      { ref: ref('kept'), ok: true, found: true, skipped: 'prune-disabled' },
+      { ref: ref('never-existed'), ok: true, found: false },
+    ]);
+    expect(requests.filter((r) => r.method === 'DELETE')).toHaveLength(1);
+    await expect(core.readNamespacedConfigMap({ name: 'doomed', namespace: ns })).rejects.toMatchObject({ code: 404 });
+    expect((await core.readNamespacedConfigMap({ name: 'kept', namespace: ns })).metadata?.name).toBe('kept');
+    await sink.close();
+  });
+});
+
+describe('inventory', () => {
+  it('is kept in a ConfigMap per reconciler, creating its namespace on first write', async () => {
+    const invNs = uniqueName('inv');
+    const { sink } = recordingSink(kc, { inventory: { namespace: invNs } });
+    const owner = 'Team A/web';
+    expect(await sink.readInventory(owner)).toBeUndefined();
+    const refs: ObjectRef[] = [
+      { group: 'apps', kind: 'Deployment', namespace: 'web', name: 'api' },
+      { group: '', kind: 'Namespace', name: 'web' },
+    ];
+    await sink.writeInventory(owner, refs);
+    expect(await sink.readInventory(owner)).toEqual([refs[1], refs[0]]);
+
+    // A restarted agent (a new sink) still knows what it owns.
+    const { sink: restarted } = recordingSink(kc, { inventory: { namespace: invNs } });
+    expect(await restarted.readInventory(owner)).toHaveLength(2);
+    const { name } = inventoryLocation(owner, { namespace: invNs });
+    expect(name).toMatch(/^converge-inventory-team-a-web-[0-9a-f]{8}$/);
+    const cm = await core.readNamespacedConfigMap({ name, namespace: invNs });
+    expect(cm.data?.['refs']).toBe('/Namespace//web\napps/Deployment/web/api');
+    expect(cm.metadata?.annotations?.['converge.dev/owner']).toBe(owner);
+
+    await restarted.writeInventory(owner, []);
+    expect(await sink.readInventory(owner)).toEqual([]);
+    await sink.close();
+    await restarted.close();
+  });
+});
