@@ -72,3 +72,5 @@ export type { SetNamespaceOptions } from './transforms/set-namespace.js';
 export { setNamespace } from './transforms/set-namespace.js';
 export type { SubstituteOptions } from './transforms/substitute.js';
 export { SUBSTITUTE_DISABLED_ANNOTATIONS, substitute } from './transforms/substitute.js';
+export type { FormatPlanOptions } from './format-plan.js';
+export { formatPlan } from './format-plan.js';
