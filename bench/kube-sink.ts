@@ -1,0 +1,135 @@
+// Benchmark: @converge/kube-sink vs `kubectl apply --server-side` on a real kube-apiserver + etcd.
+//
+// 1,000 objects (500 ConfigMaps, 500 Deployments) across 10 namespaces, written as YAML files.
+// Converge and kubectl each get their own 10 namespaces so both really create everything.
+//   1. first apply:  a Converge push pass (directorySource + yamlFiles + kubeSink)  vs  kubectl apply --server-side -f dir
+//   2. no-op pass:   the same Converge pass again                                    vs  kubectl apply again, kubectl diff --server-side
+// Targets (issue 4): first apply ≥ 3× faster than kubectl; no-op ≥ 10× faster and zero writes.
+//
+// Run: `npm run build && node bench/kube-sink.ts` (needs the kube assets; see packages/kube-testenv).
+import { spawn } from 'node:child_process';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createReconciler, directorySource, yamlFiles } from '@converge/core';
+import { kubeSink, type KubeRequestInfo } from '@converge/kube-sink';
+import { startTestEnv } from '@converge/kube-testenv';
+
+const NAMESPACES = 10;
+const PER_NAMESPACE = 100; // half ConfigMaps, half Deployments
+
+function manifests(prefix: string): Map<string, string> {
+  const files = new Map<string, string>();
+  files.set(
+    '00-namespaces.yaml',
+    Array.from({ length: NAMESPACES }, (_, n) => `apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${prefix}-${n}\n`).join('---\n'),
+  );
+  for (let n = 0; n < NAMESPACES; n++) {
+    const ns = `${prefix}-${n}`;
+    const docs: string[] = [];
+    for (let i = 0; i < PER_NAMESPACE / 2; i++) {
+      docs.push(
+        `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-${i}\n  namespace: ${ns}\n  labels:\n    app: app-${i}\n` +
+          `data:\n  key: value-${i}\n  settings.yaml: |\n    replicas: 2\n    feature: ${i % 2 === 0 ? 'on' : 'off'}\n`,
+      );
+      docs.push(
+        `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: app-${i}\n  namespace: ${ns}\n  labels:\n    app: app-${i}\n` +
+          `spec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: app-${i}\n  template:\n    metadata:\n      labels:\n        app: app-${i}\n` +
+          `    spec:\n      containers:\n        - name: main\n          image: registry.local/app:${i}\n          ports:\n            - containerPort: 8080\n`,
+      );
+    }
+    files.set(`${String(n + 1).padStart(2, '0')}-${ns}.yaml`, docs.join('---\n'));
+  }
+  return files;
+}
+
+async function writeDir(dir: string, files: Map<string, string>): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  for (const [name, text] of files) await writeFile(join(dir, name), text);
+}
+
+interface Run {
+  ms: number;
+  requests: number;
+  writes: number;
+}
+
+/** Runs kubectl with -v=6 and counts the HTTP requests it logs. */
+function kubectl(bin: string, args: string[], okCodes: number[] = [0]): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(bin, [...args, '-v=6'], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KUBECACHEDIR: cacheDir } });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      const ms = performance.now() - started;
+      if (!okCodes.includes(code ?? -1)) return reject(new Error(`kubectl ${args.join(' ')} exited ${code}:\n${stderr.slice(-2000)}`));
+      // klog -v=6 logs one line per request, e.g. `"Response" verb="PATCH" url="https://…" status="200 OK"`
+      // (older: `PATCH https://… 200 OK in 3 milliseconds`).
+      const verbs = [...stderr.matchAll(/verb="(\w+)"|\] (GET|PATCH|POST|PUT|DELETE) https?:\/\//g)].map((m) => m[1] ?? m[2]);
+      resolve({ ms, requests: verbs.length, writes: verbs.filter((v) => v !== 'GET').length });
+    });
+  });
+}
+
+const fmt = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
+const ratio = (a: number, b: number): string => `${(b / a).toFixed(1)}×`;
+
+const work = await mkdtemp(join(tmpdir(), 'converge-bench-kube-'));
+const cacheDir = join(work, 'kubectl-cache');
+const env = await startTestEnv();
+try {
+  if (!env.kubectlPath) throw new Error('no kubectl next to the kube assets; build them with packages/kube-testenv/scripts/build-assets.sh');
+  console.log(`control plane ready in ${fmt(env.startupMs)} (${env.server}); kubectl ${env.kubectlPath}`);
+  const convergeDir = join(work, 'converge');
+  const kubectlDir = join(work, 'kubectl');
+  await writeDir(convergeDir, manifests('cv'));
+  await writeDir(kubectlDir, manifests('kc'));
+  const objects = NAMESPACES * PER_NAMESPACE;
+
+  let requests: KubeRequestInfo[] = [];
+  const sink = kubeSink({
+    kubeConfig: env.kubeConfig,
+    inventory: { namespace: 'converge-bench' },
+    onRequest: (r) => requests.push(r),
+  });
+  const reconciler = createReconciler({ name: 'bench', source: directorySource(convergeDir), render: yamlFiles(), sink, prune: true });
+  const pass = async (): Promise<Run & { counts: unknown }> => {
+    requests = [];
+    const started = performance.now();
+    const result = await reconciler.reconcile();
+    const ms = performance.now() - started;
+    if (result.status !== 'succeeded') throw new Error(`pass ${result.status}: ${result.error?.message}`);
+    return { ms, requests: requests.length, writes: requests.filter((r) => r.write).length, counts: result.counts };
+  };
+  const kubeconfig = ['--kubeconfig', env.kubeconfigPath];
+
+  const cv1 = await pass();
+  const kc1 = await kubectl(env.kubectlPath, [...kubeconfig, 'apply', '--server-side', '-f', kubectlDir]);
+  const cv2 = await pass();
+  const kc2 = await kubectl(env.kubectlPath, [...kubeconfig, 'apply', '--server-side', '-f', kubectlDir]);
+  const kd = await kubectl(env.kubectlPath, [...kubeconfig, 'diff', '--server-side', '-f', kubectlDir], [0, 1]);
+
+  const rows: [string, Run][] = [
+    ['converge first apply (push pass)', cv1],
+    ['kubectl apply --server-side', kc1],
+    ['converge no-op pass', cv2],
+    ['kubectl apply --server-side again', kc2],
+    ['kubectl diff --server-side', kd],
+  ];
+  console.log(`\n${objects} objects (+${NAMESPACES} namespaces) across ${NAMESPACES} namespaces\n`);
+  console.log(`${'run'.padEnd(36)}${'time'.padStart(10)}${'requests'.padStart(10)}${'writes'.padStart(8)}`);
+  for (const [name, r] of rows) console.log(`${name.padEnd(36)}${fmt(r.ms).padStart(10)}${String(r.requests).padStart(10)}${String(r.writes).padStart(8)}`);
+  console.log(`\nconverge pass counts: first ${JSON.stringify(cv1.counts)}, no-op ${JSON.stringify(cv2.counts)}`);
+  const firstRatio = kc1.ms / cv1.ms;
+  const noopRatio = kc2.ms / cv2.ms;
+  console.log(`first apply: converge is ${ratio(cv1.ms, kc1.ms)} faster than kubectl apply (target ≥ 3×) ${firstRatio >= 3 ? 'PASS' : 'MISS'}`);
+  console.log(`no-op pass:  converge is ${ratio(cv2.ms, kc2.ms)} faster than kubectl apply again (target ≥ 10×) ${noopRatio >= 10 ? 'PASS' : 'MISS'}`);
+  console.log(`no-op pass:  converge is ${ratio(cv2.ms, kd.ms)} faster than kubectl diff --server-side`);
+  console.log(`no-op pass:  converge sent ${cv2.writes} write requests (target 0) ${cv2.writes === 0 ? 'PASS' : 'MISS'}`);
+  await sink.close();
+} finally {
+  await env.stop();
+  await rm(work, { recursive: true, force: true });
+}
