@@ -42,13 +42,13 @@ export function directorySource(path: string, options: DirectorySourceOptions = 
   const tree = directoryFileTree(root);
   const excluded = options.exclude?.length ? picomatch(options.exclude, { dot: true }) : () => false;
 
-  async function snapshot(signal: AbortSignal | undefined): Promise<{ revision: string; files: Map<string, Uint8Array> }> {
+  async function snapshot(signal: AbortSignal | undefined, keep: boolean): Promise<{ revision: string; files: Map<string, Uint8Array> }> {
     let paths: string[];
     try {
       paths = await tree.list();
     } catch (error) {
       if (error instanceof ConvergeError && error.code === 'FILE_NOT_FOUND') {
-        throw new SourceError('SOURCE_NOT_FOUND', `${id}: directory ${root} does not exist; check the path`, { cause: error });
+        throw new SourceError('SOURCE_NOT_FOUND', `${id}: directory ${root} does not exist or is not a directory; check the path`, { cause: error });
       }
       throw error;
     }
@@ -58,7 +58,7 @@ export function directorySource(path: string, options: DirectorySourceOptions = 
       if (excluded(file)) continue;
       if (signal?.aborted) throw new AbortedError(`${id}: reading the directory was aborted`);
       const bytes = await tree.read(file);
-      files.set(file, bytes);
+      if (keep) files.set(file, bytes);
       // Length-prefixed so that no two different trees feed the hash the same bytes.
       hash.update(`${file}\0${bytes.byteLength}\0`);
       hash.update(bytes);
@@ -69,10 +69,10 @@ export function directorySource(path: string, options: DirectorySourceOptions = 
   return {
     id,
     async latestRevision(callOptions: SourceCallOptions = {}) {
-      return (await snapshot(callOptions.signal)).revision;
+      return (await snapshot(callOptions.signal, false)).revision;
     },
     async fetch(revision?: string, callOptions: SourceCallOptions = {}) {
-      const taken = await snapshot(callOptions.signal);
+      const taken = await snapshot(callOptions.signal, true);
       if (revision !== undefined && revision !== taken.revision) {
         throw new SourceError(
           'REVISION_NOT_FOUND',

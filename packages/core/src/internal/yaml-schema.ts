@@ -23,6 +23,30 @@ export const YAML_OPTIONS: ParseOptions & DocumentOptions & SchemaOptions = {
  */
 export function resolvePlainScalar(text: string): unknown {
   if (text.includes('\n')) return text;
+  if (isCertainlyString(text)) return text;
+  const cached = cache.get(text);
+  if (cached !== undefined || cache.has(text)) return cached;
+  const value = parsePlainScalar(text);
+  if (cache.size >= CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.set(text, value);
+  return value;
+}
+
+const CACHE_SIZE = 1000;
+const cache = new Map<string, unknown>();
+
+/** YAML 1.1 words that resolve to booleans or null. */
+const WORDS = new Set(['y', 'Y', 'yes', 'Yes', 'YES', 'n', 'N', 'no', 'No', 'NO', 'true', 'True', 'TRUE', 'false', 'False', 'FALSE', 'on', 'On', 'ON', 'off', 'Off', 'OFF', 'null', 'Null', 'NULL']);
+
+/**
+ * A quick check that spares a parse for the common case (`img:1.2`, `prod-eu`): text that
+ * cannot start a number or an indicator, is not a YAML 1.1 word and has no `: ` or ` #`.
+ */
+function isCertainlyString(text: string): boolean {
+  return text !== '' && /^[a-zA-Z_/]/.test(text) && !WORDS.has(text) && !/:\s|\s#|:$|\s$/.test(text);
+}
+
+function parsePlainScalar(text: string): unknown {
   const doc = parseDocument(text, YAML_OPTIONS);
   if (doc.errors.length > 0 || doc.warnings.length > 0) return text;
   if (doc.contents === null) return null;
