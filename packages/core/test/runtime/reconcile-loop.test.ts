@@ -75,9 +75,10 @@ describe('start() loop', () => {
 
   it('trigger() runs a pass now instead of waiting for the interval', async () => {
     const { clock, repo, sink, reconciler } = loop();
+    const first = nextEvent(reconciler, 'pass.succeeded');
     reconciler.start();
     await clock.flush();
-    await nextEvent(reconciler, 'pass.succeeded').catch(() => undefined);
+    await first;
     repo.write('a.yaml', configMap('a', '2'));
     const next = nextEvent(reconciler, 'pass.succeeded');
     reconciler.trigger('webhook');

@@ -1,0 +1,34 @@
+import { describe, expectTypeOf, it } from 'vitest';
+import {
+  createReconciler,
+  refOf,
+  type ConvergeError,
+  type KubeObject,
+  type ObjectRef,
+  type ReconcileResult,
+  type Renderer,
+  type Sink,
+} from '../../src/index.js';
+import { MemorySink } from '../../src/testing/index.js';
+
+describe('public types', () => {
+  it('MemorySink satisfies Sink', () => {
+    expectTypeOf<MemorySink>().toMatchTypeOf<Sink>();
+  });
+
+  it('on() narrows the event by type and returns an unsubscribe function', () => {
+    const r = createReconciler({ name: 'x', source: null as never, render: null as never, sink: new MemorySink() });
+    const off = r.on('object.applied', (e) => {
+      expectTypeOf(e.ref).toEqualTypeOf<ObjectRef>();
+      expectTypeOf(e.action).toEqualTypeOf<'create' | 'update'>();
+    });
+    expectTypeOf(off).toEqualTypeOf<() => void>();
+    r.on('pass.failed', (e) => expectTypeOf(e.error).toEqualTypeOf<ConvergeError>());
+    expectTypeOf(r.reconcile()).resolves.toEqualTypeOf<ReconcileResult>();
+  });
+
+  it('a renderer is a function of the artifact', () => {
+    expectTypeOf<Renderer>().parameter(0).toHaveProperty('artifact');
+    expectTypeOf(refOf).parameter(0).toEqualTypeOf<KubeObject>();
+  });
+});
