@@ -78,9 +78,11 @@ fi
 # Leftovers of builds that were killed (the lock proves they are no longer running).
 rm -rf "$cache_root/.tmp-$k8s_version-"*
 tmp="$(mktemp -d "$cache_root/.tmp-$k8s_version-XXXXXX")"
-ticker=""
 cleanup() {
-  [[ -n "$ticker" ]] && kill "$ticker" 2>/dev/null || true
+  # Every background job (the go build, the progress ticker), also one started an instant ago.
+  local jobs
+  jobs="$(jobs -p)"
+  [[ -n "$jobs" ]] && kill $jobs 2>/dev/null || true
   rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -100,14 +102,18 @@ total_start=$SECONDS
 build() { # <name> <module dir> <package> <ldflags>
   local name=$1 dir=$2 pkg=$3 ldflags=$4 start=$SECONDS
   log "building $name ($pkg) ..."
-  ( while sleep 30; do log "  still building $name: $((SECONDS - start))s elapsed"; done ) &
-  ticker=$!
-  if ! (cd "$dir" && "$GO" build -trimpath -ldflags="$ldflags" -o "$tmp/$name" "$pkg"); then
+  # Background jobs close the lock (fd 9), and the ticker's sleep holds no output pipe: a stray
+  # one must never block the next build, nor a caller waiting for this script's output to end.
+  ( while sleep 30 </dev/null >/dev/null 2>&1; do log "  still building $name: $((SECONDS - start))s elapsed"; done ) 9>&- &
+  local ticker=$!
+  # In the background so that a signal to this script is handled at once (bash runs traps only
+  # between foreground commands, but interrupts `wait`).
+  (cd "$dir" && exec "$GO" build -trimpath -ldflags="$ldflags" -o "$tmp/$name" "$pkg") 9>&- &
+  if ! wait $!; then
     die "building $name failed (see the go output above)"
   fi
   kill "$ticker" 2>/dev/null || true
   wait "$ticker" 2>/dev/null || true
-  ticker=""
   log "built $name in $((SECONDS - start))s ($(du -h "$tmp/$name" | cut -f1))"
 }
 

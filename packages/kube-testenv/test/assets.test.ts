@@ -1,5 +1,5 @@
-import { execFile } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ import { KubeAssetsNotFoundError } from '../src/errors.js';
 
 const run = promisify(execFile);
 const script = fileURLToPath(new URL('../scripts/build-assets.sh', import.meta.url));
+const fakeGo = fileURLToPath(new URL('./fixtures/fake-go.sh', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'kt-assets-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -82,5 +83,29 @@ describe('build-assets.sh', () => {
     expect(stderr).toContain(`reusing cached assets for kubernetes ${version}`);
     const { stdout } = await run('bash', [script, '--print-dir'], { env });
     expect(stdout.trim()).toBe(join(root, version));
+  });
+
+  it('publishes the cache atomically: a build killed midway leaves nothing behind, a finished one all binaries', async () => {
+    const version = await kubeAssetsVersion();
+    const root = join(dir, 'atomic');
+    const env = { ...process.env, CONVERGE_KUBE_ASSETS_DIR: root, KUBEBUILDER_ASSETS: '', GO: fakeGo };
+
+    const child = spawn('bash', [script], { env: { ...env, FAKE_GO_HANG: 'kube-apiserver' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    // Kill it while kube-apiserver is half written into the build's temp dir.
+    const partial = () => existsSync(root) && readdirSync(root).some((f) => f.startsWith('.tmp-') && existsSync(join(root, f, 'kube-apiserver')));
+    while (!partial()) await new Promise((r) => setTimeout(r, 20));
+    expect(stderr).toContain('built etcd');
+    child.kill('SIGTERM');
+    await new Promise((r) => child.on('exit', r));
+    expect(existsSync(join(root, version))).toBe(false);
+    expect(readdirSync(root).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
+
+    const { stderr: out } = await run('bash', [script], { env });
+    expect(out).toMatch(/built kubectl in \d+s/);
+    expect(readdirSync(join(root, version)).sort()).toEqual(['VERSIONS', 'etcd', 'kube-apiserver', 'kubectl']);
+    const again = await run('bash', [script], { env });
+    expect(again.stderr).toContain('reusing cached assets');
   });
 });
