@@ -13,3 +13,8 @@ export {
   GitCacheCorruptError,
   GitPushRejectedError,
 } from './errors.js';
+export type { GitWriter, GitWriterOptions, GitWriteRequest, GitWriteResult, WritableFiles, GitIdentity } from './git-writer.js';
+export { gitWriter } from './git-writer.js';
+export type { SetYamlFieldOptions } from './set-yaml-field.js';
+export { setYamlField } from './set-yaml-field.js';
+export { replaceImageTag } from './replace-image-tag.js';
