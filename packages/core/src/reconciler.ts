@@ -1,11 +1,12 @@
 import type { ChangeCounts } from './change.js';
-import { systemClock, type Clock, type TimerHandle } from './clock.js';
+import { systemClock, type Clock } from './clock.js';
 import { toConvergeError } from './errors.js';
 import type { PassReason, ReconcileEvent, ReconcileEventType } from './events.js';
 import type { Gate } from './gate.js';
 import type { IgnoreRule } from './ignore-rules.js';
 import { Emitter } from './internal/emitter.js';
 import { sameRefs } from './internal/ref-set.js';
+import { PassLoop } from './internal/pass-loop.js';
 import { runPass, type PassConfig, type PassMemory } from './internal/run-pass.js';
 import type { ObjectRef } from './object.js';
 import type { ReconcileResult, ReconcilerStatus, PassRecord } from './reconciler-status.js';
@@ -96,9 +97,6 @@ const ZERO: ChangeCounts = { created: 0, updated: 0, deleted: 0, unchanged: 0 };
 export function createReconciler(options: ReconcilerOptions): Reconciler {
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
-  const interval = options.interval ?? 60_000;
-  const jitter = options.jitter ?? 0.1;
-  const retry = options.retry ?? exponentialBackoff({ random });
   const config: PassConfig = {
     name: options.name,
     source: options.source,
@@ -118,98 +116,62 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
 
   const events = new Emitter<ReconcileEvent>();
   const memory: PassMemory = {};
-  const state: ReconcilerStatus = { name: options.name, phase: 'stopped', suspended: false, consecutiveFailures: 0, managedObjects: 0, history: [] };
-  let running = false;
-  let timer: TimerHandle | undefined;
-  let queue: Promise<unknown> = Promise.resolve();
-  let inFlight: AbortController | undefined;
-  let requested: string | undefined;
+  const state: Omit<ReconcilerStatus, 'phase' | 'suspended' | 'consecutiveFailures' | 'nextRunAt'> = { name: options.name, managedObjects: 0, history: [] };
   let watched: { refs: ObjectRef[]; stop: () => void } | undefined;
 
   const emit = (event: Record<string, unknown> & { type: ReconcileEventType }) =>
     events.emit({ ...event, reconciler: options.name, at: clock.now() } as ReconcileEvent);
 
-  function enqueue(reason: PassReason): Promise<ReconcileResult> {
-    const pass = queue.then(() => pass_(reason));
-    queue = pass.catch(() => undefined);
-    return pass;
-  }
+  const loop: PassLoop<ReconcileResult> = new PassLoop({
+    clock,
+    interval: options.interval ?? 60_000,
+    jitter: options.jitter ?? 0.1,
+    random,
+    retry: options.retry ?? exponentialBackoff({ random }),
+    run: pass,
+    errorOf: (result) => result.error,
+    settled,
+  });
 
-  async function pass_(reason: PassReason): Promise<ReconcileResult> {
-    if (state.suspended) {
+  /** The pass in flight; passes never overlap. */
+  let current: { reason: PassReason; startedAt: number } = { reason: 'start', startedAt: 0 };
+
+  async function pass(reason: PassReason, signal: AbortSignal): Promise<ReconcileResult> {
+    if (loop.suspended) {
       emit({ type: 'pass.skipped', reason: 'suspended' });
       return { status: 'skipped', counts: { ...ZERO } };
     }
-    const startedAt = clock.now();
-    const controller = (inFlight = new AbortController());
-    state.phase = 'reconciling';
+    current = { reason, startedAt: clock.now() };
     emit({ type: 'pass.started', reason });
     let revision: string | undefined;
-    let result: ReconcileResult;
     try {
-      const outcome = await runPass(config, memory, emit, (r) => (state.lastAttemptedRevision = revision = r), controller.signal);
-      result = { status: 'succeeded', revision: outcome.revision, counts: outcome.counts, driftCorrected: outcome.driftCorrected, dryRun: config.dryRun };
+      const outcome = await runPass(config, memory, emit, (r) => (state.lastAttemptedRevision = revision = r), signal);
       if (!config.dryRun) {
         memory.lastAppliedRevision = state.lastAppliedRevision = outcome.revision;
         state.managedObjects = outcome.managed.length;
-        if (running) watch(outcome.managed);
+        if (loop.running) watch(outcome.managed);
       }
-      state.consecutiveFailures = 0;
       delete state.lastError;
-      emit({ type: 'pass.succeeded', revision: outcome.revision, counts: outcome.counts, durationMs: clock.now() - startedAt, driftCorrected: outcome.driftCorrected });
+      return { status: 'succeeded', revision: outcome.revision, counts: outcome.counts, driftCorrected: outcome.driftCorrected, dryRun: config.dryRun };
     } catch (thrown) {
-      const error = toConvergeError(thrown);
-      state.consecutiveFailures++;
-      state.lastError = error;
-      result = { status: 'failed', counts: { ...ZERO }, error, ...(revision && { revision }) };
-      const retryInMs = running && !state.suspended && retry.shouldRetry(error, state.consecutiveFailures) ? retry.delay(state.consecutiveFailures) : undefined;
-      emit({ type: 'pass.failed', error, durationMs: clock.now() - startedAt, ...(revision && { revision }), ...(retryInMs !== undefined && { retryInMs }) });
-    } finally {
-      inFlight = undefined;
+      const error = (state.lastError = toConvergeError(thrown));
+      return { status: 'failed', counts: { ...ZERO }, error, ...(revision && { revision }) };
     }
-    record(result, reason, startedAt);
-    if (running) scheduleAfter(result);
-    else state.phase = state.suspended ? 'suspended' : 'stopped';
-    return result;
   }
 
-  function record(result: ReconcileResult, reason: string, startedAt: number): void {
-    const entry: PassRecord = { result: result.status, reason, startedAt, durationMs: clock.now() - startedAt, counts: result.counts };
+  /** Records and reports a finished pass, once the loop has scheduled the next one. */
+  function settled(result: ReconcileResult, next: { retryInMs?: number }): void {
+    if (result.status === 'skipped') return;
+    const durationMs = clock.now() - current.startedAt;
+    const entry: PassRecord = { result: result.status, reason: current.reason, startedAt: current.startedAt, durationMs, counts: result.counts };
     if (result.revision) entry.revision = result.revision;
     if (result.error) entry.error = { code: result.error.code, message: result.error.message };
     state.history = [...state.history, entry].slice(-HISTORY);
-  }
-
-  function scheduleAfter(result: ReconcileResult): void {
-    if (state.suspended) return void (state.phase = 'suspended');
-    if (requested !== undefined) {
-      const reason = requested;
-      requested = undefined;
-      return schedule(0, reason);
+    if (result.status === 'succeeded') {
+      emit({ type: 'pass.succeeded', revision: result.revision!, counts: result.counts, durationMs, driftCorrected: result.driftCorrected ?? 0 });
+    } else {
+      emit({ type: 'pass.failed', error: result.error!, durationMs, ...(result.revision && { revision: result.revision }), ...next });
     }
-    if (result.status === 'failed' && retry.shouldRetry(result.error!, state.consecutiveFailures)) {
-      schedule(retry.delay(state.consecutiveFailures), 'retry');
-      state.phase = 'backoff';
-      return;
-    }
-    schedule(Math.round(interval * (1 + jitter * random())), 'interval');
-  }
-
-  function schedule(ms: number, reason: PassReason): void {
-    if (timer !== undefined) clock.clearTimeout(timer);
-    state.phase = 'idle';
-    state.nextRunAt = clock.now() + ms;
-    timer = clock.setTimeout(() => {
-      timer = undefined;
-      delete state.nextRunAt;
-      void enqueue(reason);
-    }, ms);
-  }
-
-  function cancelTimer(): void {
-    if (timer !== undefined) clock.clearTimeout(timer);
-    timer = undefined;
-    delete state.nextRunAt;
   }
 
   function watch(refs: ObjectRef[]): void {
@@ -217,52 +179,36 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     watched?.stop();
     const stop = options.sink.watch!(refs, (drift) => {
       emit({ type: 'drift.detected', ref: drift.ref, via: 'watch' });
-      trigger('drift');
+      loop.trigger('drift');
     });
     watched = { refs, stop };
   }
 
-  function trigger(reason = 'trigger'): void {
-    if (state.suspended) return;
-    if (running && state.phase === 'reconciling') requested = reason;
-    else if (running) schedule(0, reason);
-    else void enqueue(reason);
-  }
-
   return {
     name: options.name,
-    reconcile: () => enqueue('manual'),
-    start() {
-      if (running) return;
-      running = true;
-      if (state.suspended) state.phase = 'suspended';
-      else schedule(0, 'start');
-    },
+    reconcile: () => loop.enqueue('manual'),
+    start: () => loop.start(),
     async stop(o = {}) {
-      running = false;
-      cancelTimer();
       watched?.stop();
       watched = undefined;
-      if (o.abort) inFlight?.abort(new Error('reconciler stopped'));
-      await queue;
-      state.phase = state.suspended ? 'suspended' : 'stopped';
+      await loop.stop(o.abort);
     },
-    trigger,
+    trigger: (reason = 'trigger') => loop.trigger(reason),
     suspend() {
-      if (state.suspended) return;
-      state.suspended = true;
-      cancelTimer();
-      if (state.phase !== 'reconciling') state.phase = 'suspended';
-      emit({ type: 'suspended' });
+      if (loop.suspend()) emit({ type: 'suspended' });
     },
     resume() {
-      if (!state.suspended) return;
-      state.suspended = false;
-      emit({ type: 'resumed' });
-      if (running) schedule(0, 'resume');
-      else state.phase = 'stopped';
+      if (loop.suspended) emit({ type: 'resumed' });
+      loop.resume();
     },
-    status: () => ({ ...state, history: state.history.map((h) => ({ ...h, counts: { ...h.counts } })) }),
+    status: () => ({
+      ...state,
+      phase: loop.phase,
+      suspended: loop.suspended,
+      consecutiveFailures: loop.consecutiveFailures,
+      ...(loop.nextRunAt !== undefined && { nextRunAt: loop.nextRunAt }),
+      history: state.history.map((h) => ({ ...h, counts: { ...h.counts } })),
+    }),
     on: (type, fn) => events.on(type, fn as (e: ReconcileEvent) => void),
   };
 }

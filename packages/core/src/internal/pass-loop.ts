@@ -1,0 +1,148 @@
+import type { Clock, TimerHandle } from '../clock.js';
+import type { ConvergeError } from '../errors.js';
+import type { PassReason } from '../events.js';
+import type { ReconcilerPhase } from '../reconciler-status.js';
+import type { RetryPolicy } from '../retry-policy.js';
+
+/** Options of {@link PassLoop}. */
+export interface PassLoopOptions<R> {
+  clock: Clock;
+  interval: number;
+  jitter: number;
+  random: () => number;
+  retry: RetryPolicy;
+  /** Runs one pass. Must not reject. */
+  run(reason: PassReason, signal: AbortSignal): Promise<R>;
+  /** The error of a failed pass result, or `undefined` for a success. */
+  errorOf(result: R): ConvergeError | undefined;
+  /** Called after each pass once the next one is scheduled; `retryInMs` is set when a retry was scheduled. */
+  settled(result: R, next: { retryInMs?: number }): void;
+}
+
+/**
+ * The scheduling shared by reconcilers and fleets: passes run one at a time; in pull mode a
+ * pass runs at start, then every interval (± jitter), after failures with the retry policy's
+ * delay, and at once on trigger; suspend stops automatic passes.
+ */
+export class PassLoop<R> {
+  phase: ReconcilerPhase = 'stopped';
+  suspended = false;
+  consecutiveFailures = 0;
+  nextRunAt: number | undefined;
+  #running = false;
+  #timer: TimerHandle | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+  #inFlight: AbortController | undefined;
+  #requested: PassReason | undefined;
+
+  constructor(private readonly o: PassLoopOptions<R>) {}
+
+  /** Whether the loop is started. */
+  get running(): boolean {
+    return this.#running;
+  }
+
+  /** Runs a pass after any pass in flight. */
+  enqueue(reason: PassReason): Promise<R> {
+    const pass = this.#queue.then(() => this.#pass(reason));
+    this.#queue = pass.catch(() => undefined);
+    return pass;
+  }
+
+  start(): void {
+    if (this.#running) return;
+    this.#running = true;
+    if (this.suspended) this.phase = 'suspended';
+    else this.#schedule(0, 'start');
+  }
+
+  async stop(abort = false): Promise<void> {
+    this.#running = false;
+    this.#cancelTimer();
+    if (abort) this.#inFlight?.abort(new Error('stopped'));
+    await this.#queue;
+    this.phase = this.suspended ? 'suspended' : 'stopped';
+  }
+
+  trigger(reason: PassReason): void {
+    if (this.suspended) return;
+    if (this.#running && this.phase === 'reconciling') this.#requested = reason;
+    else if (this.#running) this.#schedule(0, reason);
+    else void this.enqueue(reason);
+  }
+
+  /** Returns false if already suspended. */
+  suspend(): boolean {
+    if (this.suspended) return false;
+    this.suspended = true;
+    this.#cancelTimer();
+    if (this.phase !== 'reconciling') this.phase = 'suspended';
+    return true;
+  }
+
+  /** Returns false if not suspended. */
+  resume(): boolean {
+    if (!this.suspended) return false;
+    this.suspended = false;
+    if (this.#running) this.#schedule(0, 'resume');
+    else this.phase = 'stopped';
+    return true;
+  }
+
+  async #pass(reason: PassReason): Promise<R> {
+    const controller = (this.#inFlight = new AbortController());
+    this.phase = 'reconciling';
+    let result: R;
+    try {
+      result = await this.o.run(reason, controller.signal);
+    } finally {
+      this.#inFlight = undefined;
+    }
+    const error = this.o.errorOf(result);
+    this.consecutiveFailures = error ? this.consecutiveFailures + 1 : 0;
+    let retryInMs: number | undefined;
+    if (this.#running) retryInMs = this.#scheduleAfter(error);
+    else this.phase = this.suspended ? 'suspended' : 'stopped';
+    this.o.settled(result, retryInMs === undefined ? {} : { retryInMs });
+    return result;
+  }
+
+  /** Schedules the next pass; returns the delay when it is a retry. */
+  #scheduleAfter(error: ConvergeError | undefined): number | undefined {
+    if (this.suspended) {
+      this.phase = 'suspended';
+      return undefined;
+    }
+    if (this.#requested !== undefined) {
+      const reason = this.#requested;
+      this.#requested = undefined;
+      this.#schedule(0, reason);
+      return undefined;
+    }
+    if (error && this.o.retry.shouldRetry(error, this.consecutiveFailures)) {
+      const delay = this.o.retry.delay(this.consecutiveFailures);
+      this.#schedule(delay, 'retry');
+      this.phase = 'backoff';
+      return delay;
+    }
+    this.#schedule(Math.round(this.o.interval * (1 + this.o.jitter * this.o.random())), 'interval');
+    return undefined;
+  }
+
+  #schedule(ms: number, reason: PassReason): void {
+    this.#cancelTimer();
+    this.phase = 'idle';
+    this.nextRunAt = this.o.clock.now() + ms;
+    this.#timer = this.o.clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.nextRunAt = undefined;
+      void this.enqueue(reason);
+    }, ms);
+  }
+
+  #cancelTimer(): void {
+    if (this.#timer !== undefined) this.o.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.nextRunAt = undefined;
+  }
+}
