@@ -8,7 +8,7 @@ import { mapLimit } from './internal/limit.js';
 /** Annotation that, set to `disabled`, keeps an object from ever being deleted by a prune. */
 export const PRUNE_DISABLED_ANNOTATION = 'converge.dev/prune';
 
-/** A {@link DeleteResult} that also says when an object was kept on purpose. */
+/** A `DeleteResult` that also says when an object was kept on purpose. */
 export type KubeDeleteResult = DeleteResult & {
   /** Set when the object exists but was not deleted because it is annotated `converge.dev/prune: disabled`. */
   skipped?: 'prune-disabled';

@@ -3,11 +3,15 @@ import type { KubeTransport } from './transport.js';
 
 /** How one kind is served: its REST resource and whether it lives in a namespace. */
 export interface ResourceMapping {
+  /** The API group, `''` for the core group. */
   group: string;
+  /** The version the resource was found in, e.g. `v1`. */
   version: string;
+  /** The kind, e.g. `Deployment`. */
   kind: string;
   /** The plural resource name used in URLs, e.g. `deployments`. */
   resource: string;
+  /** Whether objects of this kind live in a namespace. */
   namespaced: boolean;
 }
 

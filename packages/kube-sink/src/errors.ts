@@ -3,17 +3,40 @@ import type { ConvergeErrorData, ObjectRef } from '@converge/core';
 
 /** The body of a Kubernetes `Status` response, as far as Converge reads it. */
 export interface KubeStatus {
+  /** Always `Status`. */
   kind?: string;
+  /** `Success` or `Failure`. */
   status?: string;
+  /** The server's human-readable message. */
   message?: string;
+  /** A CamelCase reason, e.g. `Conflict`, `Invalid`, `Forbidden`, `NotFound`. */
   reason?: string;
+  /** The HTTP status code. */
   code?: number;
-  details?: {
-    name?: string;
-    group?: string;
-    kind?: string;
-    causes?: { reason?: string; message?: string; field?: string }[];
-  };
+  /** What the status is about, and its causes. */
+  details?: KubeStatusDetails;
+}
+
+/** The `details` of a {@link KubeStatus}. */
+export interface KubeStatusDetails {
+  /** The object's name. */
+  name?: string;
+  /** The object's API group. */
+  group?: string;
+  /** The resource (or kind) name, e.g. `configmaps`. */
+  kind?: string;
+  /** One entry per problem, e.g. per invalid field or per conflicting field. */
+  causes?: KubeStatusCause[];
+}
+
+/** One cause in a {@link KubeStatusDetails}. */
+export interface KubeStatusCause {
+  /** e.g. `FieldValueInvalid`, `FieldManagerConflict`. */
+  reason?: string;
+  /** What is wrong with the field. */
+  message?: string;
+  /** The field path, e.g. `spec.replicas` or `.data.color`. */
+  field?: string;
 }
 
 /** Everything an error mapper needs to know about the request that failed. */
@@ -62,41 +85,75 @@ export class KubeSinkError extends SinkError {
   }
 }
 
+/** Data of an {@link ApplyConflictError}. */
+export interface ApplyConflictData extends KubeErrorData {
+  /** The other field managers owning contested fields. */
+  managers: string[];
+  /** The contested field paths, e.g. `.data.color`. */
+  fields: string[];
+}
+
 /**
  * Server-side apply refused to change fields another field manager owns (HTTP 409).
  * `data.managers` names the other managers and `data.fields` the contested fields.
  */
 export class ApplyConflictError extends KubeSinkError {
   declare readonly code: 'APPLY_CONFLICT';
-  declare readonly data: KubeErrorData & { managers: string[]; fields: string[] };
-  constructor(message: string, data: KubeErrorData & { managers: string[]; fields: string[] }, cause?: unknown) {
+  declare readonly data: ApplyConflictData;
+  constructor(message: string, data: ApplyConflictData, cause?: unknown) {
     super('APPLY_CONFLICT', message, { data, cause });
   }
+}
+
+/** Data of a {@link KubeInvalidError}. */
+export interface KubeInvalidData extends KubeErrorData {
+  /** The invalid field paths, e.g. `spec.replicas`. */
+  fields: string[];
 }
 
 /** The server rejected the object as invalid (HTTP 422 or 400); `data.fields` names the fields. */
 export class KubeInvalidError extends KubeSinkError {
   declare readonly code: 'KUBE_INVALID';
-  declare readonly data: KubeErrorData & { fields: string[] };
-  constructor(message: string, data: KubeErrorData & { fields: string[] }, cause?: unknown) {
+  declare readonly data: KubeInvalidData;
+  constructor(message: string, data: KubeInvalidData, cause?: unknown) {
     super('KUBE_INVALID', message, { data, cause });
   }
+}
+
+/** Data of a {@link KubeForbiddenError}. */
+export interface KubeForbiddenData extends KubeErrorData {
+  /** The refused verb, e.g. `patch`. */
+  verb: string;
+  /** The resource, e.g. `namespaces`. */
+  resource: string;
+  /** The user the server saw, when it said. */
+  user?: string;
 }
 
 /** The identity may not do this (HTTP 403); `data.verb` and `data.resource` say what was refused. */
 export class KubeForbiddenError extends KubeSinkError {
   declare readonly code: 'KUBE_FORBIDDEN';
-  declare readonly data: KubeErrorData & { verb: string; resource: string; user?: string };
-  constructor(message: string, data: KubeErrorData & { verb: string; resource: string; user?: string }, cause?: unknown) {
+  declare readonly data: KubeForbiddenData;
+  constructor(message: string, data: KubeForbiddenData, cause?: unknown) {
     super('KUBE_FORBIDDEN', message, { data, cause });
   }
+}
+
+/** Data of an {@link UnknownKindError}. */
+export interface UnknownKindData extends KubeErrorData {
+  /** The apiVersion asked for, when one was. */
+  apiVersion?: string;
+  /** The API group. */
+  group: string;
+  /** The kind. */
+  kind: string;
 }
 
 /** The server does not serve this kind (no CRD installed, wrong apiVersion). */
 export class UnknownKindError extends KubeSinkError {
   declare readonly code: 'UNKNOWN_KIND';
-  declare readonly data: KubeErrorData & { apiVersion?: string; group: string; kind: string };
-  constructor(message: string, data: KubeErrorData & { apiVersion?: string; group: string; kind: string }) {
+  declare readonly data: UnknownKindData;
+  constructor(message: string, data: UnknownKindData) {
     super('UNKNOWN_KIND', message, { data });
   }
 }
@@ -111,7 +168,9 @@ export class KubeUnreachableError extends KubeSinkError {
 
 /** Thrown by the transport for any non-2xx answer; {@link toKubeError} maps it to a typed error. */
 export class KubeHttpError extends Error {
+  /** The HTTP status code. */
   readonly status: number;
+  /** The `Status` the server sent, if it sent one. */
   readonly body: KubeStatus | undefined;
   constructor(status: number, body: KubeStatus | undefined, text: string) {
     super(body?.message ?? (text.trim() || `HTTP ${status}`));
@@ -247,7 +306,7 @@ export function toKubeError(thrown: unknown, ctx: KubeRequestContext): KubeSinkE
     const resource = m?.[3] ?? ctx.resource ?? body?.details?.kind ?? 'unknown';
     const group = m?.[4];
     const scope = m?.[5] ? `in namespace "${m[5]}"` : m ? 'at cluster scope' : '';
-    const forbidden: KubeErrorData & { verb: string; resource: string; user?: string } = { ...data, verb, resource };
+    const forbidden: KubeForbiddenData = { ...data, verb, resource };
     if (m?.[1]) forbidden.user = m[1];
     return new KubeForbiddenError(
       `${what}: forbidden: ${m?.[1] ? `user "${m[1]}"` : 'this identity'} may not ${verb} ` +

@@ -31,7 +31,7 @@ export interface WaitForHealthOptions extends SinkCallOptions {
 /**
  * Reads the objects' live health until every one is `Current`. Rejects with a `HealthError`:
  * `HEALTH_FAILED` as soon as one is `Failed`, `HEALTH_TIMEOUT` (retryable, naming the
- * stragglers) when time runs out. Each round is one {@link SinkReader.get} call, which the
+ * stragglers) when time runs out. Each round is one `SinkReader.get` call, which the
  * Kubernetes sink serves with one LIST per kind and namespace.
  */
 export async function waitForHealth(sink: SinkReader, refs: readonly ObjectRef[], options: WaitForHealthOptions = {}): Promise<void> {

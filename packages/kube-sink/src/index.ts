@@ -8,7 +8,7 @@ export { resourcePath } from './resource-path.js';
 export { PRUNE_DISABLED_ANNOTATION } from './delete.js';
 export type { KubeDeleteResult } from './delete.js';
 export { inventoryLocation, INVENTORY_LABEL, INVENTORY_OWNER_ANNOTATION, INVENTORY_DATA_KEY } from './inventory.js';
-export type { InventoryOptions } from './inventory.js';
+export type { InventoryOptions, InventoryLocation } from './inventory.js';
 export type { DriftWatchOptions } from './watch.js';
 export { liveHealth, waitForHealth } from './health.js';
 export type { WaitForHealthOptions } from './health.js';
@@ -22,4 +22,15 @@ export {
   KubeHttpError,
   toKubeError,
 } from './errors.js';
-export type { KubeErrorCode, KubeErrorData, KubeStatus, KubeRequestContext } from './errors.js';
+export type {
+  KubeErrorCode,
+  KubeErrorData,
+  ApplyConflictData,
+  KubeInvalidData,
+  KubeForbiddenData,
+  UnknownKindData,
+  KubeStatus,
+  KubeStatusDetails,
+  KubeStatusCause,
+  KubeRequestContext,
+} from './errors.js';

@@ -38,8 +38,16 @@ function dnsSafe(owner: string): string {
   return cleaned ? `${cleaned}-${hash}` : hash;
 }
 
+/** Where an inventory ConfigMap lives. */
+export interface InventoryLocation {
+  /** The ConfigMap's namespace. */
+  namespace: string;
+  /** The ConfigMap's name. */
+  name: string;
+}
+
 /** The namespace and name of `owner`'s inventory ConfigMap. */
-export function inventoryLocation(owner: string, options: InventoryOptions = {}): { namespace: string; name: string } {
+export function inventoryLocation(owner: string, options: InventoryOptions = {}): InventoryLocation {
   return {
     namespace: options.namespace ?? 'converge-system',
     name: (options.name ?? 'converge-inventory-{owner}').replaceAll('{owner}', dnsSafe(owner)),

@@ -71,11 +71,11 @@ export interface KubeSinkOptions {
   onRequest?: (info: KubeRequestInfo) => void;
 }
 
-/** The Kubernetes {@link Sink}, with a few extras beyond the interface. */
+/** The Kubernetes `Sink`, with a few extras beyond the interface. */
 export interface KubeSink extends Sink {
-  /** Deletes like {@link Sink.delete}; results also say when an object was kept on purpose. */
+  /** Deletes like `Sink.delete`; results also say when an object was kept on purpose. */
   delete(refs: readonly ObjectRef[], options?: DeleteOptions): Promise<KubeDeleteResult[]>;
-  /** Watches `refs` for changes made by others; required here, optional on {@link Sink}. */
+  /** Watches `refs` for changes made by others; required here, optional on `Sink`. */
   watch(refs: readonly ObjectRef[], onDrift: (event: DriftEvent) => void): () => void;
   /** The discovery cache in use (kind → REST resource). */
   readonly discovery: Discovery;
@@ -99,7 +99,7 @@ function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /**
- * A {@link Sink} on a real Kubernetes API server: server-side apply (one request per
+ * A `Sink` on a real Kubernetes API server: server-side apply (one request per
  * object, manifests sent as written), prune with a propagation policy, inventories stored
  * in the cluster as ConfigMaps, watch-based drift detection, and errors mapped to typed
  * `ConvergeError`s.

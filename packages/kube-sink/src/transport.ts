@@ -7,6 +7,7 @@ import type { KubeStatus } from './errors.js';
 
 /** What kind of request was sent, for counting. `write` is true for apply, create, update and delete. */
 export interface KubeRequestInfo {
+  /** The HTTP method. */
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** The URL path and query, e.g. `/api/v1/namespaces/web/configmaps/app?fieldManager=converge`. */
   path: string;
@@ -22,13 +23,17 @@ export interface KubeRequestInfo {
 
 /** One request to the API server. */
 export interface KubeRequest {
+  /** The HTTP method. */
   method: KubeRequestInfo['method'];
+  /** The URL path below the server, e.g. `/api/v1/namespaces`. */
   path: string;
+  /** Query parameters; `undefined` values are left out. */
   query?: Record<string, string | number | boolean | undefined>;
   /** A JSON value, sent as JSON (or as apply YAML, of which JSON is a subset). */
   body?: unknown;
   /** @default 'application/json' when there is a body */
   contentType?: string;
+  /** Cancels the request. */
   signal?: AbortSignal | undefined;
 }
 

@@ -193,8 +193,11 @@ export function watchDrift(
       try {
         if (rv === undefined) await relist();
         if (stopped || !mapping) break;
+        const opened = Date.now();
         const done = await watchOnce(mapping);
         if (done === 'gone') rv = undefined;
+        // A stream the server keeps closing at once must not become a busy loop.
+        else if (Date.now() - opened < 1000) await ctx.sleep(1000, stopSignal.signal);
       } catch (err) {
         if (stopped) break;
         if (isGone(err)) {

@@ -119,7 +119,7 @@ describe('when the API server process stops mid-pass', () => {
         if (r.write && ++writes === 20) stopping = env.stop();
       },
     });
-    const results = await sink.apply([namespace(ns), ...Array.from({ length: 400 }, (_, i) => configMap(ns, `cm-${i}`, { i: String(i) }))]);
+    const results = await sink.apply([namespace(ns), ...Array.from({ length: 1000 }, (_, i) => configMap(ns, `cm-${i}`, { i: String(i) }))]);
     await stopping;
     const failures = results.filter((r) => !r.ok).map((r) => (r.ok ? undefined : r.error));
     expect(results.filter((r) => r.ok).length).toBeGreaterThanOrEqual(19);
