@@ -1,0 +1,153 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { directorySource } from '../../src/directory-source.js';
+import { createFleet, type FleetEvent } from '../../src/fleet/fleet.js';
+import { pipe } from '../../src/renderer.js';
+import { MemorySink } from '../../src/testing/memory-sink.js';
+import { substitute } from '../../src/transforms/substitute.js';
+import { yamlFiles } from '../../src/yaml-files.js';
+import { fixtureRepo } from '../runtime/fixture-repo.js';
+
+const workload = `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec:
+      containers:
+        - name: web
+          image: registry.local/shop:\${BRANCH}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: env
+data:
+  environment: \${NAME}
+`;
+
+const template = `namespace: preview-\${NAME}
+source: { path: app }
+vars:
+  NAME: \${NAME}
+`;
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const fn of cleanups.splice(0)) await fn();
+});
+
+function setup() {
+  const repo = fixtureRepo({ 'app/workload.yaml': workload, 'apps/_template.yaml': template });
+  const sink = new MemorySink();
+  const fleet = createFleet({
+    name: 'previews',
+    source: directorySource(repo.root),
+    path: 'apps',
+    sink,
+    createApp: (spec) => ({
+      source: directorySource(`${repo.root}/${spec.source!['path'] as string}`),
+      render: pipe(yamlFiles(), substitute(spec.vars ?? {})),
+    }),
+  });
+  const events: FleetEvent[] = [];
+  fleet.on('*', (e) => events.push(e));
+  cleanups.push(() => fleet.stop(), () => repo.dispose());
+  return { repo, sink, fleet, events };
+}
+
+const inNamespace = (sink: MemorySink, ns: string) =>
+  sink
+    .objects()
+    .filter((o) => o.metadata.namespace === ns || (o.kind === 'Namespace' && o.metadata.name === ns))
+    .map((o) => `${o.kind}/${o.metadata.name}`)
+    .sort();
+
+describe('createFleet', () => {
+  it('a new spec file creates its namespace and workloads; deleting the file tears them down', async () => {
+    const { repo, sink, fleet } = setup();
+    repo.write('apps/feature-x.yaml', 'vars:\n  BRANCH: feature-x\n');
+    const added = await fleet.reconcile();
+    expect(added).toMatchObject({ status: 'succeeded', added: ['feature-x'] });
+    expect(added.apps['feature-x']).toMatchObject({ status: 'succeeded', counts: { created: 3 } });
+    expect(inNamespace(sink, 'preview-feature-x')).toEqual(['ConfigMap/env', 'Deployment/web', 'Namespace/preview-feature-x']);
+    const image = (sink.objects().find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image;
+    expect(image).toBe('registry.local/shop:feature-x');
+
+    repo.remove('apps/feature-x.yaml');
+    const removed = await fleet.reconcile();
+    expect(removed).toMatchObject({ status: 'succeeded', removed: ['feature-x'] });
+    expect(sink.objects()).toEqual([]);
+    expect(fleet.app('feature-x')).toBeUndefined();
+  });
+
+  it('a broken spec file fails the fleet pass and prunes no application', async () => {
+    const { repo, sink, fleet } = setup();
+    repo.write('apps/a.yaml', 'vars:\n  BRANCH: a\n');
+    repo.write('apps/b.yaml', 'vars:\n  BRANCH: b\n');
+    await fleet.reconcile();
+    const before = sink.objects();
+
+    repo.remove('apps/b.yaml');
+    repo.write('apps/c.yaml', 'vars: [not, a, map\n');
+    const result = await fleet.reconcile();
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatchObject({ code: 'APP_SPEC_INVALID' });
+    expect(result.error?.data.position?.file).toBe('apps/c.yaml');
+    expect(sink.objects()).toEqual(before);
+    expect(Object.keys(fleet.status().apps).sort()).toEqual(['a', 'b']);
+  });
+
+  it('a changed spec file reconfigures that application only', async () => {
+    const { repo, sink, fleet } = setup();
+    repo.write('apps/a.yaml', 'vars:\n  BRANCH: one\n');
+    repo.write('apps/b.yaml', 'vars:\n  BRANCH: b\n');
+    await fleet.reconcile();
+    repo.write('apps/a.yaml', 'vars:\n  BRANCH: two\n');
+    const result = await fleet.reconcile();
+    expect(result).toMatchObject({ updated: ['a'], added: [], removed: [] });
+    expect(result.apps['a']!.counts.updated).toBe(1);
+    expect(result.apps['b']!.counts).toMatchObject({ updated: 0, unchanged: 3 });
+    const images = sink.objects().filter((o) => o.kind === 'Deployment').map((o) => (o as unknown as { spec: { template: { spec: { containers: { image: string }[] } } } }).spec.template.spec.containers[0]!.image);
+    expect(images.sort()).toEqual(['registry.local/shop:b', 'registry.local/shop:two']);
+  });
+
+  it('an application waits for the ones it depends on', async () => {
+    const { repo, sink, fleet } = setup();
+    repo.write('apps/db.yaml', 'vars:\n  BRANCH: db\n');
+    repo.write('apps/api.yaml', 'vars:\n  BRANCH: api\ndependsOn: [db]\n');
+    sink.fail({ op: 'apply', ref: { group: 'apps', kind: 'Deployment', namespace: 'preview-db', name: 'web' } });
+    const first = await fleet.reconcile();
+    expect(first.apps['db']!.status).toBe('failed');
+    expect(first.apps['api']!.error).toMatchObject({ code: 'GATE_BLOCKED' });
+    expect(first.apps['api']!.error!.message).toContain('db (not applied yet)');
+    expect(inNamespace(sink, 'preview-api')).toEqual([]);
+
+    const second = await fleet.reconcile();
+    expect(second.apps['db']!.status).toBe('succeeded');
+    expect(second.apps['api']!.status).toBe('succeeded');
+    expect(inNamespace(sink, 'preview-api')).toHaveLength(3);
+  });
+
+  it('rejects a dependency cycle without touching anything', async () => {
+    const { repo, sink, fleet } = setup();
+    repo.write('apps/a.yaml', 'vars:\n  BRANCH: a\ndependsOn: [b]\n');
+    repo.write('apps/b.yaml', 'vars:\n  BRANCH: b\ndependsOn: [a]\n');
+    const result = await fleet.reconcile();
+    expect(result.error?.message).toContain('dependency cycle');
+    expect(sink.writes).toBe(0);
+  });
+
+  it('shows every application in one status view and forwards their events', async () => {
+    const { repo, fleet, events } = setup();
+    repo.write('apps/a.yaml', 'vars:\n  BRANCH: a\n');
+    await fleet.reconcile();
+    const status = fleet.status();
+    expect(status.apps['a']).toMatchObject({ name: 'previews-a', managedObjects: 3, spec: { namespace: 'preview-a' } });
+    expect(events.some((e) => e.type === 'app.added' && e.app === 'a')).toBe(true);
+    expect(events.some((e) => e.type === 'object.applied' && e.reconciler === 'previews-a')).toBe(true);
+  });
+});
