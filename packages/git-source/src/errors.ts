@@ -2,7 +2,9 @@ import { SourceError, type ConvergeErrorData } from '@converge/core';
 
 /** Options of every git source error. */
 export interface GitErrorOptions {
+  /** The underlying error. */
   cause?: unknown;
+  /** Structured context. */
   data?: ConvergeErrorData;
 }
 

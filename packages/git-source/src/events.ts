@@ -2,18 +2,73 @@ import type { RebuildReason } from './internal/git-cache.js';
 
 export type { RebuildReason };
 
-/**
- * What a git source reports through `onProgress`, a union on `type`:
- * - `refs`: a ref lookup (the cost of a poll) finished;
- * - `fetch-start` / `fetched`: a fetch began / ended (`cached` when no download was needed);
- * - `transfer`: transfer progress from the server and the pack indexer;
- * - `cache-rebuilt`: the cache directory was wiped (a killed fetch, a damaged object, another URL);
- * - `verified`: a commit signature was checked against the trusted keys.
- */
-export type GitSourceEvent =
-  | { type: 'refs'; ref: string; revision: string; durationMs: number }
-  | { type: 'fetch-start'; revision: string }
-  | { type: 'transfer'; phase: string; loaded: number; total?: number }
-  | { type: 'fetched'; revision: string; cached: boolean; bytes: number; files: number; durationMs: number }
-  | { type: 'cache-rebuilt'; reason: RebuildReason; cacheDir: string }
-  | { type: 'verified'; revision: string; keyId: string };
+/** A ref lookup (the cost of a poll) finished. */
+export interface GitRefsEvent {
+  /** Discriminant. */
+  type: 'refs';
+  /** What was looked up, e.g. `branch=main`. */
+  ref: string;
+  /** The revision found. */
+  revision: string;
+  /** How long the lookup took. */
+  durationMs: number;
+}
+
+/** A fetch needs to download objects and is starting. */
+export interface GitFetchStartEvent {
+  /** Discriminant. */
+  type: 'fetch-start';
+  /** The revision being fetched. */
+  revision: string;
+}
+
+/** Transfer progress from the server (`Counting objects`, `Receiving objects`) and the pack indexer. */
+export interface GitTransferEvent {
+  /** Discriminant. */
+  type: 'transfer';
+  /** The phase, as git names it. */
+  phase: string;
+  /** Items done. */
+  loaded: number;
+  /** Items in total, when known. */
+  total?: number;
+}
+
+/** A fetch finished and its artifact is ready. */
+export interface GitFetchedEvent {
+  /** Discriminant. */
+  type: 'fetched';
+  /** The revision of the artifact. */
+  revision: string;
+  /** Whether the commit was already in the cache (nothing was downloaded). */
+  cached: boolean;
+  /** HTTP response bytes downloaded. */
+  bytes: number;
+  /** Files in the artifact (after `path` and ignore filters). */
+  files: number;
+  /** How long the fetch took. */
+  durationMs: number;
+}
+
+/** The cache directory was wiped and is being rebuilt. */
+export interface GitCacheRebuiltEvent {
+  /** Discriminant. */
+  type: 'cache-rebuilt';
+  /** Why: a killed fetch (`interrupted`), an unreadable object (`corrupt`), another URL (`foreign`). */
+  reason: RebuildReason;
+  /** The directory. */
+  cacheDir: string;
+}
+
+/** A commit signature was verified against the trusted keys. */
+export interface GitVerifiedEvent {
+  /** Discriminant. */
+  type: 'verified';
+  /** The revision whose commit was verified. */
+  revision: string;
+  /** The id (hex) of the key that signed it. */
+  keyId: string;
+}
+
+/** What a git source or writer reports through `onProgress`, a union on `type`. */
+export type GitSourceEvent = GitRefsEvent | GitFetchStartEvent | GitTransferEvent | GitFetchedEvent | GitCacheRebuiltEvent | GitVerifiedEvent;

@@ -142,7 +142,7 @@ export function connect(o: Pick<GitSourceOptions, 'url' | 'auth' | 'caFile' | 'c
 }
 
 /**
- * A {@link Source} that follows a branch, tag, semver range, commit or ref of a Git repository
+ * A `Source` that follows a branch, tag, semver range, commit or ref of a Git repository
  * over smart HTTP(S), with isomorphic-git.
  *
  * `latestRevision()` asks the server for one ref (protocol v2 `ls-refs` with a prefix) and

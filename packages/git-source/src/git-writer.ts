@@ -11,7 +11,9 @@ import { toGitError } from './internal/to-git-error.js';
 
 /** A commit author or committer. */
 export interface GitIdentity {
+  /** Display name. */
   name: string;
+  /** E-mail address. */
   email: string;
 }
 

@@ -1,6 +1,15 @@
 export type { GitSourceOptions, GitRef, GitAuth, GitVerifyOptions } from './git-source.js';
 export { gitSource, defaultCacheDir } from './git-source.js';
-export type { GitSourceEvent, RebuildReason } from './events.js';
+export type {
+  GitSourceEvent,
+  GitRefsEvent,
+  GitFetchStartEvent,
+  GitTransferEvent,
+  GitFetchedEvent,
+  GitCacheRebuiltEvent,
+  GitVerifiedEvent,
+  RebuildReason,
+} from './events.js';
 export type { GitRevision } from './revision.js';
 export { formatRevision, parseRevision } from './revision.js';
 export type { GitErrorOptions, SignatureProblem } from './errors.js';

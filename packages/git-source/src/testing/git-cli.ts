@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 
 /** The result of a git CLI call. */
 export interface GitRunResult {
+  /** Standard output. */
   stdout: string;
+  /** Standard error. */
   stderr: string;
 }
 

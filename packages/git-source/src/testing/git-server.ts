@@ -26,6 +26,7 @@ export interface GitServerOptions {
 
 /** One request the server answered. */
 export interface GitRequestLogEntry {
+  /** HTTP method. */
   method: string;
   /** The path under the server, e.g. `/app.git/git-upload-pack`. */
   path: string;
@@ -35,7 +36,9 @@ export interface GitRequestLogEntry {
   gitProtocol?: string;
   /** For protocol v2 POSTs, the command: `ls-refs` or `fetch`. */
   command?: string;
+  /** HTTP status answered. */
   status: number;
+  /** Request body bytes. */
   bytesReceived: number;
   /** Response body bytes. */
   bytesSent: number;
