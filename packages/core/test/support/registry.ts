@@ -1,0 +1,250 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import bcrypt from 'bcryptjs';
+
+/** A real OCI registry (Debian's `docker-registry`, distribution v2) on loopback, for tests. */
+export interface TestRegistry {
+  /** `127.0.0.1:<port>`: the registry host as it appears in image references. */
+  host: string;
+  /** `http://127.0.0.1:<port>`. */
+  url: string;
+  /** Pushes a minimal single-layer OCI image and tags it; resolves with the manifest digest. */
+  push(repository: string, tag: string, options?: { seed?: string }): Promise<string>;
+  /** Pushes a minimal OCI image index pointing at a fresh image, tagged; resolves with the index digest. */
+  pushIndex(repository: string, tag: string): Promise<string>;
+  /** The registry's log so far (stderr), for failure messages. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startRegistry}. */
+export interface StartRegistryOptions {
+  /** Require HTTP Basic auth (htpasswd, bcrypt) with this user. */
+  basicAuth?: { username: string; password: string };
+  /** Extra `auth:` config section (e.g. token auth); replaces `basicAuth`. */
+  authConfig?: Record<string, unknown>;
+  /** Credentials the helper itself pushes with (an `Authorization` header value). */
+  pushAuthorization?: (scope: string) => Promise<string>;
+}
+
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+
+/** Finds the `docker-registry` binary, or fails with how to get it. */
+export function registryBinary(): string {
+  const candidates = [process.env['DOCKER_REGISTRY_BIN'], ...(process.env['PATH'] ?? '').split(delimiter).map((d) => join(d, 'docker-registry')), '/usr/bin/docker-registry'];
+  const found = candidates.find((c): c is string => !!c && existsSync(c));
+  if (!found) {
+    throw new Error(
+      'docker-registry not found: the image gate tests run a real OCI registry. Install it with `apt-get install -y docker-registry` ' +
+        '(Debian package; .ci/run installs it) or point DOCKER_REGISTRY_BIN at a distribution v2 `registry` binary.',
+    );
+  }
+  return found;
+}
+
+/** Starts `docker-registry serve` on a free loopback port with filesystem storage in a temp dir. */
+export async function startRegistry(options: StartRegistryOptions = {}): Promise<TestRegistry> {
+  const binary = registryBinary();
+  const dir = mkdtempSync(join(tmpdir(), 'converge-registry-'));
+  let auth = '';
+  let pushAuthorization = options.pushAuthorization;
+  if (options.authConfig) {
+    auth = `auth:\n${yamlBlock(options.authConfig, '  ')}`;
+  } else if (options.basicAuth) {
+    const { username, password } = options.basicAuth;
+    writeFileSync(join(dir, 'htpasswd'), `${username}:${bcrypt.hashSync(password, 5)}\n`);
+    auth = `auth:\n  htpasswd:\n    realm: converge-test\n    path: ${join(dir, 'htpasswd')}\n`;
+    const header = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+    pushAuthorization ??= async () => header;
+  }
+
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort();
+    const config = join(dir, 'config.yml');
+    writeFileSync(
+      config,
+      `version: 0.1
+log:
+  level: warn
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: ${join(dir, 'data')}
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:${port}
+  secret: ${randomBytes(16).toString('hex')}
+${auth}`,
+    );
+    const child = spawn(binary, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+    const url = `http://127.0.0.1:${port}`;
+    const ready = await waitReady(url, child);
+    if (!ready) {
+      await kill(child);
+      if (attempt < 3 && /address already in use/.test(log)) continue;
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(`docker-registry did not start:\n${log}`);
+    }
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    const registry = registryClient(url, pushAuthorization);
+    return {
+      host: `127.0.0.1:${port}`,
+      url,
+      push: registry.push,
+      pushIndex: registry.pushIndex,
+      log: () => log,
+      async stop() {
+        process.removeListener('exit', killOnExit);
+        await kill(child);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+}
+
+function registryClient(url: string, authorization?: (scope: string) => Promise<string>) {
+  const headers = async (repository: string, extra: Record<string, string> = {}) => ({
+    ...extra,
+    ...(authorization && { authorization: await authorization(`repository:${repository}:push,pull`) }),
+  });
+
+  async function uploadBlob(repository: string, content: Uint8Array): Promise<string> {
+    const digest = sha256(content);
+    const start = await fetch(`${url}/v2/${repository}/blobs/uploads/`, { method: 'POST', headers: await headers(repository) });
+    if (start.status !== 202) throw new Error(`blob upload start for ${repository}: HTTP ${start.status} ${await start.text()}`);
+    const location = new URL(start.headers.get('location')!, url);
+    location.searchParams.set('digest', digest);
+    const put = await fetch(location, {
+      method: 'PUT',
+      headers: await headers(repository, { 'content-type': 'application/octet-stream', 'content-length': String(content.byteLength) }),
+      body: content,
+    });
+    if (put.status !== 201) throw new Error(`blob upload for ${repository}: HTTP ${put.status} ${await put.text()}`);
+    return digest;
+  }
+
+  async function putManifest(repository: string, reference: string, mediaType: string, body: string): Promise<string> {
+    const res = await fetch(`${url}/v2/${repository}/manifests/${reference}`, {
+      method: 'PUT',
+      headers: await headers(repository, { 'content-type': mediaType }),
+      body,
+    });
+    if (res.status !== 201) throw new Error(`manifest push ${repository}:${reference}: HTTP ${res.status} ${await res.text()}`);
+    return res.headers.get('docker-content-digest') ?? sha256(Buffer.from(body));
+  }
+
+  async function pushImage(repository: string, seed: string): Promise<{ digest: string; size: number; manifest: string }> {
+    // A layer is a gzipped tar; one empty archive (two zero blocks) plus a file named after the seed keeps images distinct.
+    const tar = Buffer.concat([tarFile(`seed-${seed}`, Buffer.from(seed)), Buffer.alloc(1024)]);
+    const layer = gzipSync(tar);
+    const layerDigest = await uploadBlob(repository, layer);
+    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }));
+    const configDigest = await uploadBlob(repository, config);
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: config.byteLength },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layerDigest, size: layer.byteLength }],
+    });
+    return { digest: sha256(Buffer.from(manifest)), size: Buffer.byteLength(manifest), manifest };
+  }
+
+  return {
+    async push(repository: string, tag: string, options: { seed?: string } = {}): Promise<string> {
+      const image = await pushImage(repository, options.seed ?? `${repository}:${tag}`);
+      return putManifest(repository, tag, OCI_MANIFEST, image.manifest);
+    },
+    async pushIndex(repository: string, tag: string): Promise<string> {
+      const image = await pushImage(repository, `${repository}:${tag}:amd64`);
+      await putManifest(repository, image.digest, OCI_MANIFEST, image.manifest);
+      const index = JSON.stringify({
+        schemaVersion: 2,
+        mediaType: OCI_INDEX,
+        manifests: [{ mediaType: OCI_MANIFEST, digest: image.digest, size: image.size, platform: { architecture: 'amd64', os: 'linux' } }],
+      });
+      return putManifest(repository, tag, OCI_INDEX, index);
+    },
+  };
+}
+
+function tarFile(name: string, content: Buffer): Buffer {
+  const header = Buffer.alloc(512);
+  header.write(name, 0, 100, 'utf8');
+  header.write('0000644\0', 100);
+  header.write('0000000\0', 108);
+  header.write('0000000\0', 116);
+  header.write(`${content.length.toString(8).padStart(11, '0')}\0`, 124);
+  header.write('00000000000\0', 136);
+  header.write('        ', 148);
+  header.write('0', 156);
+  header.write('ustar\0', 257);
+  header.write('00', 263);
+  let sum = 0;
+  for (const b of header) sum += b;
+  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
+  const body = Buffer.alloc(Math.ceil(content.length / 512) * 512);
+  content.copy(body);
+  return Buffer.concat([header, body]);
+}
+
+function sha256(content: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(content).digest('hex')}`;
+}
+
+function yamlBlock(value: Record<string, unknown>, indent: string): string {
+  return Object.entries(value)
+    .map(([k, v]) => (typeof v === 'object' && v !== null ? `${indent}${k}:\n${yamlBlock(v as Record<string, unknown>, `${indent}  `)}` : `${indent}${k}: ${JSON.stringify(v)}\n`))
+    .join('');
+}
+
+async function waitReady(url: string, child: ChildProcess): Promise<boolean> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) return false;
+    try {
+      const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) });
+      await res.body?.cancel();
+      if (res.status === 200 || res.status === 401) return true;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
+function kill(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 3000);
+    child.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** A free TCP port on loopback. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
