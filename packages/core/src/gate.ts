@@ -10,5 +10,6 @@ export type GateResult = { ok: true } | { ok: false; message: string; data?: Rec
 export interface Gate {
   /** Shown in events and errors. */
   readonly name: string;
+  /** Checks the desired objects of a revision; resolves `{ ok: false, message }` to hold the pass back. */
   check(objects: readonly KubeObject[], ctx: { revision: string; signal?: AbortSignal }): Promise<GateResult>;
 }

@@ -87,13 +87,17 @@ export interface Fleet {
   start(): void;
   /** Stops the fleet and every application (nothing is removed from the target). */
   stop(): Promise<void>;
+  /** Asks for a fleet pass as soon as possible (e.g. from a webhook). */
   trigger(reason?: string): void;
   /** Suspends the fleet and every application. */
   suspend(): void;
+  /** Resumes the fleet and every application not suspended by its own spec. */
   resume(): void;
+  /** The fleet's state and every application's status, in one view. */
   status(): FleetStatus;
   /** The reconciler of one application. */
   app(name: string): Reconciler | undefined;
+  /** Subscribes to fleet, lifecycle and application events; returns the unsubscribe function. */
   on(type: FleetEvent['type'] | '*', fn: (event: FleetEvent) => void): () => void;
 }
 
