@@ -7,8 +7,9 @@ import type { IgnoreRule } from './ignore-rules.js';
 import { Emitter } from './internal/emitter.js';
 import { sameRefs } from './internal/ref-set.js';
 import { PassLoop } from './internal/pass-loop.js';
-import { runPass, type PassConfig, type PassMemory } from './internal/run-pass.js';
+import { preparePass, runPass, type PassConfig, type PassMemory } from './internal/run-pass.js';
 import type { ObjectRef } from './object.js';
+import type { Plan } from './plan.js';
 import type { ReconcileResult, ReconcilerStatus, PassRecord } from './reconciler-status.js';
 import type { Renderer } from './renderer.js';
 import { exponentialBackoff, type RetryPolicy } from './retry-policy.js';
@@ -61,6 +62,12 @@ export interface Reconciler {
   readonly name: string;
   /** Runs one pass now (push mode), after any pass in flight. Never rejects: failures are in the result. */
   reconcile(): Promise<ReconcileResult>;
+  /**
+   * Renders and plans against live state without writing anything: what `reconcile()` would
+   * do now. Print it with `formatPlan`. Rejects with a `ConvergeError` if rendering, a gate
+   * or reading live state fails.
+   */
+  preview(): Promise<{ revision: string; plan: Plan }>;
   /** Starts the pull loop: a pass now, then every `interval` (with backoff after failures). */
   start(): void;
   /** Stops the loop and drift watch; resolves when the pass in flight has finished (or, with `abort`, was cancelled). */
@@ -187,6 +194,14 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   return {
     name: options.name,
     reconcile: () => loop.enqueue('manual'),
+    async preview() {
+      try {
+        const prepared = await preparePass({ ...config, dryRun: true }, { ...memory }, emit, () => undefined, new AbortController().signal);
+        return { revision: prepared.revision, plan: prepared.plan };
+      } catch (thrown) {
+        throw toConvergeError(thrown);
+      }
+    },
     start: () => loop.start(),
     async stop(o = {}) {
       watched?.stop();

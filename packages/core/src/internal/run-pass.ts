@@ -13,7 +13,7 @@ import type { Gate } from '../gate.js';
 import type { IgnoreRule } from '../ignore-rules.js';
 import { formatRef, refKey, refOf, type KubeObject, type ObjectRef } from '../object.js';
 import { inheritOrigin } from '../origin.js';
-import { plan } from '../plan.js';
+import { plan, type Plan } from '../plan.js';
 import type { Renderer } from '../renderer.js';
 import type { Sink } from '../sink.js';
 import type { Source } from '../source.js';
@@ -54,18 +54,20 @@ export interface PassOutcome {
 type Emit = (event: DistributiveOmit<ReconcileEvent, 'reconciler' | 'at'>) => void;
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
+/** What the first half of a pass found: the revision, the desired objects and the plan. */
+export interface PreparedPass {
+  revision: string;
+  revisionChanged: boolean;
+  desired: KubeObject[];
+  inventory: ObjectRef[];
+  plan: Plan;
+}
+
 /**
- * One pass: check the revision, render (or reuse the render of an unchanged revision), run
- * gates, plan against live state and the inventory, apply, prune, record the inventory, wait.
- * Throws on failure; nothing is pruned unless every apply succeeded.
+ * The read-only half of a pass: check the revision, render (or reuse the render of an
+ * unchanged revision), run gates, read the inventory and live state, and plan. Writes nothing.
  */
-export async function runPass(
-  c: PassConfig,
-  memory: PassMemory,
-  emit: Emit,
-  onRevision: (revision: string) => void,
-  signal: AbortSignal,
-): Promise<PassOutcome> {
+export async function preparePass(c: PassConfig, memory: PassMemory, emit: Emit, onRevision: (revision: string) => void, signal: AbortSignal): Promise<PreparedPass> {
   const revision = await c.source.latestRevision({ signal });
   onRevision(revision);
   const revisionChanged = revision !== memory.lastAppliedRevision;
@@ -87,8 +89,7 @@ export async function runPass(
   }
 
   const inventory = (await c.sink.readInventory(c.name, { signal })) ?? [];
-  const desiredRefs = desired.map(refOf);
-  const live = await c.sink.get(unionRefs(desiredRefs, inventory), { signal });
+  const live = await c.sink.get(unionRefs(desired.map(refOf), inventory), { signal });
   const p = plan({ desired, live, inventory, prune: c.prune, owner: c.name, adopt: c.adopt, ignore: c.ignore });
   if (p.conflicts.length > 0) {
     const list = p.conflicts.map((x) => `${formatRef(x.ref)} (owned by ${x.owner})`).join(', ');
@@ -98,7 +99,22 @@ export async function runPass(
     });
   }
   emit({ type: 'planned', revision, counts: p.counts, dryRun: c.dryRun });
+  return { revision, revisionChanged, desired, inventory, plan: p };
+}
 
+/**
+ * One pass: {@link preparePass}, then record the inventory, apply, prune, record again and
+ * wait. Throws on failure; nothing is pruned unless every apply succeeded.
+ */
+export async function runPass(
+  c: PassConfig,
+  memory: PassMemory,
+  emit: Emit,
+  onRevision: (revision: string) => void,
+  signal: AbortSignal,
+): Promise<PassOutcome> {
+  const { revision, revisionChanged, desired, inventory, plan: p } = await preparePass(c, memory, emit, onRevision, signal);
+  const desiredRefs = desired.map(refOf);
   const upserts = p.changes.filter((x) => x.action === 'create' || x.action === 'update');
   const deletes = p.changes.filter((x) => x.action === 'delete').map((x) => x.ref);
   const actionOf = new Map(upserts.map((x) => [refKey(x.ref), x.action as 'create' | 'update']));

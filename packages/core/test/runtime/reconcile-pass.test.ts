@@ -178,4 +178,16 @@ describe('reconcile()', () => {
     expect(JSON.stringify(events)).not.toContain('hunter2');
     expect(JSON.stringify({ message: result.error?.message, data: result.error?.data })).not.toContain('hunter2');
   });
+
+  it('preview() shows the plan of the next pass and writes nothing', async () => {
+    const { repo, sink, reconciler } = setup({ 'a.yaml': configMap('a', '1'), 'b.yaml': configMap('b', '1') });
+    await reconciler.reconcile();
+    const writes = sink.writes;
+    repo.write('a.yaml', configMap('a', '2'));
+    repo.remove('b.yaml');
+    const { plan } = await reconciler.preview();
+    expect(plan.changes.map((c) => `${c.action} ${c.ref.name}`)).toEqual(['update a', 'delete b']);
+    expect(sink.writes).toBe(writes);
+    expect(valueOf(sink, 'a')).toBe('1');
+  });
 });
