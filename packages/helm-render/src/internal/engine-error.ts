@@ -39,8 +39,8 @@ export function classifyHelmMessage(message: string): string {
   if (/missing in charts\/ directory/.test(message)) return 'DEPENDENCY_MISSING';
   if (/chart requires kubeVersion/.test(message)) return 'KUBE_VERSION_INCOMPATIBLE';
   if (/failed to parse .*values|cannot load values\.yaml/i.test(message)) return 'VALUES_INVALID';
-  if (/YAML parse error|error converting YAML to JSON|unable to build kubernetes objects/.test(message)) return 'MANIFEST_INVALID';
-  if (/Chart\.yaml|chart\.metadata|charts are not installable|unsupported chart version|invalid chart apiVersion|chart dependencies processing failed|validation:/.test(message)) return 'CHART_INVALID';
+  if (/Chart\.yaml|Chart\.lock|chart\.metadata|charts are not installable|unsupported chart version|invalid chart apiVersion|chart dependencies processing failed|validation:/.test(message)) return 'CHART_INVALID';
+  if (/YAML parse error on|unable to build kubernetes objects/.test(message)) return 'MANIFEST_INVALID';
   if (/release name|invalid kube version/.test(message)) return 'REQUEST_INVALID';
   return 'INTERNAL';
 }

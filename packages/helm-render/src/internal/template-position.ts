@@ -9,6 +9,9 @@ const LOCATION = /(?:^|[\s(<])((?:[^\s():<>]+\/)+[^\s():<>]+):(\d+)(?::(\d+))?(?
  * (`mychart/templates/deployment.yaml`, 1-based line and column), or `undefined`.
  */
 export function templatePosition(message: string): FilePosition | undefined {
+  // "YAML parse error on chart/templates/a.yaml: error converting YAML to JSON: yaml: line 6: …"
+  const yaml = /YAML parse error on (\S+?): .*?\bline (\d+)/.exec(message);
+  if (yaml?.[1] && yaml[2]) return { file: yaml[1], line: Number(yaml[2]) };
   const m = LOCATION.exec(message);
   if (!m?.[1] || !m[2]) return undefined;
   const position: FilePosition = { file: m[1], line: Number(m[2]) };
