@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { directorySource } from '../../src/directory-source.js';
 import { GateError } from '../../src/errors.js';
@@ -11,6 +14,7 @@ import { nextEvent } from '../../src/testing/next-event.js';
 import { yamlFiles } from '../../src/yaml-files.js';
 import { fixtureRepo } from '../runtime/fixture-repo.js';
 import { freePort, startRegistry, type TestRegistry } from '../support/registry.js';
+import { startTokenService, type TokenService } from '../support/token-service.js';
 
 const ctx = { revision: 'test' };
 
@@ -170,6 +174,73 @@ describe('imagesExist with a registry that requires Basic auth', () => {
     const everything = JSON.stringify(result) + new GateError('images-exist', result.message, result.data).message;
     expect(everything).not.toContain(wrong);
     expect(everything).not.toContain(Buffer.from(`ci:${wrong}`).toString('base64'));
+  });
+});
+
+describe('imagesExist with a registry that uses a token service (Bearer auth)', () => {
+  const password = 'tok3n-Pa55word';
+  let dir: string;
+  let tokens: TokenService;
+  let registry: TestRegistry;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'converge-token-'));
+    tokens = await startTokenService({ username: 'robot', password, certPath: join(dir, 'signer.pem') });
+    registry = await startRegistry({ authConfig: tokens.authConfig, pushAuthorization: async (scope) => `Bearer ${tokens.mint(scope)}` });
+    await registry.push('secure/app', '1.0.0');
+    await registry.push('secure/app', '1.0.1');
+    await registry.push('secure/worker', '1.0.0');
+  }, 60_000);
+  afterAll(async () => {
+    await registry?.stop();
+    await tokens?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gets a pull token for each repository with the configured credentials and passes', async () => {
+    tokens.requests.length = 0;
+    const gate = imagesExist({ insecureRegistries: [registry.host], auth: { [registry.host]: { username: 'robot', password } } });
+    const objects = [deployment('app', { containers: [`${registry.host}/secure/app:1.0.0`, `${registry.host}/secure/app:1.0.1`, `${registry.host}/secure/worker:1.0.0`] })];
+    expect(await gate.check(objects, ctx)).toEqual({ ok: true });
+    // One token per repository, reused across tags; scope and service from the registry's challenge.
+    expect(tokens.requests.map((r) => r.scope).sort()).toEqual([['repository:secure/app:pull'], ['repository:secure/worker:pull']]);
+    expect(tokens.requests.every((r) => r.user === 'robot' && r.service === 'converge-test-registry')).toBe(true);
+  });
+
+  it('reports a missing image as missing with a valid token', async () => {
+    const gate = imagesExist({ insecureRegistries: [registry.host], auth: { [registry.host]: { username: 'robot', password } } });
+    const result = await gate.check([deployment('app', { containers: [`${registry.host}/secure/app:2.0.0`] })], ctx);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.message).toBe(`image ${registry.host}/secure/app:2.0.0 not found — has CI pushed it yet?`);
+  });
+
+  it('blocks when the token service refuses the credentials, without showing them', async () => {
+    const wrong = 'n0t-the-Pa55word';
+    const gate = imagesExist({ insecureRegistries: [registry.host], auth: { [registry.host]: { username: 'robot', password: wrong } } });
+    const result = await gate.check([deployment('app', { containers: [`${registry.host}/secure/app:1.0.0`] })], ctx);
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.message).toBe(
+      `registry ${registry.host} refused access to ${registry.host}/secure/app:1.0.0: the token service rejected the configured credentials (HTTP 401)`,
+    );
+    expect(JSON.stringify(result)).not.toContain(wrong);
+  });
+
+  it('blocks when no credentials are configured and anonymous tokens are refused', async () => {
+    const result = await imagesExist({ insecureRegistries: [registry.host] }).check([deployment('app', { containers: [`${registry.host}/secure/app:1.0.0`] })], ctx);
+    expect(result.ok).toBe(false);
+    if (!result.ok) expect(result.message).toContain('the token service refused an anonymous token (HTTP 401); configure credentials');
+  });
+
+  it('accepts a ready bearer token', async () => {
+    const token = tokens.mint('repository:secure/app:pull');
+    const gate = imagesExist({ insecureRegistries: [registry.host], auth: { [registry.host]: { token } } });
+    expect(await gate.check([deployment('app', { containers: [`${registry.host}/secure/app:1.0.0`] })], ctx)).toEqual({ ok: true });
+    const other = await gate.check([deployment('w', { containers: [`${registry.host}/secure/worker:1.0.0`] })], ctx);
+    expect(other.ok).toBe(false);
+    if (!other.ok) {
+      expect(other.message).toContain('rejected the configured credentials (HTTP 401)');
+      expect(other.message).not.toContain(token);
+    }
   });
 });
 
