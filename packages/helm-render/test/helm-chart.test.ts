@@ -1,0 +1,206 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AbortedError, ConvergeError, originOf } from '@converge/core';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { HelmError, WasmEngine, helmChart } from '../src/index.js';
+import { artifactOf, filesOf } from './helpers/artifact.js';
+import { fixtures } from './helpers/charts.js';
+import { tgz } from './helpers/tar.js';
+
+const helmBin = inject('helmBin');
+const engine = new WasmEngine();
+afterAll(() => engine.close());
+
+/** An artifact holding the fixture charts under charts/ and bad/, and the values files under values/. */
+async function fixtureArtifact(extra: Record<string, string | Uint8Array> = {}) {
+  return artifactOf({
+    ...(await filesOf(join(fixtures, 'charts'), 'charts/')),
+    ...(await filesOf(join(fixtures, 'bad'), 'bad/')),
+    ...(await filesOf(join(fixtures, 'values'), 'values/')),
+    ...extra,
+  });
+}
+
+async function rejection(p: Promise<unknown>): Promise<HelmError> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(ConvergeError);
+  return err as HelmError;
+}
+
+describe('helmChart', () => {
+  it('renders a chart folder of the artifact into objects in install order, each with its template as origin', async () => {
+    const render = helmChart({ chart: 'charts/crds', releaseName: 'w', namespace: 'team', engine });
+    const objects = await render({ artifact: await fixtureArtifact() });
+    expect(objects.map((o) => o.kind)).toEqual([
+      'CustomResourceDefinition',
+      'CustomResourceDefinition',
+      'Namespace',
+      'NetworkPolicy',
+      'PodDisruptionBudget',
+      'ServiceAccount',
+      'PersistentVolumeClaim',
+      'Role',
+      'RoleBinding',
+      'CronJob',
+      'Widget',
+    ]);
+    expect(originOf(objects[0]!)).toEqual({ file: 'crds/crds/gadgets.yaml' });
+    expect(originOf(objects.at(-1)!)).toEqual({ file: 'crds/templates/widget.yaml' });
+  });
+
+  it('merges chart values, then valuesFiles in order, then values', async () => {
+    const artifact = await fixtureArtifact({
+      'env/a.yaml': 'replicaCount: 2\nimage: { repository: a, tag: "1" }\n',
+      'env/b.yaml': 'replicaCount: 3\n',
+    });
+    const render = helmChart({
+      chart: './charts/basic/',
+      releaseName: 'web',
+      valuesFiles: ['env/a.yaml', 'env/b.yaml'],
+      values: { image: { tag: '9' } },
+      engine,
+    });
+    const deployment = (await render({ artifact })).find((o) => o.kind === 'Deployment') as any;
+    expect(deployment.spec.replicas).toBe(3);
+    expect(deployment.spec.template.spec.containers[0].image).toBe('a:9');
+  });
+
+  it('leaves test hooks out and keeps other hooks (after the rest, by weight then kind) by default; skipHooks drops them all', async () => {
+    const artifact = await fixtureArtifact();
+    const names = async (o: object) =>
+      (await helmChart({ chart: 'charts/hooks', releaseName: 'h', engine, ...o })({ artifact })).map((x) => x.metadata.name);
+    expect(await names({})).toEqual(['h-app', 'h-hook-sa', 'h-hook-config', 'h-migrate', 'h-notify']);
+    expect(await names({ skipTests: false })).toContain('h-test-connection');
+    expect(await names({ skipHooks: true })).toEqual(['h-app']);
+  });
+
+  it('gives the same objects with the cli engine', async () => {
+    const artifact = await fixtureArtifact();
+    const options = { chart: 'charts/umbrella', releaseName: 'u', kubeVersion: '1.31.0', valuesFiles: ['values/umbrella-prod.yaml'] };
+    const fromWasm = await helmChart({ ...options, engine })({ artifact });
+    const fromCli = await helmChart({ ...options, engine: 'cli', helmPath: helmBin })({ artifact });
+    expect(fromCli).toEqual(fromWasm);
+    expect(fromWasm.length).toBeGreaterThan(5);
+  });
+
+  it('renders a packaged chart (.tgz) from the artifact', async () => {
+    const out = mkdtempSync(join(tmpdir(), 'helm-pkg-'));
+    execFileSync(helmBin, ['package', join(fixtures, 'charts', 'umbrella'), '--destination', out], { env: { ...process.env, HELM_CONFIG_HOME: out } });
+    const archive = new Uint8Array(readFileSync(join(out, 'umbrella-1.2.3.tgz')));
+    const objects = await helmChart({ chart: 'pkgs/umbrella-1.2.3.tgz', releaseName: 'p', kubeVersion: '1.30.0', engine })({
+      artifact: artifactOf({ 'pkgs/umbrella-1.2.3.tgz': archive }),
+    });
+    expect(objects.map((o) => o.metadata.name)).toContain('p-frontend');
+  });
+
+  it('reports a template error with the file and line Helm gives', async () => {
+    const err = await rejection(helmChart({ chart: 'bad/required-missing', releaseName: 'r', engine })({ artifact: await fixtureArtifact() }));
+    expect(err.code).toBe('HELM_TEMPLATE_ERROR');
+    expect(err.data.position).toEqual({ file: 'required-missing/templates/cm.yaml', line: 6, column: 11 });
+    expect(err.data['chart']).toBe('bad/required-missing');
+  });
+
+  it('reports a chart that is not in the artifact', async () => {
+    const artifact = await fixtureArtifact();
+    const err = await rejection(helmChart({ chart: 'charts/nope', releaseName: 'r', engine })({ artifact }));
+    expect(err.code).toBe('HELM_CHART_NOT_FOUND');
+    const noChartYaml = await rejection(helmChart({ chart: 'values', releaseName: 'r', engine })({ artifact }));
+    expect(noChartYaml.code).toBe('HELM_CHART_NOT_FOUND');
+    expect(noChartYaml.message).toMatch(/values\/Chart\.yaml not found/);
+  });
+
+  it('reports a values file that is not in the artifact', async () => {
+    const render = helmChart({ chart: 'charts/basic', releaseName: 'r', valuesFiles: ['values/missing.yaml'], engine });
+    const err = await rejection(render({ artifact: await fixtureArtifact() }));
+    expect(err.code).toBe('HELM_VALUES_INVALID');
+    expect(err.data.position).toEqual({ file: 'values/missing.yaml' });
+  });
+
+  it('reports rendered documents that are not Kubernetes objects', async () => {
+    const err = await rejection(helmChart({ chart: 'bad/not-k8s', releaseName: 'r', engine })({ artifact: await fixtureArtifact() }));
+    expect(err.code).toBe('HELM_MANIFEST_INVALID');
+    expect(err.data.position).toEqual({ file: 'not-k8s/templates/cm.yaml' });
+  });
+
+  it('refuses a chart archive with ../ paths', async () => {
+    const archive = tgz([
+      { name: 'evil/Chart.yaml', data: 'apiVersion: v2\nname: evil\nversion: 0.1.0\n' },
+      { name: 'evil/../../etc/cron.d/x', data: 'boom' },
+    ]);
+    const err = await rejection(helmChart({ chart: 'evil.tgz', releaseName: 'r', engine })({ artifact: artifactOf({ 'evil.tgz': archive }) }));
+    expect(err.code).toBe('HELM_ARCHIVE_UNSAFE');
+  });
+
+  it('refuses a chart archive with links or absolute paths', async () => {
+    const chartYaml = { name: 'evil/Chart.yaml', data: 'apiVersion: v2\nname: evil\nversion: 0.1.0\n' };
+    for (const bad of [
+      { name: 'evil/templates/link.yaml', type: 'symlink' as const, linkName: '/etc/passwd' },
+      { name: '/etc/passwd', data: 'x' },
+    ]) {
+      const artifact = artifactOf({ 'evil.tgz': tgz([chartYaml, bad]) });
+      const err = await rejection(helmChart({ chart: 'evil.tgz', releaseName: 'r', engine })({ artifact }));
+      expect(err.code).toBe('HELM_ARCHIVE_UNSAFE');
+    }
+  });
+
+  it('refuses to return more than maxOutputBytes, with either engine', async () => {
+    const artifact = await fixtureArtifact();
+    for (const e of [engine, 'cli' as const]) {
+      const render = helmChart({
+        chart: 'bad/huge-output',
+        releaseName: 'r',
+        values: { count: 50_000 },
+        maxOutputBytes: 1024 * 1024,
+        engine: e,
+        helmPath: helmBin,
+      });
+      const err = await rejection(render({ artifact }));
+      expect(err.code).toBe('HELM_OUTPUT_TOO_LARGE');
+    }
+    // The engine still works.
+    expect(await helmChart({ chart: 'charts/basic', releaseName: 'r', engine })({ artifact })).toHaveLength(2);
+  });
+
+  it('stops a render that runs past its timeout and restarts the engine', async () => {
+    const artifact = await fixtureArtifact();
+    const slow = helmChart({ chart: 'bad/huge-output', releaseName: 'r', values: { count: 100_000_000 }, timeout: 1500, engine });
+    const err = await rejection(slow({ artifact }));
+    expect(err.code).toBe('HELM_RENDER_TIMEOUT');
+    expect(await helmChart({ chart: 'charts/basic', releaseName: 'r', engine })({ artifact })).toHaveLength(2);
+  });
+
+  it('stops a render when its signal aborts', async () => {
+    const artifact = await fixtureArtifact();
+    const controller = new AbortController();
+    const slow = helmChart({ chart: 'bad/huge-output', releaseName: 'r', values: { count: 100_000_000 }, engine });
+    const pending = slow({ artifact, signal: controller.signal });
+    setTimeout(() => controller.abort(), 300);
+    const err = await rejection(pending);
+    expect(err).toBeInstanceOf(AbortedError);
+    expect(await helmChart({ chart: 'charts/basic', releaseName: 'r', engine })({ artifact })).toHaveLength(2);
+  });
+
+  it('runs concurrent renders on one engine, each with its own values', async () => {
+    const artifact = await fixtureArtifact();
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        helmChart({ chart: 'charts/basic', releaseName: `r${i}`, values: { replicaCount: i + 1 }, engine })({ artifact }),
+      ),
+    );
+    results.forEach((objects, i) => {
+      const deployment = objects.find((o) => o.kind === 'Deployment') as any;
+      expect(deployment.metadata.name).toBe(`r${i}-basic`);
+      expect(deployment.spec.replicas).toBe(i + 1);
+    });
+  });
+
+  it('rejects inconsistent options at construction', () => {
+    expect(() => helmChart({ chart: 'x', releaseName: '' })).toThrow(/releaseName is required/);
+    expect(() => helmChart({ chart: 'x', releaseName: 'r', timeout: 0 })).toThrow(HelmError);
+  });
+});
