@@ -1,0 +1,1 @@
+export { appFactory, type AppFactoryOptions } from './app-factory.ts';

@@ -1,0 +1,86 @@
+import { parseArgs } from 'node:util';
+
+/** What `converge-push` was asked to do. */
+export interface PushArgs {
+  command: 'diff' | 'apply';
+  name: string;
+  dir?: string;
+  repo?: string;
+  ref: Record<string, string>;
+  path?: string;
+  render: { type: 'yaml' } | { type: 'helm'; chart: string; valuesFiles: string[] };
+  namespace?: string;
+  vars: Record<string, string>;
+  kubeconfig?: string;
+  prune: boolean;
+  dryRun: boolean;
+  waitTimeoutMs: number;
+}
+
+export const USAGE = `usage: converge-push <diff|apply> (--dir <folder> | --repo <git url> [--branch b | --tag t | --commit sha]) [options]
+
+  --path <folder>        sub-folder of the repository or folder holding the manifests
+  --helm-chart <path>    render a Helm chart (path inside the folder/repository) instead of plain YAML
+  --values <file>        Helm values file inside the folder/repository (repeatable)
+  --name <name>          reconciler name: names the inventory of what this step owns (default: push)
+  --namespace <ns>       namespace for namespaced objects that set none
+  --var KEY=VALUE        variable for \${KEY} substitution in YAML (repeatable)
+  --kubeconfig <file>    cluster to apply to (default: $KUBECONFIG, then ~/.kube/config)
+  --no-prune             keep objects that were removed from the manifests
+  --dry-run              apply: validate on the server (dryRun=All) without persisting
+  --wait-timeout <s>     apply: seconds to wait for health (default 300; 0 = do not wait)
+
+exit codes: diff 0 = no changes, 2 = changes; apply 0 = applied and healthy; 1 = failed; 64 = bad usage`;
+
+/** Parses the command line; throws a `TypeError` with the usage for bad input. */
+export function parsePushArgs(argv: string[]): PushArgs {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      dir: { type: 'string' },
+      repo: { type: 'string' },
+      branch: { type: 'string' },
+      tag: { type: 'string' },
+      commit: { type: 'string' },
+      path: { type: 'string' },
+      'helm-chart': { type: 'string' },
+      values: { type: 'string', multiple: true },
+      name: { type: 'string', default: 'push' },
+      namespace: { type: 'string' },
+      var: { type: 'string', multiple: true },
+      kubeconfig: { type: 'string' },
+      'no-prune': { type: 'boolean', default: false },
+      'dry-run': { type: 'boolean', default: false },
+      'wait-timeout': { type: 'string', default: '300' },
+    },
+  });
+  const command = positionals[0];
+  if (command !== 'diff' && command !== 'apply') throw new TypeError(`expected diff or apply, got ${JSON.stringify(command ?? '')}`);
+  if (!values.dir === !values.repo) throw new TypeError('give exactly one of --dir and --repo');
+  const waitSeconds = Number(values['wait-timeout']);
+  if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new TypeError('--wait-timeout must be a number of seconds');
+  const ref: Record<string, string> = {};
+  for (const kind of ['branch', 'tag', 'commit'] as const) if (values[kind]) ref[kind] = values[kind];
+  const vars: Record<string, string> = {};
+  for (const pair of values.var ?? []) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new TypeError(`--var ${pair}: expected KEY=VALUE`);
+    vars[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return {
+    command,
+    name: values.name,
+    ...(values.dir && { dir: values.dir }),
+    ...(values.repo && { repo: values.repo }),
+    ref,
+    ...(values.path && { path: values.path }),
+    render: values['helm-chart'] ? { type: 'helm', chart: values['helm-chart'], valuesFiles: values.values ?? [] } : { type: 'yaml' },
+    ...(values.namespace && { namespace: values.namespace }),
+    vars,
+    ...(values.kubeconfig && { kubeconfig: values.kubeconfig }),
+    prune: !values['no-prune'],
+    dryRun: values['dry-run'],
+    waitTimeoutMs: waitSeconds * 1000,
+  };
+}

@@ -1,0 +1,25 @@
+import { formatRef, type ReconcileEvent } from '@converge/core';
+
+/** One plain line per event worth showing in a CI log (no colours, no cursor tricks). */
+export function ciLogLine(e: ReconcileEvent): string | undefined {
+  switch (e.type) {
+    case 'revision.checked':
+      return `revision ${e.revision}`;
+    case 'rendered':
+      return `rendered ${e.objects} objects`;
+    case 'planned':
+      return `plan: ${e.counts.created} create, ${e.counts.updated} update, ${e.counts.deleted} prune, ${e.counts.unchanged} unchanged${e.dryRun ? ' (dry run)' : ''}`;
+    case 'object.applied':
+      return `${e.action === 'create' ? 'created' : 'updated'} ${formatRef(e.ref)}${e.dryRun ? ' (dry run)' : ''}`;
+    case 'object.pruned':
+      return `pruned ${formatRef(e.ref)}${e.dryRun ? ' (dry run)' : ''}`;
+    case 'object.failed':
+      return `FAILED ${formatRef(e.ref)} [${e.error.code}]: ${e.error.message}`;
+    case 'health.changed':
+      return `health ${formatRef(e.ref)}: ${e.health.status} — ${e.health.message}`;
+    case 'pass.succeeded':
+      return `applied ${e.revision} in ${(e.durationMs / 1000).toFixed(1)} s`;
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,73 @@
+#!/usr/bin/env node
+// converge-push: the push half of GitOps as a CI step. `diff` prints what would change (masked)
+// and exits 2 when something would; `apply` applies, prunes, waits for health and exits 1 with
+// the reason when any of it fails.
+import { KubeConfig } from '@kubernetes/client-node';
+import { createReconciler, formatPlan, pipe, setNamespace, type AppSpec } from '@converge/core';
+import { appFactory } from '@converge/example-app-factory';
+import { kubeSink } from '@converge/kube-sink';
+import { parsePushArgs, USAGE, type PushArgs } from './args.ts';
+import { ciLogLine } from './ci-log.ts';
+
+async function main(args: PushArgs): Promise<number> {
+  const kubeConfig = new KubeConfig();
+  if (args.kubeconfig) kubeConfig.loadFromFile(args.kubeconfig);
+  else kubeConfig.loadFromDefault();
+
+  const spec: AppSpec = {
+    name: args.name,
+    source: { ...(args.dir ? { dir: args.dir } : { url: args.repo }), ...(Object.keys(args.ref).length > 0 && { ref: args.ref }), ...(args.path && { path: args.path }) },
+    render: args.render,
+    vars: args.vars,
+    ...(args.namespace && { namespace: args.namespace }),
+  };
+  const parts = appFactory()(spec);
+  const sink = kubeSink({ kubeConfig });
+  const reconciler = createReconciler({
+    name: args.name,
+    source: parts.source,
+    render: args.namespace ? pipe(parts.render, setNamespace(args.namespace)) : parts.render,
+    sink,
+    prune: args.prune,
+    dryRun: args.dryRun,
+    wait: args.waitTimeoutMs > 0 && !args.dryRun ? { timeout: args.waitTimeoutMs } : false,
+  });
+  try {
+    if (args.command === 'diff') {
+      const { revision, plan } = await reconciler.preview();
+      console.log(`converge-push diff: ${revision} against ${kubeConfig.getCurrentCluster()?.server ?? 'cluster'}`);
+      const text = formatPlan(plan);
+      console.log(text || 'no changes');
+      const { created, updated, deleted } = plan.counts;
+      console.log(`${created} to create, ${updated} to update, ${deleted} to prune`);
+      return created + updated + deleted > 0 ? 2 : 0;
+    }
+    reconciler.on('*', (event) => {
+      const line = ciLogLine(event);
+      if (line) console.log(line);
+    });
+    const result = await reconciler.reconcile();
+    if (result.status === 'failed') {
+      console.error(`::error::converge-push apply failed [${result.error!.code}]: ${result.error!.message}`);
+      return 1;
+    }
+    return 0;
+  } finally {
+    await sink.close();
+  }
+}
+
+let args: PushArgs;
+try {
+  args = parsePushArgs(process.argv.slice(2));
+} catch (error) {
+  console.error(`${(error as Error).message}\n\n${USAGE}`);
+  process.exit(64);
+}
+try {
+  process.exitCode = await main(args);
+} catch (error) {
+  const e = error as Error & { code?: string };
+  console.error(`::error::converge-push ${args.command} failed${e.code ? ` [${e.code}]` : ''}: ${e.message}`);
+  process.exitCode = 1;
+}
