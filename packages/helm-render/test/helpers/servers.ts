@@ -1,0 +1,120 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Runs the helm binary with its own empty config/cache/data folders. */
+export function helm(helmBin: string, args: string[], home: string): string {
+  return execFileSync(helmBin, args, {
+    encoding: 'utf8',
+    env: {
+      PATH: process.env['PATH'] ?? '',
+      HOME: home,
+      HELM_CONFIG_HOME: join(home, 'config'),
+      HELM_CACHE_HOME: join(home, 'cache'),
+      HELM_DATA_HOME: join(home, 'data'),
+    },
+  });
+}
+
+/** A static Helm repository on loopback: serves `dir`, optionally behind basic auth, and logs requests. */
+export interface RepoServer {
+  url: string;
+  requests: string[];
+  /** Replace the body served for a path (to test digest checks). */
+  override: Map<string, Uint8Array>;
+  close(): Promise<void>;
+}
+
+export async function startRepoServer(dir: string, auth?: { username: string; password: string }): Promise<RepoServer> {
+  const requests: string[] = [];
+  const override = new Map<string, Uint8Array>();
+  const server: Server = createServer((req: IncomingMessage, res) => {
+    const path = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    requests.push(path);
+    if (auth) {
+      const expected = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+      if (req.headers.authorization !== expected) {
+        res.writeHead(401, { 'www-authenticate': 'Basic realm="charts"' }).end();
+        return;
+      }
+    }
+    try {
+      if (path.includes('..')) throw new Error('no');
+      const body = override.get(path) ?? readFileSync(join(dir, path));
+      res.writeHead(200, { 'content-length': body.length }).end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    override,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+async function freePort(): Promise<number> {
+  const server = createNetServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Debian's `docker-registry` (CNCF distribution) on loopback, storing into a temp folder. */
+export interface OciRegistry {
+  /** e.g. `127.0.0.1:41234`. */
+  host: string;
+  stop(): Promise<void>;
+}
+
+export async function startOciRegistry(binary = process.env['DOCKER_REGISTRY_BIN'] ?? 'docker-registry'): Promise<OciRegistry> {
+  const dir = mkdtempSync(join(tmpdir(), 'oci-registry-'));
+  const port = await freePort();
+  const config = join(dir, 'config.yml');
+  mkdirSync(join(dir, 'data'));
+  writeFileSync(
+    config,
+    [
+      'version: 0.1',
+      'log: { level: error, accesslog: { disabled: true } }',
+      `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} } }`,
+      `http: { addr: 127.0.0.1:${port} }`,
+      '',
+    ].join('\n'),
+  );
+  const child: ChildProcess = spawn(binary, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const host = `127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
+    try {
+      if ((await fetch(`http://${host}/v2/`)).ok) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`docker-registry did not start: ${stderr}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    host,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGTERM');
+        await new Promise((r) => child.once('exit', r));
+      }
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
