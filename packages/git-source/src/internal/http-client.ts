@@ -1,7 +1,7 @@
 import { request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect as tlsConnect } from 'node:tls';
-import type { Socket } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import type { GitHttpRequest, GitHttpResponse, HttpClient } from 'isomorphic-git';
 
 /** Transport settings for {@link createHttpClient}. */
@@ -116,8 +116,14 @@ function send(req: GitHttpRequest, body: Buffer | undefined, options: HttpClient
           host: target.hostname,
           port: target.port || 443,
           path: target.pathname + target.search,
+          // With createConnection and no agent, node uses no pool: one tunnel per request.
           createConnection: () =>
-            tlsConnect({ socket, servername: target.hostname, ...(options.ca !== undefined && { ca: options.ca }) }),
+            tlsConnect({
+              socket,
+              host: target.hostname,
+              ...(isIP(target.hostname) === 0 && { servername: target.hostname }),
+              ...(options.ca !== undefined && { ca: options.ca }),
+            }),
         },
         true,
       );

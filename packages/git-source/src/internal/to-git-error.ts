@@ -13,6 +13,8 @@ const NETWORK_CODES = new Set([
   'UND_ERR_SOCKET',
 ]);
 
+const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER|ERR_TLS/;
+
 interface Thrown {
   name?: string;
   code?: string;
@@ -43,6 +45,12 @@ export function toGitError(thrown: unknown, what: string, redact: (s: string) =>
       return new GitUnreachableError(`${what}: the server answered HTTP ${status}; will retry`, { data });
     }
     return new SourceError('GIT_FAILED', `${what}: unexpected HTTP ${status}`, { data });
+  }
+  if (e.code && TLS_CODES.test(e.code)) {
+    return new SourceError('GIT_TLS_FAILED', `${what}: the server's TLS certificate was refused (${e.code}); if it is signed by a private CA, pass that CA as caFile or ca`, {
+      cause: thrown,
+      data: { errno: e.code },
+    });
   }
   if (e.code && NETWORK_CODES.has(e.code)) {
     return new GitUnreachableError(`${what}: cannot reach the server (${e.code}); will retry`, { cause: thrown, data: { errno: e.code } });
