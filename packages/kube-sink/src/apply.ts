@@ -82,7 +82,7 @@ export async function applyOne(ctx: SinkContext, obj: KubeObject, options: Apply
     if (!options.dryRun) ctx.ownWrites.wrote(ref, stored);
     return { ref, ok: true, object: stored };
   } catch (err) {
-    return { ref, ok: false, error: toKubeError(err, { ref, verb: 'patch', resource: mapping.resource, secret }) };
+    return { ref, ok: false, error: toKubeError(err, { ref, verb: 'patch', resource: mapping.resource, secret, clusterScoped: !mapping.namespaced }) };
   }
 }
 

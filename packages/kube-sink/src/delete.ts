@@ -57,7 +57,7 @@ async function deleteOne(ctx: SinkContext, ref: ObjectRef, options: DeleteOption
       if (!options.dryRun) ctx.ownWrites.deleted(ref);
       return { ref, ok: true, found: false };
     }
-    return { ref, ok: false, error: toKubeError(err, { ref, verb, resource: mapping.resource, secret }) };
+    return { ref, ok: false, error: toKubeError(err, { ref, verb, resource: mapping.resource, secret, clusterScoped: !mapping.namespaced }) };
   }
 }
 

@@ -49,6 +49,8 @@ export interface KubeRequestContext {
   resource?: string | undefined;
   /** Whether the object is a Secret, so values quoted by the server are masked. */
   secret?: boolean | undefined;
+  /** Whether the object's kind is cluster-scoped (the server names a Namespace's own name as its namespace). */
+  clusterScoped?: boolean | undefined;
 }
 
 /** Codes of the errors kube-sink reports. */
@@ -194,6 +196,10 @@ const NETWORK_CODES = new Set([
   'UND_ERR_HEADERS_TIMEOUT',
   'UND_ERR_BODY_TIMEOUT',
   'UND_ERR_CLOSED',
+  // HTTP/2: the server sent GOAWAY (shutting down) or reset the stream.
+  'UND_ERR_INFO',
+  'ERR_HTTP2_GOAWAY_SESSION',
+  'ERR_HTTP2_STREAM_ERROR',
 ]);
 
 /** Masks everything the server quotes back from a Secret (`Invalid value: "…"`). */
@@ -290,9 +296,17 @@ export function toKubeError(thrown: unknown, ctx: KubeRequestContext): KubeSinkE
       cause,
     });
   }
-  if (status === 422 || (status === 400 && reason === 'BadRequest' && ctx.verb === 'patch')) {
+  // Server-side apply answers a manifest that does not fit the schema with a 500
+  // ("failed to create typed patch object … .spec.foo: field not declared in schema").
+  const schemaMismatch = status === 500 && ctx.verb === 'patch' && /failed to create typed patch object/.test(serverMessage);
+  if (status === 422 || schemaMismatch || (status === 400 && reason === 'BadRequest' && ctx.verb === 'patch')) {
     const causes = body?.details?.causes ?? [];
     const fields = causes.map((c) => c.field).filter((f): f is string => !!f);
+    for (const m of serverMessage.matchAll(/(\.[\w.\[\]"=-]+): field not declared in schema/g)) if (m[1]) fields.push(m[1]);
+    if (schemaMismatch) {
+      const detail = serverMessage.replace(/^failed to create typed patch object \([^)]*\): /, '');
+      return new KubeInvalidError(`${what} does not match its schema: ${detail}`, { ...data, fields }, cause);
+    }
     const detail = causes.length
       ? causes.map((c) => (c.field ? `${c.field}: ${c.message ?? c.reason ?? 'invalid'}` : (c.message ?? ''))).join('; ')
       : serverMessage;
@@ -305,7 +319,7 @@ export function toKubeError(thrown: unknown, ctx: KubeRequestContext): KubeSinkE
     const verb = m?.[2] ?? ctx.verb;
     const resource = m?.[3] ?? ctx.resource ?? body?.details?.kind ?? 'unknown';
     const group = m?.[4];
-    const scope = m?.[5] ? `in namespace "${m[5]}"` : m ? 'at cluster scope' : '';
+    const scope = ctx.clusterScoped ? 'at cluster scope' : m?.[5] ? `in namespace "${m[5]}"` : m ? 'at cluster scope' : '';
     const forbidden: KubeForbiddenData = { ...data, verb, resource };
     if (m?.[1]) forbidden.user = m[1];
     return new KubeForbiddenError(

@@ -64,7 +64,9 @@ describe('errors from the API server', () => {
     const [, r] = await sink.apply([namespace(ns), typo]);
     const error = failure(r);
     expect(error.code).toBe('KUBE_INVALID');
-    expect(error.message).toContain('dataa');
+    expect(error.retryable).toBe(false);
+    expect(error.data['fields']).toEqual(['.dataa']);
+    expect(error.message).toContain('.dataa: field not declared in schema');
     await sink.close();
   });
 

@@ -63,7 +63,7 @@ describe('a reconciler on kubeSink', () => {
     state.objects = [namespace(ns), crd(group), db('main', 2), configMap(ns, 'settings', { mode: 'b' }), deployment(ns, 'api')];
     const writesBefore = writes().length;
     const second = await r.reconcile();
-    expect(second).toMatchObject({ status: 'succeeded', counts: { created: 0, updated: 2, deleted: 1, unchanged: 2 } });
+    expect(second).toMatchObject({ status: 'succeeded', counts: { created: 0, updated: 2, deleted: 1, unchanged: 3 } });
     const passWrites = writes().slice(writesBefore);
     expect(passWrites.filter((w) => w.method === 'DELETE')).toHaveLength(1);
     expect(passWrites.filter((w) => w.method === 'PATCH' && !w.path.includes('converge-inventory'))).toHaveLength(2);
