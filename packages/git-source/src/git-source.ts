@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
@@ -12,8 +11,7 @@ import type { GitSourceEvent } from './events.js';
 import { formatRevision, parseRevision, type GitRevision } from './revision.js';
 import { GitCache } from './internal/git-cache.js';
 import { applyIgnore, GitFileTree, listBlobs, normalisePath, readBlob, subtree } from './internal/git-file-tree.js';
-import { createHttpClient } from './internal/http-client.js';
-import { redactor, splitCredentials } from './internal/redact.js';
+import { connect, stripTrailing } from './internal/connection.js';
 import { toGitError } from './internal/to-git-error.js';
 import { verifyCommitSignature } from './internal/verify-signature.js';
 
@@ -88,9 +86,6 @@ export function defaultCacheDir(url: string): string {
   return join(base, 'converge', 'git', createHash('sha256').update(stripTrailing(url)).digest('hex').slice(0, 24));
 }
 
-function stripTrailing(url: string): string {
-  return url.replace(/\/+$/, '');
-}
 
 function refLabel(ref: GitRef): string {
   if (ref.branch) return `branch=${ref.branch}`;
@@ -99,46 +94,6 @@ function refLabel(ref: GitRef): string {
   if (ref.commit) return `commit=${ref.commit}`;
   if (ref.name) return `name=${ref.name}`;
   return 'HEAD';
-}
-
-/** Resolved connection settings shared by the source and the writer. */
-export interface GitConnection {
-  url: string;
-  headers: Record<string, string>;
-  redact: (text: string) => string;
-  http: (signal?: AbortSignal, onBytes?: (n: number) => void) => Promise<HttpClient>;
-}
-
-/** Resolves URL, credentials, CA and proxy into a transport factory. @internal */
-export function connect(o: Pick<GitSourceOptions, 'url' | 'auth' | 'caFile' | 'ca' | 'proxy' | 'headers' | 'http'>): GitConnection {
-  const split = splitCredentials(stripTrailing(o.url));
-  const auth = { ...(split.username && { username: split.username }), ...(split.password && { password: split.password }), ...o.auth };
-  const headers: Record<string, string> = { ...o.headers };
-  if (auth.token && auth.tokenType === 'bearer') {
-    headers.Authorization = `Bearer ${auth.token}`;
-  } else if (auth.username || auth.password || auth.token) {
-    const user = auth.username ?? (auth.token ? 'x-access-token' : '');
-    const pass = auth.password ?? auth.token ?? '';
-    headers.Authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
-  }
-  const redact = redactor([auth.password, auth.token, headers.Authorization?.split(' ')[1]]);
-  let ca: Promise<string | undefined> | undefined;
-  return {
-    url: split.url,
-    headers,
-    redact,
-    async http(signal, onBytes) {
-      if (o.http) return o.http;
-      ca ??= o.caFile ? readFile(o.caFile, 'utf8') : Promise.resolve(o.ca);
-      const pem = await ca;
-      return createHttpClient({
-        ...(pem !== undefined && { ca: pem }),
-        ...(o.proxy && { proxy: o.proxy }),
-        ...(signal && { signal }),
-        ...(onBytes && { onBytes }),
-      });
-    },
-  };
 }
 
 /**
