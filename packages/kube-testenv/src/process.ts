@@ -4,7 +4,9 @@ import { open } from 'node:fs/promises';
 
 /** How a supervised process ended. */
 export interface ProcessExit {
+  /** The exit code, or `null` when a signal ended the process. */
   code: number | null;
+  /** The signal that ended the process, or `null` when it exited by itself. */
   signal: NodeJS.Signals | null;
 }
 
@@ -12,6 +14,7 @@ export interface ProcessExit {
 export interface SupervisedProcess {
   /** A name for messages, e.g. `etcd`. */
   readonly name: string;
+  /** The operating-system process id. */
   readonly pid: number;
   /** The file that receives the process's stdout and stderr. */
   readonly logFile: string;
@@ -27,12 +30,17 @@ export interface SupervisedProcess {
 
 /** Options of {@link startProcess}. */
 export interface StartProcessOptions {
+  /** A name for messages, e.g. `etcd`. */
   name: string;
+  /** The executable to run. */
   command: string;
+  /** Its arguments. */
   args: readonly string[];
   /** Appends stdout and stderr here. */
   logFile: string;
+  /** Working directory. @default this process's */
   cwd?: string;
+  /** Environment. @default process.env */
   env?: NodeJS.ProcessEnv;
 }
 

@@ -45,10 +45,26 @@ export interface TestEnv extends TestEnvClient {
   /** Plain data to hand to another process; see `connectTestEnv`. */
   connection: TestEnvConnection;
   /**
+   * Stops kube-apiserver only; etcd keeps the data. Clients then get connection errors, as
+   * when a cluster's API goes away mid-operation. No-op when it is already stopped.
+   */
+  stopApiServer(): Promise<void>;
+  /**
+   * Starts kube-apiserver again after {@link TestEnv.stopApiServer}, on the same address, so
+   * existing clients and kubeconfig files keep working; resolves once `/readyz` answers.
+   * No-op while it runs.
+   */
+  startApiServer(): Promise<void>;
+  /**
    * Stops kube-apiserver, then etcd (SIGTERM, then SIGKILL after `stopTimeoutMs`), and removes
    * the temp dir. Safe to call more than once.
    */
   stop(): Promise<void>;
+}
+
+interface ApiServerControl {
+  stop(): Promise<void>;
+  start(): Promise<void>;
 }
 
 const STARTUP_ATTEMPTS = 3;
@@ -230,8 +246,8 @@ export async function startTestEnv(options: StartTestEnvOptions = {}): Promise<T
       return { proc, url, probe: () => etcdHealthy(url) };
     });
 
-    const apiServer = await startComponent(ctx, 'kube-apiserver', async () => {
-      const port = await freePort();
+    const launchApiServer = (fixedPort?: number) => async () => {
+      const port = fixedPort ?? (await freePort());
       const url = `https://127.0.0.1:${port}`;
       const proc = await startProcess({
         name: 'kube-apiserver',
@@ -263,7 +279,24 @@ export async function startTestEnv(options: StartTestEnvOptions = {}): Promise<T
       });
       procs.push(proc);
       return { proc, url, probe: () => apiServerReady(url, { ca: ca.certPem, cert: admin.certPem, key: admin.keyPem }) };
-    });
+    };
+    const apiServer = await startComponent(ctx, 'kube-apiserver', launchApiServer());
+    let apiServerProc: SupervisedProcess | undefined = apiServer.proc;
+    const apiServerPort = Number(new URL(apiServer.url).port);
+    const apiServerControl: ApiServerControl = {
+      async stop() {
+        const proc = apiServerProc;
+        apiServerProc = undefined;
+        if (!proc) return;
+        await proc.stop(options.stopTimeoutMs ?? 10_000);
+        procs.splice(procs.indexOf(proc), 1);
+      },
+      async start() {
+        if (apiServerProc) return;
+        const restartCtx = { ...ctx, deadline: Date.now() + (options.startTimeoutMs ?? 60_000) };
+        apiServerProc = (await startComponent(restartCtx, 'kube-apiserver', launchApiServer(apiServerPort))).proc;
+      },
+    };
 
     const kubeconfigPath = join(dir, 'admin.kubeconfig');
     const kubeConfig = await writeKubeconfig(kubeconfigPath, {
@@ -275,7 +308,7 @@ export async function startTestEnv(options: StartTestEnvOptions = {}): Promise<T
     });
     const startupMs = Date.now() - started;
     emit({ type: 'ready', server: apiServer.url, kubeconfigPath, startupMs });
-    return makeEnv({ assets, dir, ca, server: apiServer.url, kubeConfig, kubeconfigPath, startupMs, files, stopAll, options });
+    return makeEnv({ assets, dir, ca, server: apiServer.url, kubeConfig, kubeconfigPath, startupMs, files, stopAll, apiServerControl, options });
   } catch (error) {
     await stopAll().catch(() => {});
     throw error;
@@ -292,6 +325,7 @@ function makeEnv(p: {
   startupMs: number;
   files: { caCert: string; caKey: string };
   stopAll: () => Promise<void>;
+  apiServerControl: ApiServerControl;
   options: StartTestEnvOptions;
 }): TestEnv {
   let stopping: Promise<void> | undefined;
@@ -313,6 +347,14 @@ function makeEnv(p: {
     server: p.server,
     ...(p.assets.kubectl && { kubectlPath: p.assets.kubectl }),
     startupMs: p.startupMs,
+    stopApiServer() {
+      if (stopping) return Promise.reject(new ControlPlaneError('TESTENV_STOPPED', 'cannot stop kube-apiserver: the test environment was stopped'));
+      return p.apiServerControl.stop();
+    },
+    startApiServer() {
+      if (stopping) return Promise.reject(new ControlPlaneError('TESTENV_STOPPED', 'cannot start kube-apiserver: the test environment was stopped'));
+      return p.apiServerControl.start();
+    },
     createUser(name, groups = []) {
       if (stopping) return Promise.reject(new ControlPlaneError('TESTENV_STOPPED', `cannot create user ${name}: the test environment was stopped`));
       return issueTestUser({ dir: p.dir, server: p.server, ca: p.ca, name, groups });

@@ -25,8 +25,9 @@ export interface IssueTestUserOptions {
   server: string;
   /** The CA the API server trusts for client certificates (`--client-ca-file`). */
   ca: CertificateAuthority;
+  /** The user name (certificate CN). */
   name: string;
-  /** @default [] */
+  /** The user's groups (certificate O entries). @default [] */
   groups?: readonly string[];
 }
 

@@ -83,6 +83,15 @@ describe('startTestEnv', () => {
     expect(JSON.parse(kubectl.stdout)).toEqual(expect.arrayContaining(['team-a', 'system:authenticated']));
   });
 
+  it('stops and restarts kube-apiserver alone, on the same address, keeping the data', async () => {
+    const core = env.kubeConfig.makeApiClient(CoreV1Api);
+    await env.stopApiServer();
+    await expect(core.readNamespacedConfigMap({ name: 'c', namespace: 'lifecycle' })).rejects.toThrow(/ECONNREFUSED|fetch failed|connect/i);
+    await env.startApiServer();
+    const cm = await core.readNamespacedConfigMap({ name: 'c', namespace: 'lifecycle' });
+    expect(cm.data).toEqual({ a: '1' });
+  });
+
   it('stop() ends both processes and removes the temp dir, and can be called twice', async () => {
     const stopEvents: string[] = [];
     const other = await startTestEnv({ onProgress: (e) => stopEvents.push(e.type) });
