@@ -17,7 +17,8 @@
 #   GO                       the go command (default: go)
 set -euo pipefail
 
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# Resolve symlinks: npm links the `converge-kube-assets` bin to this file from node_modules/.bin.
+here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
 module_root="$here/../assets-module"
 GO="${GO:-go}"
 
