@@ -1,43 +1,105 @@
-// The Converge demo: a reconciler keeps a MemorySink equal to a folder of YAML while the
-// folder changes and someone edits the "cluster" behind its back.
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { createReconciler, directorySource, yamlFiles } from '@converge/core';
-import { MemorySink } from '@converge/core/testing';
+// The Converge demo: a pull agent keeps a real control plane equal to a git repository (plain
+// YAML plus a Helm chart) while the repository changes and someone edits the cluster by hand.
+//
+//   npm run demo                          # embedded control plane (etcd + kube-apiserver) and git server
+//   npm run demo -- --kubeconfig ~/.kube/config   # your own cluster instead
+//   npm run demo -- --keep                # leave everything running at the end, until Ctrl-C
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { KubeConfig } from '@kubernetes/client-node';
+import { combine, createReconciler, type ReconcileEvent, type ReconcileEventType, yamlFiles, type Reconciler } from '@converge/core';
+import { nextEvent } from '@converge/core/testing';
+import { gitSource } from '@converge/git-source';
+import { startGitServer } from '@converge/git-source/testing';
+import { helmChart } from '@converge/helm-render';
+import { kubeSink } from '@converge/kube-sink';
+import { startTestEnv } from '@converge/kube-testenv';
 import { printEvent } from './print-event.ts';
+import { repoFiles } from './repo-files.ts';
 
-const repo = mkdtempSync(join(tmpdir(), 'converge-demo-'));
-cpSync(new URL('../manifests', import.meta.url), repo, { recursive: true });
+const { values: args } = parseArgs({ options: { kubeconfig: { type: 'string' }, keep: { type: 'boolean', default: false } } });
+const say = (text: string) => console.log(`\n▶ ${text}`);
+const cleanups: (() => Promise<unknown>)[] = [];
 
-const sink = new MemorySink({ id: 'memory://demo' });
-const reconciler = createReconciler({ name: 'shop', source: directorySource(repo), render: yamlFiles(), sink, prune: true });
-reconciler.on('*', printEvent);
+async function main(): Promise<void> {
+  say('starting a git server with the environment repository');
+  const git = await startGitServer();
+  cleanups.push(() => git.close());
+  await git.createRepo('shop-env');
+  await git.commitFiles('shop-env', repoFiles(fileURLToPath(new URL('../repo', import.meta.url))), 'initial environment');
+  console.log(`  ${git.repoUrl('shop-env')}`);
 
-async function step(title: string, change?: () => void): Promise<void> {
-  console.log(`\n▶ ${title}`);
-  change?.();
-  const result = await reconciler.reconcile();
-  if (result.status === 'failed') process.exitCode = 1;
+  let kubeconfigPath = args.kubeconfig;
+  const kubeConfig = new KubeConfig();
+  if (kubeconfigPath) {
+    kubeConfig.loadFromFile(kubeconfigPath);
+  } else {
+    say('starting a control plane (etcd + kube-apiserver on loopback)');
+    const env = await startTestEnv({ onProgress: (e) => console.log(`  ${e.type}${'component' in e ? ` ${String(e.component)}` : ''}`) });
+    cleanups.push(() => env.stop());
+    kubeconfigPath = env.kubeconfigPath;
+    kubeConfig.loadFromString(env.kubeConfig.exportConfig());
+  }
+  console.log(`  look for yourself: kubectl --kubeconfig ${kubeconfigPath} get deploy,svc,cm -n shop`);
+
+  const sink = kubeSink({ kubeConfig });
+  cleanups.push(() => sink.close());
+  const agent = createReconciler({
+    name: 'shop',
+    source: gitSource({ url: git.repoUrl('shop-env'), ref: { branch: 'main' } }),
+    render: combine(yamlFiles({ path: 'deploy' }), helmChart({ chart: 'charts/cache', releaseName: 'cache', namespace: 'shop' })),
+    sink,
+    prune: true,
+    interval: 3000,
+    jitter: 0,
+  });
+  agent.on('*', printEvent);
+  cleanups.push(() => agent.stop());
+
+  say('the pull agent starts: first sync');
+  await until(agent, 'pass.succeeded', () => agent.start());
+
+  say('a commit changes web replicas 2 → 3; the agent picks it up on its next poll');
+  const web = repoFiles(fileURLToPath(new URL('../repo', import.meta.url)))['deploy/web.yaml']!;
+  await until(agent, 'pass.succeeded', () => git.commitFiles('shop-env', { 'deploy/web.yaml': web.replace('replicas: 2', 'replicas: 3') }, 'scale web to 3'), (e) => e.counts.updated > 0);
+
+  say('someone edits the live ConfigMap behind the agent’s back; the watch sees it and the agent reverts it');
+  await until(agent, 'pass.succeeded', () => editConfigMapByHand(kubeConfig), (e) => e.driftCorrected > 0);
+
+  say('a commit deletes deploy/worker.yaml; the agent prunes the worker');
+  await until(agent, 'pass.succeeded', () => git.deleteFiles('shop-env', ['deploy/worker.yaml'], 'retire the worker'), (e) => e.counts.deleted > 0);
+
+  const status = agent.status();
+  say(`done: ${status.history.length} passes, ${status.managedObjects} objects managed at ${status.lastAppliedRevision}`);
+  if (args.keep) {
+    console.log(`  still running; kubectl --kubeconfig ${kubeconfigPath} get all -n shop — Ctrl-C to stop`);
+    await new Promise((resolve) => process.once('SIGINT', resolve));
+  }
+}
+
+/** Does `action`, then waits (at most a minute) for the agent's next matching event. */
+async function until<T extends ReconcileEventType>(agent: Reconciler, type: T, action: () => unknown, where?: (e: Extract<ReconcileEvent, { type: T }>) => boolean): Promise<void> {
+  const seen = nextEvent(agent, type, where);
+  await action();
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no ${type} within 60 s`)), 60_000).unref());
+  await Promise.race([seen, timeout]);
+}
+
+/** A write by another field manager, as `kubectl edit` would do. */
+async function editConfigMapByHand(kubeConfig: KubeConfig): Promise<void> {
+  const { CoreV1Api } = await import('@kubernetes/client-node');
+  const api = kubeConfig.makeApiClient(CoreV1Api);
+  const cm = await api.readNamespacedConfigMap({ name: 'web-config', namespace: 'shop' });
+  cm.data = { ...cm.data, greeting: 'edited by hand' };
+  await api.replaceNamespacedConfigMap({ name: 'web-config', namespace: 'shop', body: cm });
+  console.log('  (kubectl edit: greeting = "edited by hand")');
 }
 
 try {
-  console.log(`Converge demo — desired state in ${repo}, target ${sink.id}`);
-  await step('first sync');
-  await step('change a file: web replicas 2 → 3', () => {
-    const path = join(repo, 'web.yaml');
-    writeFileSync(path, readFileSync(path, 'utf8').replace('replicas: 2', 'replicas: 3'));
-  });
-  await step('someone edits the live ConfigMap by hand; the next pass reverts it', () => {
-    const live = sink.objects().find((o) => o.kind === 'ConfigMap')!;
-    sink.set({ ...live, data: { greeting: 'edited by hand' } });
-  });
-  await step('delete worker.yaml: the worker is pruned', () => rmSync(join(repo, 'worker.yaml')));
-  await step('nothing changed: nothing is written');
-
-  const { history } = reconciler.status();
-  console.log(`\n${history.length} passes; live objects now:`);
-  for (const o of sink.objects()) console.log(`  ${o.kind.padEnd(10)} ${o.metadata.namespace ?? ''}/${o.metadata.name}`);
+  await main();
+} catch (error) {
+  console.error(`\n✗ demo failed: ${(error as Error).message}`);
+  process.exitCode = 1;
 } finally {
-  rmSync(repo, { recursive: true, force: true });
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
 }

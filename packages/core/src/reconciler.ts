@@ -44,6 +44,13 @@ export interface ReconcilerOptions {
   ignore?: readonly IgnoreRule[];
   /** Take over objects annotated with another reconciler as owner. @default false */
   adopt?: boolean;
+  /**
+   * Take over fields other field managers own on every apply. By default only drift
+   * corrections (passes at the revision last applied) force; a new revision that changes a
+   * field someone else owns fails with a conflict naming them, so an ignore rule can be added.
+   * @default false
+   */
+  forceConflicts?: boolean;
   /** Reuse the last render while the revision is unchanged (live state is still compared on every pass). @default true */
   reuseRender?: boolean;
   /** Retry policy after a failed pass. @default exponentialBackoff() */
@@ -115,6 +122,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     allowEmpty: options.allowEmpty ?? false,
     adopt: options.adopt ?? false,
     dryRun: options.dryRun ?? false,
+    forceConflicts: options.forceConflicts ?? false,
     reuseRender: options.reuseRender ?? true,
     wait: options.wait ? { timeout: options.wait.timeout, pollInterval: options.wait.pollInterval ?? 2000 } : false,
     clock,

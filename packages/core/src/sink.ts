@@ -10,6 +10,11 @@ export interface SinkCallOptions {
 export interface ApplyOptions extends SinkCallOptions {
   /** Validate and compute the result on the server without persisting anything. */
   dryRun?: boolean;
+  /**
+   * Take over fields another field manager owns (a hand edit being reverted) instead of
+   * failing with a conflict. Sinks without field ownership ignore it. @default the sink's own setting
+   */
+  force?: boolean;
   /** Called as each object finishes, so long applies can show progress. */
   onResult?: (result: ApplyResult) => void;
 }

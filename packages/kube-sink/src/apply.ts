@@ -71,7 +71,7 @@ export async function applyOne(ctx: SinkContext, obj: KubeObject, options: Apply
       path: resourcePath(mapping, namespace, obj.metadata.name),
       query: {
         fieldManager: ctx.fieldManager,
-        force: ctx.force,
+        force: options.force ?? ctx.force,
         fieldValidation: 'Strict',
         dryRun: options.dryRun ? 'All' : undefined,
       },

@@ -38,7 +38,7 @@ export interface FleetOptions {
   /** Builds an application's source and renderer from its spec: the plugin point for git, Helm, …. */
   createApp(spec: AppSpec): AppParts | Promise<AppParts>;
   /** Options given to every child reconciler unless its spec says otherwise. @default { prune: true } */
-  appDefaults?: Partial<Pick<ReconcilerOptions, 'interval' | 'jitter' | 'prune' | 'wait' | 'retry' | 'ignore' | 'adopt' | 'dryRun'>>;
+  appDefaults?: Partial<Pick<ReconcilerOptions, 'interval' | 'jitter' | 'prune' | 'wait' | 'retry' | 'ignore' | 'adopt' | 'dryRun' | 'forceConflicts'>>;
   /** How often the spec folder is polled, in ms. @default 60000 */
   interval?: number;
   /** @default 0.1 */

@@ -32,6 +32,7 @@ export interface PassConfig {
   allowEmpty: boolean;
   adopt: boolean;
   dryRun: boolean;
+  forceConflicts: boolean;
   reuseRender: boolean;
   wait: false | { timeout: number; pollInterval: number };
   clock: Clock;
@@ -129,6 +130,8 @@ export async function runPass(
       upserts.map((x) => x.desired!),
       {
         dryRun: c.dryRun,
+        // Reverting drift (same revision as the last success) takes fields back from whoever edited them.
+        force: c.forceConflicts || !revisionChanged,
         signal,
         onResult: (r) => {
           if (r.ok) emit({ type: 'object.applied', ref: r.ref, action: actionOf.get(refKey(r.ref)) ?? 'update', dryRun: c.dryRun });

@@ -20,6 +20,8 @@ export interface MemorySinkCall {
   op: MemorySinkOperation;
   refs: ObjectRef[];
   dryRun: boolean;
+  /** For `apply`: whether the caller asked to take over conflicting fields. */
+  force?: boolean;
 }
 
 /** A fault to inject: fail `op` (for `ref` only, if given) `times` times with `error`. */
@@ -132,7 +134,7 @@ export class MemorySink implements Sink {
   }
 
   async apply(objects: readonly KubeObject[], options: ApplyOptions = {}): Promise<ApplyResult[]> {
-    this.#record('apply', objects.map(refOf), options.dryRun);
+    this.#record('apply', objects.map(refOf), options.dryRun, options.force);
     return objects.map((desired) => {
       const ref = refOf(desired);
       const fault = this.#takeFault('apply', ref);
@@ -200,8 +202,8 @@ export class MemorySink implements Sink {
     for (const w of this.#watchers) if (w.keys.has(refKey(event.ref))) w.onDrift(event);
   }
 
-  #record(op: MemorySinkOperation, refs: readonly ObjectRef[], dryRun = false): void {
-    this.calls.push({ op, refs: [...refs], dryRun });
+  #record(op: MemorySinkOperation, refs: readonly ObjectRef[], dryRun = false, force?: boolean): void {
+    this.calls.push({ op, refs: [...refs], dryRun, ...(force !== undefined && { force }) });
   }
 
   #throwIfFaulted(op: MemorySinkOperation): void {

@@ -62,6 +62,16 @@ describe('reconcile()', () => {
     expect(events.some((e) => e.type === 'drift.detected' && e.via === 'plan')).toBe(true);
   });
 
+  it('forces field ownership only when reverting drift, not for a new revision', async () => {
+    const { repo, sink, reconciler } = setup({ 'a.yaml': configMap('a', '1') });
+    await reconciler.reconcile();
+    repo.write('a.yaml', configMap('a', '2'));
+    await reconciler.reconcile();
+    sink.set({ ...sink.objects()[0]!, data: { value: 'hand edit' } });
+    await reconciler.reconcile();
+    expect(sink.calls.filter((c) => c.op === 'apply').map((c) => c.force)).toEqual([false, false, true]);
+  });
+
   it('a failed render leaves objects, inventory and last revision intact', async () => {
     const { repo, sink, reconciler } = setup({ 'a.yaml': configMap('a', '1'), 'b.yaml': configMap('b', '1') });
     const good = await reconciler.reconcile();
