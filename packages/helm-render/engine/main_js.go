@@ -5,8 +5,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"runtime"
-	"runtime/debug"
 	"syscall/js"
 )
 
@@ -58,10 +56,7 @@ func render(_ js.Value, args []js.Value) any {
 			} else {
 				out, _ = json.Marshal(map[string]any{"ok": true, "result": res})
 			}
-			// Give the memory of a large render back before the next one.
 			req = nil
-			runtime.GC()
-			debug.FreeOSMemory()
 			resolve.Invoke(string(out))
 		}()
 		return nil

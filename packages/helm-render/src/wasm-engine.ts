@@ -45,14 +45,17 @@ type EngineReply =
   | { ok: true; result: { manifest: string; notes: string; warnings: string[] } }
   | { ok: false; error: { kind: string; message: string; output: string } };
 
-const modules = new Map<string, Promise<WebAssembly.Module>>();
+/** A compiled `WebAssembly.Module` (the ES2023 lib this package targets has no wasm types). */
+type CompiledModule = object;
+const wasmApi = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<CompiledModule> } }).WebAssembly;
+const modules = new Map<string, Promise<CompiledModule>>();
 
 /** Compiles the wasm once per process; worker restarts reuse the compiled module. */
-function compiledModule(path: string): Promise<WebAssembly.Module> {
+function compiledModule(path: string): Promise<CompiledModule> {
   let module = modules.get(path);
   if (!module) {
     module = readFile(path).then(
-      (bytes) => WebAssembly.compile(bytes),
+      (bytes) => wasmApi.compile(bytes),
       (err: unknown) => {
         throw helmError(
           'HELM_ENGINE_FAILED',
