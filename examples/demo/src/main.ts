@@ -4,6 +4,7 @@
 //   npm run demo                          # embedded control plane (etcd + kube-apiserver) and git server
 //   npm run demo -- --kubeconfig ~/.kube/config   # your own cluster instead
 //   npm run demo -- --keep                # leave everything running at the end, until Ctrl-C
+import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -13,7 +14,7 @@ import { gitSource } from '@converge/git-source';
 import { startGitServer } from '@converge/git-source/testing';
 import { helmChart } from '@converge/helm-render';
 import { kubeSink } from '@converge/kube-sink';
-import { startTestEnv } from '@converge/kube-testenv';
+import { locateKubeAssets, startTestEnv } from '@converge/kube-testenv';
 import { printEvent } from './print-event.ts';
 import { repoFiles } from './repo-files.ts';
 
@@ -35,6 +36,7 @@ async function main(): Promise<void> {
     kubeConfig.loadFromFile(kubeconfigPath);
   } else {
     say('starting a control plane (etcd + kube-apiserver on loopback)');
+    await ensureKubeAssets();
     const env = await startTestEnv({ onProgress: (e) => console.log(`  ${e.type}${'component' in e ? ` ${String(e.component)}` : ''}`) });
     cleanups.push(() => env.stop());
     kubeconfigPath = env.kubeconfigPath;
@@ -74,6 +76,18 @@ async function main(): Promise<void> {
   if (args.keep) {
     console.log(`  still running; kubectl --kubeconfig ${kubeconfigPath} get all -n shop — Ctrl-C to stop`);
     await new Promise((resolve) => process.once('SIGINT', resolve));
+  }
+}
+
+/** Builds etcd and kube-apiserver from Go modules the first time (minutes; cached afterwards). */
+async function ensureKubeAssets(): Promise<void> {
+  try {
+    await locateKubeAssets();
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'KUBE_ASSETS_NOT_FOUND') throw error;
+    console.log('  first run: building etcd, kube-apiserver and kubectl from Go modules (cached for next time)');
+    const script = fileURLToPath(new URL('../../../packages/kube-testenv/scripts/build-assets.sh', import.meta.url));
+    execFileSync('bash', [script], { stdio: 'inherit' });
   }
 }
 
