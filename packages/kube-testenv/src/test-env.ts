@@ -67,6 +67,26 @@ interface ApiServerControl {
   start(): Promise<void>;
 }
 
+/** {@link StartTestEnvOptions} with every default applied, in this one place. */
+interface ResolvedOptions extends StartTestEnvOptions {
+  tmpDir: string;
+  startTimeoutMs: number;
+  stopTimeoutMs: number;
+  apiServerFlags: Record<string, string | undefined>;
+  etcdFlags: Record<string, string | undefined>;
+}
+
+function resolveOptions(options: StartTestEnvOptions): ResolvedOptions {
+  return {
+    ...options,
+    tmpDir: options.tmpDir ?? tmpdir(),
+    startTimeoutMs: options.startTimeoutMs ?? 60_000,
+    stopTimeoutMs: options.stopTimeoutMs ?? 10_000,
+    apiServerFlags: options.apiServerFlags ?? {},
+    etcdFlags: options.etcdFlags ?? {},
+  };
+}
+
 const STARTUP_ATTEMPTS = 3;
 const PORT_RACE = /address already in use|bind: .*in use/i;
 
@@ -76,7 +96,7 @@ function flagList(defaults: Record<string, string>, overrides: Record<string, st
 }
 
 interface StartContext {
-  options: StartTestEnvOptions;
+  options: ResolvedOptions;
   assets: KubeAssets;
   dir: string;
   guard: CleanupGuard;
@@ -122,7 +142,7 @@ async function startComponent(
         await proc.stop(ctx.options.stopTimeoutMs);
         throw new ControlPlaneError(
           'TESTENV_START_TIMEOUT',
-          `${component} was not ready within ${ctx.options.startTimeoutMs ?? 60_000} ms; raise startTimeoutMs if the machine is busy. Last output:\n${logTail}`,
+          `${component} was not ready within ${ctx.options.startTimeoutMs} ms; raise startTimeoutMs if the machine is busy. Last output:\n${logTail}`,
           { component, logTail, logFile: proc.logFile, data: { retryable: true } },
         );
       }
@@ -172,8 +192,9 @@ function apiServerReady(url: string, tls: { ca: string; cert: string; key: strin
  * }
  * ```
  */
-export async function startTestEnv(options: StartTestEnvOptions = {}): Promise<TestEnv> {
+export async function startTestEnv(startOptions: StartTestEnvOptions = {}): Promise<TestEnv> {
   const started = Date.now();
+  const options = resolveOptions(startOptions);
   const emit: StartContext['emit'] = (event) => {
     try {
       options.onProgress?.({ ...event, elapsedMs: Date.now() - started } as TestEnvProgressEvent);
@@ -184,18 +205,18 @@ export async function startTestEnv(options: StartTestEnvOptions = {}): Promise<T
   const assets = await locateKubeAssets(options.assetsDir ? { assetsDir: options.assetsDir } : {});
   emit({ type: 'assets-located', assets });
 
-  const dir = await mkdtemp(join(options.tmpDir ?? tmpdir(), 'converge-testenv-'));
+  const dir = await mkdtemp(join(options.tmpDir, 'converge-testenv-'));
   const guard = guardCleanup(dir);
   const procs: SupervisedProcess[] = [];
   const stopAll = async () => {
     // API server first: it holds connections to etcd.
-    for (const proc of [...procs].reverse()) await proc.stop(options.stopTimeoutMs ?? 10_000);
+    for (const proc of [...procs].reverse()) await proc.stop(options.stopTimeoutMs);
     await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
     guard.release();
   };
 
   try {
-    const ctx: StartContext = { options, assets, dir, guard, deadline: started + (options.startTimeoutMs ?? 60_000), emit };
+    const ctx: StartContext = { options, assets, dir, guard, deadline: started + (options.startTimeoutMs), emit };
     const certDir = join(dir, 'certs');
     await mkdir(certDir, { recursive: true });
     const ca = createCertificateAuthority();
@@ -288,12 +309,12 @@ export async function startTestEnv(options: StartTestEnvOptions = {}): Promise<T
         const proc = apiServerProc;
         apiServerProc = undefined;
         if (!proc) return;
-        await proc.stop(options.stopTimeoutMs ?? 10_000);
+        await proc.stop(options.stopTimeoutMs);
         procs.splice(procs.indexOf(proc), 1);
       },
       async start() {
         if (apiServerProc) return;
-        const restartCtx = { ...ctx, deadline: Date.now() + (options.startTimeoutMs ?? 60_000) };
+        const restartCtx = { ...ctx, deadline: Date.now() + (options.startTimeoutMs) };
         apiServerProc = (await startComponent(restartCtx, 'kube-apiserver', launchApiServer(apiServerPort))).proc;
       },
     };
@@ -326,7 +347,7 @@ function makeEnv(p: {
   files: { caCert: string; caKey: string };
   stopAll: () => Promise<void>;
   apiServerControl: ApiServerControl;
-  options: StartTestEnvOptions;
+  options: ResolvedOptions;
 }): TestEnv {
   let stopping: Promise<void> | undefined;
   const connection: TestEnvConnection = {

@@ -1,9 +1,11 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ApiException, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ControlPlaneError } from '../src/errors.js';
 import type { TestEnvProgressEvent } from '../src/events.js';
 import { startTestEnv, type TestEnv } from '../src/test-env.js';
 
@@ -105,6 +107,20 @@ describe('startTestEnv', () => {
     await expect(other.createUser('late')).rejects.toMatchObject({ code: 'TESTENV_STOPPED' });
     expect(stopEvents.slice(-2)).toEqual(['stopping', 'stopped']);
     expect(stopEvents.filter((t) => t === 'stopped')).toHaveLength(1);
+  });
+});
+
+describe('startup failures', () => {
+  it('reports a component that exits during startup with its output, and cleans up', async () => {
+    const error = await startTestEnv({ apiServerFlags: { 'no-such-flag': 'x' } }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ControlPlaneError);
+    const e = error as ControlPlaneError;
+    expect(e.code).toBe('TESTENV_START_FAILED');
+    expect(e.data.component).toBe('kube-apiserver');
+    expect(e.message).toContain('unknown flag: --no-such-flag');
+    expect(String(e.data.logTail)).toContain('no-such-flag');
+    const dir = dirname(String(e.data.logFile));
+    expect(existsSync(dir)).toBe(false);
   });
 });
 
