@@ -9,7 +9,7 @@
 // Run: `npm run build && node bench/kube-sink.ts` (needs the kube assets; see packages/kube-testenv).
 import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createReconciler, directorySource, yamlFiles } from '@converge/core';
 import { kubeSink, type KubeRequestInfo } from '@converge/kube-sink';
@@ -76,41 +76,64 @@ function kubectl(bin: string, args: string[], okCodes: number[] = [0]): Promise<
 const fmt = (ms: number): string => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 const ratio = (a: number, b: number): string => `${(b / a).toFixed(1)}×`;
 
+const ROUNDS = Number(process.env['ROUNDS'] ?? 3);
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+const medianRun = (runs: Run[]): Run => ({ ms: median(runs.map((r) => r.ms)), requests: median(runs.map((r) => r.requests)), writes: median(runs.map((r) => r.writes)) });
+
 const work = await mkdtemp(join(tmpdir(), 'converge-bench-kube-'));
 const cacheDir = join(work, 'kubectl-cache');
 const env = await startTestEnv();
 try {
   if (!env.kubectlPath) throw new Error('no kubectl next to the kube assets; build them with packages/kube-testenv/scripts/build-assets.sh');
   console.log(`control plane ready in ${fmt(env.startupMs)} (${env.server}); kubectl ${env.kubectlPath}`);
-  const convergeDir = join(work, 'converge');
-  const kubectlDir = join(work, 'kubectl');
-  await writeDir(convergeDir, manifests('cv'));
-  await writeDir(kubectlDir, manifests('kc'));
+  console.log(`machine: ${availableParallelism()} cores, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; ${ROUNDS} rounds, medians shown`);
   const objects = NAMESPACES * PER_NAMESPACE;
-
-  let requests: KubeRequestInfo[] = [];
-  const sink = kubeSink({
-    kubeConfig: env.kubeConfig,
-    inventory: { namespace: 'converge-bench' },
-    onRequest: (r) => requests.push(r),
-  });
-  const reconciler = createReconciler({ name: 'bench', source: directorySource(convergeDir), render: yamlFiles(), sink, prune: true });
-  const pass = async (): Promise<Run & { counts: unknown }> => {
-    requests = [];
-    const started = performance.now();
-    const result = await reconciler.reconcile();
-    const ms = performance.now() - started;
-    if (result.status !== 'succeeded') throw new Error(`pass ${result.status}: ${result.error?.message}`);
-    return { ms, requests: requests.length, writes: requests.filter((r) => r.write).length, counts: result.counts };
-  };
   const kubeconfig = ['--kubeconfig', env.kubeconfigPath];
+  const results: Record<'cv1' | 'kc1' | 'cv2' | 'kc2' | 'kd', Run[]> = { cv1: [], kc1: [], cv2: [], kc2: [], kd: [] };
+  const counts: unknown[] = [];
 
-  const cv1 = await pass();
-  const kc1 = await kubectl(env.kubectlPath, [...kubeconfig, 'apply', '--server-side', '-f', kubectlDir]);
-  const cv2 = await pass();
-  const kc2 = await kubectl(env.kubectlPath, [...kubeconfig, 'apply', '--server-side', '-f', kubectlDir]);
-  const kd = await kubectl(env.kubectlPath, [...kubeconfig, 'diff', '--server-side', '-f', kubectlDir], [0, 1]);
+  // Each round uses fresh namespaces, so every first apply really creates 1,010 objects.
+  // Runs are interleaved so background load hits both sides alike.
+  for (let round = 0; round < ROUNDS; round++) {
+    const convergeDir = join(work, `converge-${round}`);
+    const kubectlDir = join(work, `kubectl-${round}`);
+    await writeDir(convergeDir, manifests(`cv${round}`));
+    await writeDir(kubectlDir, manifests(`kc${round}`));
 
+    let requests: KubeRequestInfo[] = [];
+    const sink = kubeSink({
+      kubeConfig: env.kubeConfig,
+      inventory: { namespace: 'converge-bench' },
+      onRequest: (r) => requests.push(r),
+    });
+    const reconciler = createReconciler({ name: `bench-${round}`, source: directorySource(convergeDir), render: yamlFiles(), sink, prune: true });
+    const pass = async (): Promise<Run> => {
+      requests = [];
+      const started = performance.now();
+      const result = await reconciler.reconcile();
+      const ms = performance.now() - started;
+      if (result.status !== 'succeeded') throw new Error(`pass ${result.status}: ${result.error?.message}`);
+      counts.push(result.counts);
+      return { ms, requests: requests.length, writes: requests.filter((r) => r.write).length };
+    };
+
+    results.cv1.push(await pass());
+    results.kc1.push(await kubectl(env.kubectlPath, [...kubeconfig, 'apply', '--server-side', '-f', kubectlDir]));
+    results.cv2.push(await pass());
+    results.kc2.push(await kubectl(env.kubectlPath, [...kubeconfig, 'apply', '--server-side', '-f', kubectlDir]));
+    results.kd.push(await kubectl(env.kubectlPath, [...kubeconfig, 'diff', '--server-side', '-f', kubectlDir], [0, 1]));
+    await sink.close();
+    console.log(
+      `round ${round + 1}: first apply converge ${fmt(results.cv1[round]!.ms)} / kubectl ${fmt(results.kc1[round]!.ms)}; ` +
+        `no-op converge ${fmt(results.cv2[round]!.ms)} / kubectl apply ${fmt(results.kc2[round]!.ms)} / kubectl diff ${fmt(results.kd[round]!.ms)}`,
+    );
+  }
+
+  const cv1 = medianRun(results.cv1);
+  const kc1 = medianRun(results.kc1);
+  const cv2 = medianRun(results.cv2);
+  const kc2 = medianRun(results.kc2);
+  const kd = medianRun(results.kd);
   const rows: [string, Run][] = [
     ['converge first apply (push pass)', cv1],
     ['kubectl apply --server-side', kc1],
@@ -121,14 +144,14 @@ try {
   console.log(`\n${objects} objects (+${NAMESPACES} namespaces) across ${NAMESPACES} namespaces\n`);
   console.log(`${'run'.padEnd(36)}${'time'.padStart(10)}${'requests'.padStart(10)}${'writes'.padStart(8)}`);
   for (const [name, r] of rows) console.log(`${name.padEnd(36)}${fmt(r.ms).padStart(10)}${String(r.requests).padStart(10)}${String(r.writes).padStart(8)}`);
-  console.log(`\nconverge pass counts: first ${JSON.stringify(cv1.counts)}, no-op ${JSON.stringify(cv2.counts)}`);
+  console.log(`\nconverge pass counts (first, no-op): ${JSON.stringify(counts.slice(0, 2))}`);
   const firstRatio = kc1.ms / cv1.ms;
   const noopRatio = kc2.ms / cv2.ms;
+  const noopWrites = Math.max(...results.cv2.map((r) => r.writes));
   console.log(`first apply: converge is ${ratio(cv1.ms, kc1.ms)} faster than kubectl apply (target ≥ 3×) ${firstRatio >= 3 ? 'PASS' : 'MISS'}`);
   console.log(`no-op pass:  converge is ${ratio(cv2.ms, kc2.ms)} faster than kubectl apply again (target ≥ 10×) ${noopRatio >= 10 ? 'PASS' : 'MISS'}`);
   console.log(`no-op pass:  converge is ${ratio(cv2.ms, kd.ms)} faster than kubectl diff --server-side`);
-  console.log(`no-op pass:  converge sent ${cv2.writes} write requests (target 0) ${cv2.writes === 0 ? 'PASS' : 'MISS'}`);
-  await sink.close();
+  console.log(`no-op pass:  converge sent ${noopWrites} write requests (target 0) ${noopWrites === 0 ? 'PASS' : 'MISS'}`);
 } finally {
   await env.stop();
   await rm(work, { recursive: true, force: true });
