@@ -1,10 +1,11 @@
-import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
+import { AppsV1Api, CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { useTestEnv } from '@converge/kube-testenv/vitest';
+import { refKey } from '@converge/core';
 import type { KubeObject, ObjectRef } from '@converge/core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { inventoryLocation } from '../src/index.js';
-import { configMap, namespace, recordingSink, uniqueName } from './helpers.js';
+import { inventoryLocation, liveHealth, waitForHealth } from '../src/index.js';
+import { configMap, deployment, eventually, namespace, recordingSink, uniqueName } from './helpers.js';
 
 let kc: KubeConfig;
 let core: CoreV1Api;
@@ -175,5 +176,71 @@ describe('inventory', () => {
     expect(await sink.readInventory(owner)).toEqual([]);
     await sink.close();
     await restarted.close();
+  });
+});
+
+describe('live health', () => {
+  it('reads health with computeHealth; waitForHealth resolves when Current and times out naming the stragglers', async () => {
+    const ns = uniqueName('health');
+    const { sink } = recordingSink(kc);
+    await sink.apply([namespace(ns), configMap(ns, 'ready', {}), deployment(ns, 'web')]);
+    const cm: ObjectRef = { group: '', kind: 'ConfigMap', namespace: ns, name: 'ready' };
+    const web: ObjectRef = { group: 'apps', kind: 'Deployment', namespace: ns, name: 'web' };
+    const missing: ObjectRef = { group: '', kind: 'ConfigMap', namespace: ns, name: 'missing' };
+
+    const health = await liveHealth(sink, [cm, web, missing]);
+    expect(health.get(refKey(cm))?.status).toBe('Current');
+    // No controller-manager runs in the test control plane, so the Deployment never rolls out.
+    expect(health.get(refKey(web))?.status).toBe('InProgress');
+    expect(health.get(refKey(missing))?.status).toBe('NotFound');
+
+    await expect(waitForHealth(sink, [cm], { timeoutMs: 5_000, pollIntervalMs: 50 })).resolves.toBeUndefined();
+    await expect(waitForHealth(sink, [cm, web], { timeoutMs: 300, pollIntervalMs: 50 })).rejects.toMatchObject({
+      code: 'HEALTH_TIMEOUT',
+      message: expect.stringContaining(`Deployment.apps ${ns}/web (InProgress`),
+    });
+    await sink.close();
+  });
+});
+
+describe('kubeSink.watch', () => {
+  it('reports edits and deletes by others once per burst, ignores our own writes and status-only updates, and stops cleanly', async () => {
+    const ns = uniqueName('watch');
+    const { sink } = recordingSink(kc, { watch: { debounceMs: 150 } });
+    await sink.apply([namespace(ns), configMap(ns, 'a', { v: '1' }), configMap(ns, 'b', { v: '1' }), deployment(ns, 'web')]);
+    const refs: ObjectRef[] = [
+      { group: '', kind: 'ConfigMap', namespace: ns, name: 'a' },
+      { group: '', kind: 'ConfigMap', namespace: ns, name: 'b' },
+      { group: 'apps', kind: 'Deployment', namespace: ns, name: 'web' },
+    ];
+    const events: string[] = [];
+    const stop = sink.watch(refs, (e) => events.push(`${e.type} ${e.ref.kind}/${e.ref.name}`));
+    await new Promise((r) => setTimeout(r, 300));
+
+    // Our own write: not drift.
+    await sink.apply([configMap(ns, 'a', { v: '2' })]);
+    // A controller-style status update: not drift.
+    const apps = kc.makeApiClient(AppsV1Api);
+    const live = await apps.readNamespacedDeployment({ name: 'web', namespace: ns });
+    await apps.replaceNamespacedDeploymentStatus({ name: 'web', namespace: ns, body: { ...live, status: { observedGeneration: 1, replicas: 0 } } });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(events).toEqual([]);
+
+    // Three quick edits by someone else: one report. A delete: one report.
+    for (const v of ['x', 'y', 'z']) {
+      const cm = await core.readNamespacedConfigMap({ name: 'b', namespace: ns });
+      await core.replaceNamespacedConfigMap({ name: 'b', namespace: ns, body: { ...cm, data: { v } } });
+    }
+    await core.deleteNamespacedConfigMap({ name: 'a', namespace: ns });
+    await eventually(() => events.length >= 2);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(events.sort()).toEqual(['deleted ConfigMap/a', 'modified ConfigMap/b']);
+
+    stop();
+    const cm = await core.readNamespacedConfigMap({ name: 'b', namespace: ns });
+    await core.replaceNamespacedConfigMap({ name: 'b', namespace: ns, body: { ...cm, data: { v: 'after-stop' } } });
+    await new Promise((r) => setTimeout(r, 400));
+    expect(events).toHaveLength(2);
+    await sink.close();
   });
 });
