@@ -74,9 +74,10 @@ describe('a reconciler on kubeSink', () => {
     await sink.close();
   });
 
-  it('detects drift made by another client through the watch and reverts it with force', async () => {
+  it('detects drift made by another client through the watch and reverts it, taking the edited fields back', async () => {
     const ns = uniqueName('drift');
-    const { sink } = recordingSink(kc, { inventory: { namespace: ns }, force: true });
+    // No `force` on the sink: a drift pass (same revision) forces on its own.
+    const { sink } = recordingSink(kc, { inventory: { namespace: ns } });
     const state = desiredState([namespace(ns), configMap(ns, 'settings', { color: 'blue' }), deployment(ns, 'web')]);
     const log = eventLog();
     const r = createReconciler({ name: 'drift', source: state.source, render: state.render, sink, interval: 3_600_000 });
