@@ -1,12 +1,10 @@
+import { isPruneDisabled } from '@converge/core';
 import type { DeleteOptions, DeleteResult, KubeObject, ObjectRef } from '@converge/core';
 import type { ResourceMapping } from './discovery.js';
 import { KubeHttpError, UnknownKindError, toKubeError } from './errors.js';
 import { resourcePath } from './resource-path.js';
 import type { SinkContext } from './internal/context.js';
 import { mapLimit } from './internal/limit.js';
-
-/** Annotation that, set to `disabled`, keeps an object from ever being deleted by a prune. */
-export const PRUNE_DISABLED_ANNOTATION = 'converge.dev/prune';
 
 /** A `DeleteResult` that also says when an object was kept on purpose. */
 export type KubeDeleteResult = DeleteResult & {
@@ -33,7 +31,7 @@ async function deleteOne(ctx: SinkContext, ref: ObjectRef, options: DeleteOption
   let verb = 'get';
   try {
     const live = await ctx.transport.request<KubeObject>({ method: 'GET', path, signal });
-    if (live.metadata.annotations?.[PRUNE_DISABLED_ANNOTATION] === 'disabled') {
+    if (isPruneDisabled(live)) {
       return { ref, ok: true, found: true, skipped: 'prune-disabled' };
     }
     verb = 'delete';

@@ -5,7 +5,6 @@ export type { KubeTransport, KubeRequest, KubeRequestInfo, TransportOptions } fr
 export { createDiscovery } from './discovery.js';
 export type { Discovery, ResourceMapping } from './discovery.js';
 export { resourcePath } from './resource-path.js';
-export { PRUNE_DISABLED_ANNOTATION } from './delete.js';
 export type { KubeDeleteResult } from './delete.js';
 export { inventoryLocation, INVENTORY_LABEL, INVENTORY_OWNER_ANNOTATION, INVENTORY_DATA_KEY } from './inventory.js';
 export type { InventoryOptions, InventoryLocation } from './inventory.js';
