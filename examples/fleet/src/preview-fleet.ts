@@ -1,0 +1,51 @@
+import { createFleet, imagesExist, type Fleet, type RegistryCredentials, type Sink } from '@converge/core';
+import { appFactory } from '@converge/example-app-factory';
+import { gitSource, type GitAuth } from '@converge/git-source';
+
+/** Options of {@link previewFleet}. */
+export interface PreviewFleetOptions {
+  /** The repository holding `apps/` (one spec per preview) and the application's manifests. */
+  url: string;
+  /** @default 'main' */
+  branch?: string;
+  /** Folder of spec files. @default 'apps' */
+  path?: string;
+  /** Where previews are applied. */
+  sink: Sink;
+  /** Variables every preview gets, e.g. `{ REGISTRY: 'ghcr.io/acme' }`. @default {} */
+  vars?: Record<string, string>;
+  /** Check that every image exists in its registry before applying. @default { } (on, anonymous, HTTPS) */
+  imageGate?: false | { insecureRegistries?: string[]; auth?: Record<string, RegistryCredentials> };
+  /** Git credentials. */
+  auth?: GitAuth;
+  /** How often `apps/` is polled, and each preview's own interval, in ms. @default 10000 */
+  interval?: number;
+  /** @default 'previews' */
+  name?: string;
+}
+
+/**
+ * Dynamic per-merge-request environments: CI writes `apps/<branch>.yaml` (a few lines: the image
+ * tag it built), the fleet merges it over `apps/_template.yaml`, creates namespace
+ * `preview-<branch>` and deploys there — once the image exists in the registry; CI deletes the
+ * file when the merge request closes, and the fleet tears that preview down.
+ */
+export function previewFleet(options: PreviewFleetOptions): Fleet {
+  const branch = options.branch ?? 'main';
+  const interval = options.interval ?? 10_000;
+  const factory = appFactory({
+    defaultRepo: { url: options.url, ref: { branch } },
+    ...(options.vars && { vars: options.vars }),
+    ...(options.auth && { auth: options.auth }),
+  });
+  const gate = options.imageGate === false ? undefined : imagesExist({ ...options.imageGate });
+  return createFleet({
+    name: options.name ?? 'previews',
+    source: gitSource({ url: options.url, ref: { branch }, ...(options.auth && { auth: options.auth }) }),
+    path: options.path ?? 'apps',
+    sink: options.sink,
+    interval,
+    appDefaults: { interval, prune: true },
+    createApp: (spec) => ({ ...factory(spec), ...(gate && { gates: [gate] }) }),
+  });
+}

@@ -1,0 +1,152 @@
+import { fileURLToPath } from 'node:url';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Fleet, FleetResult } from '@converge/core';
+import { startGitServer, type GitServer } from '@converge/git-source/testing';
+import { kubeSink, type KubeSink } from '@converge/kube-sink';
+import { useTestEnv } from '@converge/kube-testenv/vitest';
+// The real OCI registry (Debian's docker-registry) the image gate's own tests use.
+import { startRegistry, type TestRegistry } from '../../../packages/core/test/support/registry.ts';
+import { previewFleet } from '../src/preview-fleet.ts';
+import { repoFiles } from '../src/repo-files.ts';
+
+// Real parts only: git http-backend behind the test git server, a real kube-apiserver + etcd
+// (shared by this project's run), a real registry on loopback.
+const env = await useTestEnv();
+const core = env.kubeConfig.makeApiClient(CoreV1Api);
+const apps = env.kubeConfig.makeApiClient(AppsV1Api);
+let git: GitServer;
+let registry: TestRegistry;
+let sink: KubeSink;
+
+beforeAll(async () => {
+  [git, registry] = await Promise.all([startGitServer(), startRegistry()]);
+  sink = kubeSink({ kubeConfig: env.kubeConfig });
+});
+afterAll(async () => {
+  await sink?.close();
+  await Promise.all([git?.close(), registry?.stop()]);
+});
+
+/** A fresh environment repository (the example's repo/ folder) and a fleet over its apps/. */
+async function setup(repo: string): Promise<Fleet> {
+  await git.createRepo(repo);
+  await git.commitFiles(repo, repoFiles(fileURLToPath(new URL('../repo', import.meta.url))), 'template and application');
+  return previewFleet({
+    name: repo,
+    url: git.repoUrl(repo),
+    sink,
+    vars: { REGISTRY: `${registry.host}/acme` },
+    imageGate: { insecureRegistries: [registry.host] },
+  });
+}
+
+/** What CI writes for a merge request: the image tag it built. */
+const spec = (tag: string) => `# written by CI for this merge request\nvars:\n  TAG: ${tag}\n`;
+
+/** A pass result with errors as `code: message` text, so a failed assertion says why. */
+async function pass(fleet: Fleet): Promise<FleetResult & { errors: Record<string, string> }> {
+  const result = await fleet.reconcile();
+  const errors: Record<string, string> = {};
+  if (result.error) errors['fleet'] = `${result.error.code}: ${result.error.message}`;
+  for (const [app, r] of Object.entries(result.apps)) if (r.error) errors[app] = `${r.error.code}: ${r.error.message}`;
+  return { ...result, errors };
+}
+
+/** Which of a preview's objects the API server has, with namespace phase. */
+async function preview(namespace: string) {
+  const found = async (read: () => Promise<unknown>) =>
+    read().then(
+      () => true,
+      (e: { code?: number }) => {
+        if (e.code === 404) return false;
+        throw e;
+      },
+    );
+  const ns = await core.readNamespace({ name: namespace }).catch((e: { code?: number }) => (e.code === 404 ? undefined : Promise.reject(e)));
+  return {
+    namespace: ns ? (ns.metadata?.deletionTimestamp ? `Terminating` : ns.status?.phase) : 'absent',
+    deployment: await found(() => apps.readNamespacedDeployment({ name: 'shop', namespace })),
+    configMap: await found(() => core.readNamespacedConfigMap({ name: 'shop-config', namespace })),
+    service: await found(() => core.readNamespacedService({ name: 'shop', namespace })),
+  };
+}
+
+const image = async (namespace: string) => (await apps.readNamespacedDeployment({ name: 'shop', namespace })).spec!.template.spec!.containers[0]!.image;
+
+describe('dynamic per-merge-request environments', () => {
+  it('apps/feature-x.yaml committed → namespace and workloads appear; file deleted → all of them are gone', async () => {
+    const fleet = await setup('fx');
+    await registry.push('acme/shop', 'feature-x-1a2b3c');
+
+    await git.commitFiles('fx', { 'apps/feature-x.yaml': spec('feature-x-1a2b3c') }, 'preview for feature-x');
+    const added = await pass(fleet);
+    expect(added).toMatchObject({ status: 'succeeded', added: ['feature-x'], errors: {} });
+    expect(added.apps['feature-x']).toMatchObject({ status: 'succeeded', counts: { created: 4 } });
+    expect(await preview('preview-feature-x')).toEqual({ namespace: 'Active', deployment: true, configMap: true, service: true });
+    expect(await image('preview-feature-x')).toBe(`${registry.host}/acme/shop:feature-x-1a2b3c`);
+    const cm = await core.readNamespacedConfigMap({ name: 'shop-config', namespace: 'preview-feature-x' });
+    expect(cm.data).toEqual({ environment: 'feature-x', url: 'https://feature-x.preview.example.com' });
+    expect(fleet.status().apps['feature-x']).toMatchObject({ name: 'fx-feature-x', managedObjects: 4, spec: { namespace: 'preview-feature-x' } });
+
+    // The merge request closes: CI deletes the file.
+    await git.deleteFiles('fx', ['apps/feature-x.yaml'], 'close feature-x');
+    const removed = await pass(fleet);
+    expect(removed).toMatchObject({ status: 'succeeded', removed: ['feature-x'], errors: {} });
+    // Workloads are deleted outright. The Namespace is deleted too; without a
+    // controller-manager (kube-testenv runs none) its `kubernetes` finalizer is never
+    // cleared, so the API server shows it Terminating — a real cluster then removes it.
+    const after = await preview('preview-feature-x');
+    expect(after).toEqual({ namespace: expect.stringMatching(/^(Terminating|absent)$/), deployment: false, configMap: false, service: false });
+    expect(fleet.app('feature-x')).toBeUndefined();
+    expect(fleet.status().apps).toEqual({});
+    // Nothing left for the next pass to do.
+    expect(await pass(fleet)).toMatchObject({ status: 'succeeded', added: [], removed: [], errors: {} });
+  });
+
+  it('a broken spec file in apps/ fails the fleet pass with APP_SPEC_INVALID and prunes no preview', async () => {
+    const fleet = await setup('broken');
+    await registry.push('acme/shop', 'a-1');
+    await registry.push('acme/shop', 'b-1');
+    await git.commitFiles('broken', { 'apps/a.yaml': spec('a-1'), 'apps/b.yaml': spec('b-1') }, 'previews a and b');
+    expect(await pass(fleet)).toMatchObject({ status: 'succeeded', added: ['a', 'b'], errors: {} });
+
+    // One commit both removes b and adds a file that does not parse.
+    await git.deleteFiles('broken', ['apps/b.yaml'], 'close b');
+    await git.commitFiles('broken', { 'apps/c.yaml': 'vars: [TAG, c-1\n' }, 'broken spec');
+    const failed = await pass(fleet);
+    expect(failed.status).toBe('failed');
+    expect(failed.error).toMatchObject({ code: 'APP_SPEC_INVALID', data: { position: { file: 'apps/c.yaml' } } });
+    expect(failed.removed).toEqual([]);
+    expect(await preview('preview-a')).toEqual({ namespace: 'Active', deployment: true, configMap: true, service: true });
+    expect(await preview('preview-b')).toEqual({ namespace: 'Active', deployment: true, configMap: true, service: true });
+    expect(fleet.status()).toMatchObject({ lastError: { code: 'APP_SPEC_INVALID' } });
+    expect(Object.keys(fleet.status().apps).sort()).toEqual(['a', 'b']);
+
+    // Fixed: now b is torn down, c is created, a stays.
+    await registry.push('acme/shop', 'c-1');
+    await git.commitFiles('broken', { 'apps/c.yaml': spec('c-1') }, 'fix c');
+    const fixed = await pass(fleet);
+    expect(fixed).toMatchObject({ status: 'succeeded', added: ['c'], removed: ['b'], errors: {} });
+    expect((await preview('preview-b')).deployment).toBe(false);
+    expect(await preview('preview-a')).toEqual({ namespace: 'Active', deployment: true, configMap: true, service: true });
+    expect(await preview('preview-c')).toEqual({ namespace: 'Active', deployment: true, configMap: true, service: true });
+  });
+
+  it('a preview whose image is not pushed yet applies nothing; once CI pushes it, the next pass applies it', async () => {
+    const fleet = await setup('gated');
+    await git.commitFiles('gated', { 'apps/feature-y.yaml': spec('feature-y-9f8e7d') }, 'preview for feature-y');
+
+    const held = await pass(fleet);
+    expect(held).toMatchObject({ status: 'succeeded', added: ['feature-y'] });
+    expect(held.apps['feature-y']).toMatchObject({ status: 'failed', error: { code: 'GATE_BLOCKED' } });
+    expect(held.errors['feature-y']).toContain(`${registry.host}/acme/shop:feature-y-9f8e7d`);
+    expect(await preview('preview-feature-y')).toEqual({ namespace: 'absent', deployment: false, configMap: false, service: false });
+
+    await registry.push('acme/shop', 'feature-y-9f8e7d');
+    const applied = await pass(fleet);
+    expect(applied.apps['feature-y']).toMatchObject({ status: 'succeeded', counts: { created: 4 } });
+    expect(await preview('preview-feature-y')).toEqual({ namespace: 'Active', deployment: true, configMap: true, service: true });
+    expect(await image('preview-feature-y')).toBe(`${registry.host}/acme/shop:feature-y-9f8e7d`);
+  });
+});
