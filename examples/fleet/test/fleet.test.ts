@@ -83,6 +83,8 @@ describe('dynamic per-merge-request environments', () => {
     const added = await pass(fleet);
     expect(added).toMatchObject({ status: 'succeeded', added: ['feature-x'], errors: {} });
     expect(added.apps['feature-x']).toMatchObject({ status: 'succeeded', counts: { created: 4 } });
+    const inventories = await core.listNamespacedConfigMap({ namespace: 'converge-system', labelSelector: 'converge.dev/inventory' });
+    expect(inventories.items.map((c) => c.metadata!.name)).toContain('converge-inventory-fx-feature-x');
     expect(await preview('preview-feature-x')).toEqual({ namespace: 'Active', deployment: true, configMap: true, service: true });
     expect(await image('preview-feature-x')).toBe(`${registry.host}/acme/shop:feature-x-1a2b3c`);
     const cm = await core.readNamespacedConfigMap({ name: 'shop-config', namespace: 'preview-feature-x' });
@@ -98,6 +100,9 @@ describe('dynamic per-merge-request environments', () => {
     // cleared, so the API server shows it Terminating — a real cluster then removes it.
     const after = await preview('preview-feature-x');
     expect(after).toEqual({ namespace: expect.stringMatching(/^(Terminating|absent)$/), deployment: false, configMap: false, service: false });
+    // Nor is the preview's inventory record left behind in converge-system.
+    const records = await core.listNamespacedConfigMap({ namespace: 'converge-system', labelSelector: 'converge.dev/inventory' });
+    expect(records.items.map((c) => c.metadata!.name)).not.toContain('converge-inventory-fx-feature-x');
     expect(fleet.app('feature-x')).toBeUndefined();
     expect(fleet.status().apps).toEqual({});
     // Nothing left for the next pass to do.

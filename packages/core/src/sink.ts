@@ -62,6 +62,13 @@ export interface SinkWriter {
   delete(refs: readonly ObjectRef[], options?: DeleteOptions): Promise<DeleteResult[]>;
   /** Records the refs reconciler `owner` manages, replacing what was recorded before. */
   writeInventory(owner: string, refs: readonly ObjectRef[], options?: SinkCallOptions): Promise<void>;
+  /**
+   * Optional: forgets reconciler `owner` entirely (its inventory record is removed; deleting one
+   * that does not exist is not an error). A fleet calls it after tearing down a removed
+   * application, so short-lived environments leave no record behind. Sinks without it keep an
+   * empty inventory instead.
+   */
+  deleteInventory?(owner: string, options?: SinkCallOptions): Promise<void>;
 }
 
 /**

@@ -153,3 +153,20 @@ export async function writeInventory(
     }
   }
 }
+
+/**
+ * Removes `owner`'s inventory ConfigMap (one DELETE; already gone is fine), so a reconciler that
+ * is retired for good — a fleet's removed application — leaves no record behind. A ConfigMap of
+ * that name recorded for another owner is left alone and reported.
+ */
+export async function deleteInventory(ctx: SinkContext, owner: string, inventory: InventoryOptions, options: SinkCallOptions = {}): Promise<void> {
+  // readInventory checks the owner annotation: never delete another reconciler's record.
+  if ((await readInventory(ctx, owner, inventory, options)) === undefined) return;
+  const { namespace, name } = inventoryLocation(owner, inventory);
+  try {
+    await ctx.transport.request({ method: 'DELETE', path: path(namespace, name), signal: options.signal });
+  } catch (err) {
+    if (err instanceof KubeHttpError && err.status === 404) return;
+    throw toKubeError(err, { ref: inventoryRef(namespace, name), verb: 'delete', resource: 'configmaps' });
+  }
+}

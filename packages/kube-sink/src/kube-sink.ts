@@ -6,7 +6,7 @@ import type { KubeDeleteResult } from './delete.js';
 import { createDiscovery } from './discovery.js';
 import type { Discovery } from './discovery.js';
 import { getObjects } from './get.js';
-import { readInventory, writeInventory } from './inventory.js';
+import { deleteInventory, readInventory, writeInventory } from './inventory.js';
 import type { InventoryOptions } from './inventory.js';
 import { createTransport } from './transport.js';
 import type { KubeRequestInfo } from './transport.js';
@@ -75,6 +75,8 @@ export interface KubeSinkOptions {
 export interface KubeSink extends Sink {
   /** Deletes like `Sink.delete`; results also say when an object was kept on purpose. */
   delete(refs: readonly ObjectRef[], options?: DeleteOptions): Promise<KubeDeleteResult[]>;
+  /** Removes `owner`'s inventory ConfigMap (already gone is fine); required here, optional on `Sink`. */
+  deleteInventory(owner: string, options?: SinkCallOptions): Promise<void>;
   /** Watches `refs` for changes made by others; required here, optional on `Sink`. */
   watch(refs: readonly ObjectRef[], onDrift: (event: DriftEvent) => void): () => void;
   /** The discovery cache in use (kind → REST resource). */
@@ -143,6 +145,7 @@ export function kubeSink(options: KubeSinkOptions = {}): KubeSink {
     apply: (objects: readonly KubeObject[], o?: ApplyOptions): Promise<ApplyResult[]> => applyObjects(ctx, objects, o),
     delete: (refs: readonly ObjectRef[], o?: DeleteOptions) => deleteObjects(ctx, refs, o),
     writeInventory: (owner: string, refs: readonly ObjectRef[], o?: SinkCallOptions) => writeInventory(ctx, owner, refs, inventory, o),
+    deleteInventory: (owner: string, o?: SinkCallOptions) => deleteInventory(ctx, owner, inventory, o),
     watch(refs, onDrift) {
       const stop = watchDrift(ctx, kubeConfig, refs, onDrift, options.watch);
       const wrapped = (): void => {

@@ -151,7 +151,7 @@ describe('kubeSink.delete', () => {
 });
 
 describe('inventory', () => {
-  it('is kept in a ConfigMap per reconciler, creating its namespace on first write', async () => {
+  it('is kept in a ConfigMap per reconciler, creating its namespace on first write; deleteInventory removes the ConfigMap', async () => {
     const invNs = uniqueName('inv');
     const { sink } = recordingSink(kc, { inventory: { namespace: invNs } });
     const owner = 'Team A/web';
@@ -174,6 +174,12 @@ describe('inventory', () => {
 
     await restarted.writeInventory(owner, []);
     expect(await sink.readInventory(owner)).toEqual([]);
+
+    // Retired for good: the record itself goes; a second delete is a no-op.
+    await sink.deleteInventory(owner);
+    expect(await restarted.readInventory(owner)).toBeUndefined();
+    await expect(core.readNamespacedConfigMap({ name, namespace: invNs })).rejects.toMatchObject({ code: 404 });
+    await expect(sink.deleteInventory(owner)).resolves.toBeUndefined();
     await sink.close();
     await restarted.close();
   });

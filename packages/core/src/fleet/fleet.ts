@@ -230,7 +230,10 @@ export function createFleet(options: FleetOptions): Fleet {
     return { spec, key, reconciler, off };
   }
 
-  /** Prunes everything a removed application applied, by running it once with nothing desired. */
+  /**
+   * Prunes everything a removed application applied, by running it once with nothing desired,
+   * then removes its (now empty) inventory record where the sink can.
+   */
   async function teardown(spec: AppSpec): Promise<ConvergeError | undefined> {
     const id = `${options.name}/removed/${spec.name}`;
     const nothing: Source = { id, latestRevision: async () => 'removed', fetch: async () => ({ source: id, revision: 'removed', files: memoryFileTree({}) }) };
@@ -238,7 +241,13 @@ export function createFleet(options: FleetOptions): Fleet {
     const off = reconciler.on('*', (e) => events.emit(e));
     const result = await reconciler.reconcile();
     off();
-    return result.error;
+    if (result.error) return result.error;
+    try {
+      await options.sink.deleteInventory?.(childName(spec.name));
+    } catch (thrown) {
+      return toConvergeError(thrown);
+    }
+    return undefined;
   }
 
   async function reconcileAll(specs: AppSpec[], result: FleetResult): Promise<void> {

@@ -13,7 +13,7 @@ import type {
 } from '../sink.js';
 
 /** The sink operations {@link MemorySink} records and can be told to fail. */
-export type MemorySinkOperation = 'get' | 'readInventory' | 'apply' | 'delete' | 'writeInventory';
+export type MemorySinkOperation = 'get' | 'readInventory' | 'apply' | 'delete' | 'writeInventory' | 'deleteInventory';
 
 /** One recorded call, for assertions such as "a no-op pass makes no writes". */
 export interface MemorySinkCall {
@@ -106,9 +106,9 @@ export class MemorySink implements Sink {
     });
   }
 
-  /** The number of recorded calls that would have changed state (non-dry-run apply, delete, writeInventory). */
+  /** The number of recorded calls that would have changed state (non-dry-run apply, delete, writeInventory, deleteInventory). */
   get writes(): number {
-    return this.calls.filter((c) => !c.dryRun && (c.op === 'apply' || c.op === 'delete' || c.op === 'writeInventory')).length;
+    return this.calls.filter((c) => !c.dryRun && (c.op === 'apply' || c.op === 'delete' || c.op === 'writeInventory' || c.op === 'deleteInventory')).length;
   }
 
   async get(refs: readonly ObjectRef[], _options?: SinkCallOptions): Promise<KubeObject[]> {
@@ -131,6 +131,12 @@ export class MemorySink implements Sink {
     this.#record('writeInventory', refs);
     this.#throwIfFaulted('writeInventory');
     this.#inventories.set(owner, structuredClone([...refs]));
+  }
+
+  async deleteInventory(owner: string, _options?: SinkCallOptions): Promise<void> {
+    this.#record('deleteInventory', []);
+    this.#throwIfFaulted('deleteInventory');
+    this.#inventories.delete(owner);
   }
 
   async apply(objects: readonly KubeObject[], options: ApplyOptions = {}): Promise<ApplyResult[]> {

@@ -82,6 +82,8 @@ describe('createFleet', () => {
     expect(removed).toMatchObject({ status: 'succeeded', removed: ['feature-x'] });
     expect(sink.objects()).toEqual([]);
     expect(fleet.app('feature-x')).toBeUndefined();
+    // No record is left behind for a short-lived environment.
+    expect(await sink.readInventory('previews-feature-x')).toBeUndefined();
   });
 
   it('a broken spec file fails the fleet pass and prunes no application', async () => {
