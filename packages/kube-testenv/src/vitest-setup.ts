@@ -20,6 +20,7 @@ export const TEST_ENV_CONTEXT_KEY = 'convergeKubeTestEnv';
 
 /** The part of vitest's `TestProject` a global setup uses; kept structural so this module does not import vitest. */
 export interface ProvidingProject {
+  /** Publishes a value to the test files (vitest's `project.provide`). */
   provide(key: typeof TEST_ENV_CONTEXT_KEY, value: TestEnvConnection): void;
 }
 
