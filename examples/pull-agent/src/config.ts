@@ -7,31 +7,73 @@ export interface AgentConfig {
   name: string;
   /** Where the application specs live: a git folder (`url`, `ref`, `path`) or a local `dir`. */
   apps: { url?: string; ref?: Record<string, string>; path?: string; dir?: string };
-  /** Poll interval in ms for the spec folder and (by default) every application. */
+  /** Poll interval in ms for the spec folder and (by default) every application. @default 60000 */
   interval: number;
-  /** Address of the HTTP endpoints. */
+  /** Address of the HTTP endpoints. @default 127.0.0.1:9090 */
   listen: { host: string; port: number };
-  /** The HMAC secret of POST /webhook, if any. */
+  /** The HMAC secret of POST /webhook, if any (read from the variable `webhook.secretEnv` names). */
   webhookSecret?: string;
+  /**
+   * Take fields back from whoever changed them on every pass, as Flux and Argo CD do: a hand
+   * edit never blocks a new commit. With `false`, only drift passes (same revision) force, and a
+   * new commit that sets a field another manager owns fails with APPLY_CONFLICT naming it.
+   * @default true
+   */
+  force: boolean;
+  /** Where to POST notifications (failed pass, recovered, drift corrected), and the HMAC secret to sign them with. */
+  notify?: { url: string; secret?: string };
 }
 
-/** Reads and checks the configuration; messages name the file and field. */
+/** The configuration file is invalid; the message names the file and the field. */
+export class AgentConfigError extends Error {
+  readonly code = 'AGENT_CONFIG_INVALID';
+}
+
+/**
+ * Reads and checks the configuration; messages name the file and field. Secrets are never in
+ * the file: `webhook.secretEnv` and `notify.secretEnv` name environment variables.
+ */
 export async function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<AgentConfig> {
   const raw = (parse(await readFile(path, 'utf8')) ?? {}) as Record<string, any>;
   const fail = (message: string): never => {
-    throw new Error(`${path}: ${message}`);
+    throw new AgentConfigError(`${path}: ${message}`);
   };
-  if (typeof raw['name'] !== 'string') fail('name is required');
+  const secretFrom = (field: string, name: unknown): string | undefined => {
+    if (name === undefined) return undefined;
+    if (typeof name !== 'string') return fail(`${field} must name an environment variable`);
+    const value = env[name];
+    if (!value) return fail(`${field}: environment variable ${name} is not set`);
+    return value;
+  };
+
+  if (typeof raw['name'] !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(raw['name'])) fail('name is required (a DNS label: a-z, 0-9, -)');
   const apps = raw['apps'];
   if (!apps || typeof apps !== 'object' || (!apps.url && !apps.dir)) fail('apps.url (a git repository) or apps.dir (a folder) is required');
-  const [host, port] = String(raw['listen'] ?? '127.0.0.1:9090').split(':');
-  if (!host || !Number.isInteger(Number(port))) fail('listen must be host:port');
-  const secretEnv = raw['webhook']?.secretEnv as string | undefined;
+  const interval = Number(raw['interval'] ?? 60_000);
+  if (!Number.isInteger(interval) || interval < 1000) fail('interval must be a number of milliseconds, at least 1000');
+  const listen = String(raw['listen'] ?? '127.0.0.1:9090');
+  const colon = listen.lastIndexOf(':');
+  const host = listen.slice(0, colon);
+  const port = Number(listen.slice(colon + 1));
+  if (colon <= 0 || !Number.isInteger(port) || port < 0 || port > 65535) fail('listen must be host:port');
+
+  const force = raw['force'] ?? true;
+  if (typeof force !== 'boolean') fail('force must be true or false');
+  const webhookSecret = secretFrom('webhook.secretEnv', raw['webhook']?.secretEnv);
+  let notify: AgentConfig['notify'];
+  if (raw['notify'] !== undefined) {
+    const url = raw['notify']?.url;
+    if (typeof url !== 'string' || !URL.canParse(url)) fail('notify.url must be an http(s) URL');
+    const secret = secretFrom('notify.secretEnv', raw['notify'].secretEnv);
+    notify = { url, ...(secret && { secret }) };
+  }
   return {
     name: raw['name'],
     apps,
-    interval: Number(raw['interval'] ?? 60_000),
-    listen: { host: host!, port: Number(port) },
-    ...(secretEnv && env[secretEnv] && { webhookSecret: env[secretEnv] }),
+    interval,
+    listen: { host, port },
+    force,
+    ...(webhookSecret && { webhookSecret }),
+    ...(notify && { notify }),
   };
 }

@@ -9,6 +9,13 @@ export interface HttpApiOptions {
   registry: Registry;
   /** HMAC-SHA256 secret for POST /webhook (GitHub's `X-Hub-Signature-256`, or `X-Converge-Signature`). */
   webhookSecret?: string;
+  /** Whether the first sync is done, for GET /readyz. */
+  readiness(): { ready: boolean; revision?: string; waitingFor: string[] };
+  /** Suspends / resumes one application; false when there is no such application. */
+  suspendApp(name: string): boolean;
+  resumeApp(name: string): boolean;
+  /** Resumes the whole agent (applications suspended one by one stay suspended). */
+  resumeAll(): void;
 }
 
 /**
@@ -28,8 +35,8 @@ async function handle(o: HttpApiOptions, req: IncomingMessage, res: ServerRespon
   const app = /^POST \/apps\/([a-z0-9-]+)\/(suspend|resume|reconcile)$/.exec(route);
   if (route === 'GET /healthz') return send(res, 200, { ok: true });
   if (route === 'GET /readyz') {
-    const status = o.fleet.status();
-    return send(res, status.lastAppliedRevision ? 200 : 503, { ready: Boolean(status.lastAppliedRevision), revision: status.lastAppliedRevision ?? null });
+    const readiness = o.readiness();
+    return send(res, readiness.ready ? 200 : 503, readiness);
   }
   if (route === 'GET /metrics') {
     res.writeHead(200, { 'content-type': o.registry.contentType });
@@ -39,19 +46,22 @@ async function handle(o: HttpApiOptions, req: IncomingMessage, res: ServerRespon
   if (route === 'POST /webhook') {
     const body = await readBody(req);
     if (o.webhookSecret && !signatureValid(o.webhookSecret, body, req)) return send(res, 401, { error: 'bad or missing signature' });
+    // The spec folder and every application poll now: a push may change either.
     o.fleet.trigger('webhook');
-    for (const name of Object.keys(o.fleet.status().apps)) o.fleet.app(name)?.trigger('webhook');
-    return send(res, 202, { triggered: true });
+    const apps = Object.keys(o.fleet.status().apps);
+    for (const name of apps) o.fleet.app(name)?.trigger('webhook');
+    return send(res, 202, { triggered: [o.fleet.name, ...apps] });
   }
   if (route === 'POST /suspend') return o.fleet.suspend(), send(res, 200, { suspended: true });
-  if (route === 'POST /resume') return o.fleet.resume(), send(res, 200, { suspended: false });
+  if (route === 'POST /resume') return o.resumeAll(), send(res, 200, { suspended: false });
   if (app) {
-    const reconciler = o.fleet.app(app[1]!);
-    if (!reconciler) return send(res, 404, { error: `no app ${app[1]}` });
-    if (app[2] === 'suspend') reconciler.suspend();
-    else if (app[2] === 'resume') reconciler.resume();
+    const [, name, action] = app as unknown as [string, string, 'suspend' | 'resume' | 'reconcile'];
+    const reconciler = o.fleet.app(name);
+    if (!reconciler) return send(res, 404, { error: `no app ${name}` });
+    if (action === 'suspend') o.suspendApp(name);
+    else if (action === 'resume') o.resumeApp(name);
     else reconciler.trigger('api');
-    return send(res, 200, { app: app[1], suspended: reconciler.status().suspended });
+    return send(res, 200, { app: name, suspended: o.fleet.app(name)!.status().suspended });
   }
   send(res, 404, { error: `no route ${route}` });
 }
