@@ -1,0 +1,145 @@
+// Preview environments per merge request, end to end: a fleet follows `apps/` of a git
+// repository; CI writes `apps/<branch>.yaml` (the image tag it built) when a merge request
+// opens and deletes it when it closes. The fleet merges each file over `apps/_template.yaml`,
+// creates namespace `preview-<branch>`, deploys once the image exists in the registry, and
+// tears the preview down when the file goes.
+//
+//   node examples/fleet/src/main.ts                                  # embedded git server, control plane, registry
+//   node examples/fleet/src/main.ts --kubeconfig ~/.kube/config      # your own cluster instead
+//   node examples/fleet/src/main.ts --keep                           # keep running at the end; Ctrl-C to stop
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { formatRef, type Fleet, type FleetEvent } from '@converge/core';
+import { startGitServer } from '@converge/git-source/testing';
+import { kubeSink } from '@converge/kube-sink';
+import { locateKubeAssets, startTestEnv } from '@converge/kube-testenv';
+// A real OCI registry (Debian's `docker-registry`) on loopback, as the image gate's own tests use.
+import { startRegistry } from '../../../packages/core/test/support/registry.ts';
+import { previewFleet } from './preview-fleet.ts';
+import { repoFiles } from './repo-files.ts';
+
+const { values: args } = parseArgs({ options: { kubeconfig: { type: 'string' }, keep: { type: 'boolean', default: false } } });
+const say = (text: string) => console.log(`\n▶ ${text}`);
+const cleanups: (() => Promise<unknown>)[] = [];
+const spec = (tag: string) => `# written by CI for this merge request\nvars:\n  TAG: ${tag}\n`;
+
+async function main(): Promise<void> {
+  say('starting a git server, an OCI registry and a control plane');
+  const git = await startGitServer();
+  cleanups.push(() => git.close());
+  await git.createRepo('previews');
+  await git.commitFiles('previews', repoFiles(fileURLToPath(new URL('../repo', import.meta.url))), 'apps/_template.yaml and deploy/preview');
+  const registry = await startRegistry();
+  cleanups.push(() => registry.stop());
+  const kubeConfig = new KubeConfig();
+  let kubeconfigPath = args.kubeconfig;
+  if (kubeconfigPath) kubeConfig.loadFromFile(kubeconfigPath);
+  else {
+    await ensureKubeAssets();
+    const env = await startTestEnv();
+    cleanups.push(() => env.stop());
+    kubeconfigPath = env.kubeconfigPath;
+    kubeConfig.loadFromString(env.kubeConfig.exportConfig());
+  }
+  console.log(`  git ${git.repoUrl('previews')}   registry ${registry.host}   kubeconfig ${kubeconfigPath}`);
+
+  const sink = kubeSink({ kubeConfig });
+  cleanups.push(() => sink.close());
+  const fleet = previewFleet({
+    url: git.repoUrl('previews'),
+    sink,
+    vars: { REGISTRY: `${registry.host}/acme` },
+    imageGate: { insecureRegistries: [registry.host] },
+    interval: 2000,
+  });
+  fleet.on('*', print);
+  cleanups.push(() => fleet.stop());
+
+  say('the fleet starts: apps/ holds only the template, so there is nothing to deploy');
+  await until(fleet, (e) => e.type === 'pass.succeeded' && e.reconciler === 'previews', () => fleet.start());
+
+  say('merge request feature-x opens: CI pushes shop:feature-x-1a2b3c, then writes apps/feature-x.yaml');
+  await registry.push('acme/shop', 'feature-x-1a2b3c');
+  await until(fleet, (e) => e.type === 'pass.succeeded' && e.reconciler === 'previews-feature-x', () =>
+    git.commitFiles('previews', { 'apps/feature-x.yaml': spec('feature-x-1a2b3c') }, 'preview feature-x'),
+  );
+
+  say('merge request feature-y opens, but its spec lands before CI has pushed the image: the gate holds it');
+  await until(fleet, (e) => e.type === 'pass.failed' && e.reconciler === 'previews-feature-y', () =>
+    git.commitFiles('previews', { 'apps/feature-y.yaml': spec('feature-y-9f8e7d') }, 'preview feature-y'),
+  );
+  say('CI pushes shop:feature-y-9f8e7d; the next retry applies it');
+  await until(fleet, (e) => e.type === 'pass.succeeded' && e.reconciler === 'previews-feature-y', () => registry.push('acme/shop', 'feature-y-9f8e7d'));
+
+  say('merge request feature-x is merged: CI deletes apps/feature-x.yaml; the fleet tears the preview down');
+  await until(fleet, (e) => e.type === 'app.removed' && e.app === 'feature-x', () => git.deleteFiles('previews', ['apps/feature-x.yaml'], 'close feature-x'));
+
+  say('all previews in one view');
+  for (const [app, s] of Object.entries(fleet.status().apps)) console.log(`  ${app.padEnd(10)} ${s.phase.padEnd(8)} ${s.managedObjects} objects  ${s.lastAppliedRevision ?? ''}  ns ${s.spec.namespace}`);
+  const namespaces = await kubeConfig.makeApiClient(CoreV1Api).listNamespace();
+  for (const ns of namespaces.items.filter((n) => n.metadata!.name!.startsWith('preview-'))) {
+    console.log(`  namespace ${ns.metadata!.name} ${ns.metadata!.deletionTimestamp ? 'Terminating (deleted; a cluster with a controller-manager finalizes it)' : ns.status?.phase}`);
+  }
+  if (args.keep) {
+    console.log(`\n  kubectl --kubeconfig ${kubeconfigPath} get all -n preview-feature-y — Ctrl-C to stop`);
+    await new Promise((resolve) => process.once('SIGINT', resolve));
+  }
+}
+
+function print(e: FleetEvent): void {
+  const who = e.reconciler.replace(/^previews-?/, '') || 'fleet';
+  switch (e.type) {
+    case 'app.added':
+    case 'app.removed':
+    case 'app.updated':
+      return console.log(`  ${e.type.padEnd(16)} ${e.app}`);
+    case 'object.applied':
+      return console.log(`  ${`[${who}]`.padEnd(16)} ${e.action === 'create' ? '+' : '~'} ${formatRef(e.ref)}`);
+    case 'object.pruned':
+      return console.log(`  ${`[${who}]`.padEnd(16)} - ${formatRef(e.ref)}`);
+    case 'gate.blocked':
+      return console.log(`  ${`[${who}]`.padEnd(16)} ⏸ ${e.message}`);
+    case 'pass.failed':
+      return console.log(`  ${`[${who}]`.padEnd(16)} ✗ ${e.error.code}${e.retryInMs ? `, retry in ${(e.retryInMs / 1000).toFixed(1)} s` : ''}`);
+  }
+}
+
+/** Does `action`, then waits (at most a minute) for the fleet's next event matching `where`. */
+async function until(fleet: Fleet, where: (e: FleetEvent) => boolean, action: () => unknown): Promise<void> {
+  let off = () => {};
+  const seen = new Promise<void>((resolve) => {
+    off = fleet.on('*', (e) => {
+      if (where(e)) resolve();
+    });
+  });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await action();
+    await Promise.race([seen, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('nothing happened within 60 s')), 60_000)))]);
+  } finally {
+    off();
+    clearTimeout(timer);
+  }
+}
+
+/** Builds etcd and kube-apiserver from Go modules the first time (minutes; cached afterwards). */
+async function ensureKubeAssets(): Promise<void> {
+  try {
+    await locateKubeAssets();
+  } catch (error) {
+    if ((error as { code?: string }).code !== 'KUBE_ASSETS_NOT_FOUND') throw error;
+    console.log('  first run: building etcd, kube-apiserver and kubectl from Go modules (cached for next time)');
+    execFileSync('bash', [fileURLToPath(new URL('../../../packages/kube-testenv/scripts/build-assets.sh', import.meta.url))], { stdio: 'inherit' });
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(`\n✗ failed: ${(error as Error).message}`);
+  process.exitCode = 1;
+} finally {
+  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+}
