@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"syscall/js"
 )
 
@@ -37,6 +38,9 @@ func render(_ js.Value, args []js.Value) any {
 			e := args[1].Index(i)
 			req.Files = append(req.Files, File{Name: e.Index(0).String(), Data: copyBytes(e.Index(1))})
 		}
+		if req.UseLookup {
+			req.Lookup = jsLookup
+		}
 		req.Values = req.Values[:0]
 		for i := 0; i < args[2].Length(); i++ {
 			e := args[2].Index(i)
@@ -62,6 +66,44 @@ func render(_ js.Value, args []js.Value) any {
 		return nil
 	})
 	return js.Global().Get("Promise").New(handler)
+}
+
+// jsLookup calls globalThis.convergeHelmLookup(apiVersion, kind, namespace, name), which
+// returns a Promise of a JSON string ("" or "null" for not found). It blocks this goroutine,
+// not the JS event loop, so the host can answer asynchronously.
+func jsLookup(apiVersion, kind, namespace, name string) (map[string]any, error) {
+	fn := js.Global().Get("convergeHelmLookup")
+	if fn.Type() != js.TypeFunction {
+		return map[string]any{}, nil
+	}
+	type result struct {
+		text string
+		err  error
+	}
+	ch := make(chan result, 1)
+	then := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ch <- result{text: args[0].String()}
+		return nil
+	})
+	catch := js.FuncOf(func(_ js.Value, args []js.Value) any {
+		ch <- result{err: errors.New(args[0].Call("toString").String())}
+		return nil
+	})
+	defer then.Release()
+	defer catch.Release()
+	fn.Invoke(apiVersion, kind, namespace, name).Call("then", then, catch)
+	r := <-ch
+	if r.err != nil {
+		return nil, r.err
+	}
+	out := map[string]any{}
+	if r.text == "" || r.text == "null" {
+		return out, nil
+	}
+	if err := json.Unmarshal([]byte(r.text), &out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 func copyBytes(v js.Value) []byte {

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"text/template"
 
 	"helm.sh/helm/v4/pkg/chart/common"
 	"helm.sh/helm/v4/pkg/chart/common/util"
@@ -59,9 +60,17 @@ type Request struct {
 	IsUpgrade            bool           `json:"isUpgrade"`
 	SkipSchemaValidation bool           `json:"skipSchemaValidation"`
 	EnableDNS            bool           `json:"enableDNS"`
+	UseLookup            bool           `json:"useLookup"`
 	// MaxOutputBytes bounds the rendered output (0 = unbounded).
 	MaxOutputBytes int64 `json:"maxOutputBytes"`
+	// Lookup, when set, answers the `lookup` template function; otherwise it returns
+	// empty results, as in `helm template`.
+	Lookup LookupFunc `json:"-"`
 }
+
+// LookupFunc answers `lookup apiVersion kind namespace name` (name "" lists).
+// A missing object is an empty map, not an error, as in Helm.
+type LookupFunc func(apiVersion, kind, namespace, name string) (map[string]any, error)
 
 // Result is what a successful render returns.
 type Result struct {
@@ -244,6 +253,9 @@ func renderResources(ctx context.Context, ch *chart.Chart, values common.Values,
 
 	var e engine.Engine
 	e.EnableDNS = req.EnableDNS
+	if req.Lookup != nil {
+		e.CustomTemplateFuncs = template.FuncMap{"lookup": req.Lookup}
+	}
 	files, err := e.RenderWithContext(ctx, ch, values)
 	if err != nil {
 		return hs, b, "", fail(KindTemplate, err)

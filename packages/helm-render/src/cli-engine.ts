@@ -45,6 +45,7 @@ export class CliEngine implements HelmEngine {
   /** {@inheritDoc HelmEngine.render} */
   async render(request: RenderRequest): Promise<RenderOutput> {
     if (request.signal?.aborted) throw new AbortedError('helm render aborted');
+    if (request.lookup) throw helmError('HELM_INVALID_OPTIONS', 'the cli engine cannot answer lookup: `helm template` never looks objects up');
     const dir = await mkdtemp(join(this.#tmpDir ?? tmpdir(), 'converge-helm-'));
     try {
       const chartDir = join(dir, 'chart');

@@ -1,3 +1,5 @@
+import type { HelmLookup } from './lookup.js';
+
 /** One file of a chart, named relative to the chart root with `/` separators. */
 export interface ChartFile {
   /** e.g. `Chart.yaml`, `templates/deployment.yaml`, `charts/redis-1.2.3.tgz`. */
@@ -33,6 +35,8 @@ export interface RenderRequest {
   /** Upper bound on one render, in milliseconds. */
   timeout: number;
   signal?: AbortSignal | undefined;
+  /** Answers `lookup` in templates (wasm engine only); empty results without it. */
+  lookup?: HelmLookup | undefined;
 }
 
 /** What an engine returns: `helm template`'s standard output and what came with it. */

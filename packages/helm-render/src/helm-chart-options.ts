@@ -1,4 +1,5 @@
 import type { HelmEngine } from './engine.js';
+import type { HelmLookup } from './lookup.js';
 
 /** Credentials and transport for a Helm repository or an OCI registry. */
 export interface ChartRepositoryOptions {
@@ -118,16 +119,22 @@ export interface HelmChartOptions {
   timeout?: number;
   /** Credentials, cache and transport for repository and OCI charts. */
   repository?: ChartRepositoryOptions;
+  /**
+   * Answers the `lookup` template function (wasm engine only).
+   * @default none: `lookup` returns empty results, as in `helm template`
+   */
+  lookup?: HelmLookup;
 }
 
 /** {@link HelmChartOptions} with every default filled in. */
 export interface ResolvedHelmChartOptions
-  extends Required<Omit<HelmChartOptions, 'version' | 'values' | 'kubeVersion' | 'helmPath' | 'repository'>> {
+  extends Required<Omit<HelmChartOptions, 'version' | 'values' | 'kubeVersion' | 'helmPath' | 'repository' | 'lookup'>> {
   version: string | undefined;
   values: Record<string, unknown> | undefined;
   kubeVersion: string;
   helmPath: string | undefined;
   repository: ChartRepositoryOptions;
+  lookup: HelmLookup | undefined;
 }
 
 /** Fills in the defaults of {@link HelmChartOptions}, in one place. */
@@ -151,5 +158,6 @@ export function resolveHelmChartOptions(o: HelmChartOptions): ResolvedHelmChartO
     maxOutputBytes: o.maxOutputBytes ?? 64 * 1024 * 1024,
     timeout: o.timeout ?? 60_000,
     repository: o.repository ?? {},
+    lookup: o.lookup,
   };
 }

@@ -77,6 +77,7 @@ export function helmChart(options: HelmChartOptions): Renderer {
         maxOutputBytes: o.maxOutputBytes,
         timeout: o.timeout,
         signal,
+        lookup: o.lookup,
       });
       return parseHelmOutput(out.manifest, o.chart);
     } catch (err) {
@@ -94,6 +95,7 @@ function validate(o: ResolvedHelmChartOptions): void {
   if (o.engine !== 'wasm' && o.engine !== 'cli' && typeof o.engine?.render !== 'function') {
     throw bad(`engine must be 'wasm', 'cli' or a HelmEngine`);
   }
+  if (o.lookup && o.engine === 'cli') throw bad('lookup needs the wasm engine: `helm template` never looks objects up');
 }
 
 /** Every error leaves with the chart named: Helm errors keep their code, others become ConvergeErrors. */

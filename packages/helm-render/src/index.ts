@@ -11,3 +11,4 @@ export { CliEngine } from './cli-engine.js';
 export type { CliEngineOptions } from './cli-engine.js';
 export { HelmError } from './errors.js';
 export type { HelmErrorCode } from './errors.js';
+export type { HelmLookup, LookupQuery } from './lookup.js';

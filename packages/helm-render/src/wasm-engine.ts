@@ -7,6 +7,7 @@ import type { HelmEngine, RenderOutput, RenderRequest } from './engine.js';
 import { helmError } from './errors.js';
 import { engineError } from './internal/engine-error.js';
 import { packageRoot } from './internal/package-root.js';
+import type { LookupQuery } from './lookup.js';
 
 /** Options of {@link WasmEngine}. */
 export interface WasmEngineOptions {
@@ -39,6 +40,7 @@ type WorkerMessage =
   | { type: 'ready'; info: string }
   | { type: 'fatal'; message: string }
   | { type: 'result'; id: number; json: string; log: string }
+  | { type: 'lookup'; id: number; lookupId: number; query: LookupQuery }
   | { type: 'exit'; code: number; log: string };
 
 type EngineReply =
@@ -157,6 +159,7 @@ export class WasmEngine implements HelmEngine {
           this.#fail(job, helmError('HELM_RENDER_TIMEOUT', `helm render took longer than ${request.timeout} ms; the engine was restarted`));
         }, request.timeout);
         worker.postMessage({
+          type: 'render',
           id: job.id,
           request: JSON.stringify({
             releaseName: request.releaseName,
@@ -169,6 +172,7 @@ export class WasmEngine implements HelmEngine {
             isUpgrade: request.isUpgrade,
             skipSchemaValidation: request.skipSchemaValidation,
             maxOutputBytes: request.maxOutputBytes,
+            useLookup: request.lookup !== undefined,
             values: [],
           }),
           files: request.files.map((f) => [f.name, f.data]),
@@ -222,6 +226,9 @@ export class WasmEngine implements HelmEngine {
           case 'result':
             this.#onResult(msg);
             break;
+          case 'lookup':
+            this.#onLookup(worker, msg);
+            break;
         }
       });
     });
@@ -245,6 +252,27 @@ export class WasmEngine implements HelmEngine {
     } else {
       this.#finish(job, engineError(reply.error.kind, reply.error.message, { output: reply.error.output }));
     }
+  }
+
+  /** A template called `lookup`: ask the render's reader and answer the worker. */
+  #onLookup(worker: Worker, msg: { id: number; lookupId: number; query: LookupQuery }): void {
+    const job = this.#current;
+    const reply = (answer: { json?: string; error?: string }) => {
+      if (this.#worker === worker) worker.postMessage({ type: 'lookup-result', lookupId: msg.lookupId, ...answer });
+    };
+    const lookup = job?.id === msg.id ? job.request.lookup : undefined;
+    if (!lookup) return reply({ json: '' });
+    lookup(msg.query).then(
+      (found) => {
+        if (found === undefined || found === null) return reply({ json: '' });
+        if (Array.isArray(found)) {
+          const { apiVersion, kind } = msg.query;
+          return reply({ json: JSON.stringify({ apiVersion, kind: `${kind}List`, metadata: {}, items: found }) });
+        }
+        reply({ json: JSON.stringify(found) });
+      },
+      (err: unknown) => reply({ error: err instanceof Error ? err.message : String(err) }),
+    );
   }
 
   /** The worker died (Go out of memory, fatal error): fail the current render, restart lazily. */

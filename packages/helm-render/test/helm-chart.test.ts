@@ -199,7 +199,38 @@ describe('helmChart', () => {
     });
   });
 
+  it('answers lookup from a reader when given one (and returns empty results without)', async () => {
+    const artifact = await fixtureArtifact();
+    const queries: unknown[] = [];
+    const lookup = async (q: { apiVersion: string; kind: string; namespace: string; name: string }) => {
+      queries.push(q);
+      if (q.kind === 'Secret' && q.name === 'preexisting') {
+        return { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'preexisting', namespace: q.namespace }, data: { password: 'c2VjcmV0' } };
+      }
+      if (q.kind === 'ConfigMap' && q.name === '') {
+        return [1, 2].map((i) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm${i}` } }));
+      }
+      return undefined;
+    };
+    const data = async (o: object) =>
+      ((await helmChart({ chart: 'charts/features', releaseName: 'l', namespace: 'ns1', engine, ...o })({ artifact })).find(
+        (x) => x.metadata.name === 'l-lookup',
+      ) as any).data;
+    // A list comes back as Helm's unstructured list object: apiVersion, kind, metadata, items.
+    expect(await data({ lookup })).toEqual({ existingIsEmpty: 'false', listLength: '4', password: 'c2VjcmV0' });
+    expect(queries).toEqual([
+      { apiVersion: 'v1', kind: 'Secret', namespace: 'ns1', name: 'preexisting' },
+      { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'ns1', name: '' },
+    ]);
+    expect(await data({})).toEqual({ existingIsEmpty: 'true', listLength: '0', password: 'Z2VuZXJhdGVk' });
+    const failing = helmChart({ chart: 'charts/features', releaseName: 'l', engine, lookup: async () => Promise.reject(new Error('forbidden')) });
+    const err = await rejection(failing({ artifact }));
+    expect(err.code).toBe('HELM_TEMPLATE_ERROR');
+    expect(err.message).toMatch(/forbidden/);
+  });
+
   it('rejects inconsistent options at construction', () => {
+    expect(() => helmChart({ chart: 'x', releaseName: 'r', engine: 'cli', lookup: async () => undefined })).toThrow(/lookup needs the wasm engine/);
     expect(() => helmChart({ chart: 'x', releaseName: '' })).toThrow(/releaseName is required/);
     expect(() => helmChart({ chart: 'x', releaseName: 'r', timeout: 0 })).toThrow(HelmError);
   });

@@ -8,8 +8,10 @@
 //
 // Protocol (see src/wasm-engine.ts):
 //   in:  { wasmExecUrl, module: WebAssembly.Module }            (workerData)
-//   in:  { id, request: string, files: [name, Uint8Array][], values: [name, Uint8Array][] }
+//   in:  { type: 'render', id, request: string, files: [name, Uint8Array][], values: [name, Uint8Array][] }
+//   in:  { type: 'lookup-result', lookupId, json?: string, error?: string }
 //   out: { type: 'ready', info: string } | { type: 'fatal', message }
+//   out: { type: 'lookup', id, lookupId, query: { apiVersion, kind, namespace, name } }
 //   out: { type: 'result', id, json: string, log: string }
 //   out: { type: 'exit', code, log }                            (the Go program ended)
 import { parentPort, workerData } from 'node:worker_threads';
@@ -64,7 +66,26 @@ try {
   log = '';
   parentPort.postMessage({ type: 'ready', info: engine.info() });
 
+  // `lookup` in templates: Go blocks its goroutine on this promise; the host answers.
+  const lookups = new Map();
+  let nextLookup = 1;
+  let renderId = 0;
+  globalThis.convergeHelmLookup = (apiVersion, kind, namespace, name) =>
+    new Promise((resolve, reject) => {
+      const lookupId = nextLookup++;
+      lookups.set(lookupId, { resolve, reject });
+      parentPort.postMessage({ type: 'lookup', id: renderId, lookupId, query: { apiVersion, kind, namespace, name } });
+    });
+
   parentPort.on('message', async (msg) => {
+    if (msg.type === 'lookup-result') {
+      const pending = lookups.get(msg.lookupId);
+      lookups.delete(msg.lookupId);
+      if (msg.error !== undefined) pending?.reject(new Error(msg.error));
+      else pending?.resolve(msg.json ?? '');
+      return;
+    }
+    renderId = msg.id;
     log = '';
     let json;
     try {
