@@ -1,7 +1,7 @@
 import { gvkOf, refOf, toConvergeError } from '@converge/core';
 import type { ApplyOptions, ApplyResult, KubeObject } from '@converge/core';
 import type { ResourceMapping } from './discovery.js';
-import { KubeSinkError, UnknownKindError, toKubeError } from './errors.js';
+import { KubeHttpError, KubeSinkError, UnknownKindError, toKubeError } from './errors.js';
 import { resourcePath } from './resource-path.js';
 import type { SinkContext } from './internal/context.js';
 import { mapLimit } from './internal/limit.js';
@@ -47,7 +47,11 @@ function isEstablished(crd: KubeObject): boolean {
  * Applies one object with server-side apply: exactly one PATCH request
  * (`application/apply-patch+yaml`, the manifest sent as written so no field is dropped).
  */
-export async function applyOne(ctx: SinkContext, obj: KubeObject, options: ApplyOptions & { crdKinds?: Set<string> }): Promise<ApplyResult> {
+export async function applyOne(
+  ctx: SinkContext,
+  obj: KubeObject,
+  options: ApplyOptions & { crdKinds?: Set<string>; dryRunNamespaces?: Set<string> },
+): Promise<ApplyResult> {
   const ref = refOf(obj);
   const secret = isSecret(obj);
   let mapping: ResourceMapping;
@@ -82,8 +86,20 @@ export async function applyOne(ctx: SinkContext, obj: KubeObject, options: Apply
     if (!options.dryRun) ctx.ownWrites.wrote(ref, stored);
     return { ref, ok: true, object: stored };
   } catch (err) {
+    // A dry run does not create the Namespace it applies, so the server cannot validate the
+    // objects that go into it. They would be created with it: report them as such (unvalidated)
+    // rather than failing every first deploy into a new namespace.
+    if (options.dryRun && namespace && options.dryRunNamespaces?.has(namespace) && isNamespaceNotFound(err, namespace)) {
+      return { ref, ok: true, object: applyBody(obj, namespace) };
+    }
     return { ref, ok: false, error: toKubeError(err, { ref, verb: 'patch', resource: mapping.resource, secret, clusterScoped: !mapping.namespaced }) };
   }
+}
+
+function isNamespaceNotFound(err: unknown, namespace: string): boolean {
+  if (!(err instanceof KubeHttpError) || err.status !== 404) return false;
+  const details = (err.body as { details?: { kind?: string; name?: string } } | undefined)?.details;
+  return details?.kind === 'namespaces' && details.name === namespace;
 }
 
 /** Polls a CRD until its `Established` condition is true, so its kind can be served. */
@@ -122,7 +138,9 @@ async function waitEstablished(ctx: SinkContext, result: ApplyResult & { ok: tru
 /**
  * Applies objects in two waves: Namespaces and CustomResourceDefinitions first (CRDs waited
  * for until Established, unless dry-running), then everything else, with at most
- * `ctx.concurrency` requests in flight and starts kept in the given order. Resolves with one
+ * `ctx.concurrency` requests in flight and starts kept in the given order. In a dry run, objects
+ * whose Namespace is part of the same apply but does not exist yet cannot be validated by the
+ * server; they are reported as applied (the object as it would be sent). Resolves with one
  * result per object, in input order; never rejects for a per-object failure.
  */
 export async function applyObjects(ctx: SinkContext, objects: readonly KubeObject[], options: ApplyOptions = {}): Promise<ApplyResult[]> {
@@ -138,7 +156,8 @@ export async function applyObjects(ctx: SinkContext, objects: readonly KubeObjec
       if (spec?.group && spec.names?.kind) crdKinds.add(`${spec.group}/${spec.names.kind}`);
     }
   });
-  const opts = { ...options, crdKinds };
+  const dryRunNamespaces = new Set<string>();
+  const opts = { ...options, crdKinds, dryRunNamespaces };
 
   const run = async (i: number, afterApply?: (r: ApplyResult & { ok: true }) => Promise<ApplyResult>): Promise<void> => {
     const obj = objects[i] as KubeObject;
@@ -146,6 +165,7 @@ export async function applyObjects(ctx: SinkContext, objects: readonly KubeObjec
     try {
       result = await applyOne(ctx, obj, opts);
       if (result.ok && afterApply) result = await afterApply(result);
+      if (result.ok && options.dryRun && isNamespace(obj)) dryRunNamespaces.add(obj.metadata.name);
     } catch (err) {
       result = { ref: refOf(obj), ok: false, error: toConvergeError(err) };
     }

@@ -93,6 +93,21 @@ describe('kubeSink.apply', () => {
     await sink.close();
   });
 
+  it('dry-run of a new namespace and its objects succeeds and persists nothing; a missing namespace not in the apply still fails', async () => {
+    const ns = uniqueName('drynew');
+    const { sink } = recordingSink(kc);
+    const results = await sink.apply([namespace(ns), configMap(ns, 'ghost', { a: '1' })], { dryRun: true });
+    expect(results.map((r) => (r.ok ? 'ok' : r.error.message))).toEqual(['ok', 'ok']);
+    const cm = results[1];
+    if (cm?.ok) expect(cm.object.metadata).toMatchObject({ name: 'ghost', namespace: ns });
+    await expect(core.readNamespace({ name: ns })).rejects.toMatchObject({ code: 404 });
+
+    const [orphan] = await sink.apply([configMap(uniqueName('nowhere'), 'ghost', { a: '1' })], { dryRun: true });
+    expect(orphan?.ok).toBe(false);
+    if (orphan && !orphan.ok) expect(orphan.error.code).toBe('KUBE_NOT_FOUND');
+    await sink.close();
+  });
+
   it('fails only the object whose kind the server does not serve, with UNKNOWN_KIND', async () => {
     const ns = uniqueName('unk');
     const { sink } = recordingSink(kc);
