@@ -109,6 +109,20 @@ describe('dynamic per-merge-request environments', () => {
     expect(await pass(fleet)).toMatchObject({ status: 'succeeded', added: [], removed: [], errors: {} });
   });
 
+  it('a preview whose file was deleted while the fleet was down is torn down by the restarted fleet', async () => {
+    const fleet = await setup('restart');
+    await registry.push('acme/shop', 'r-1');
+    await git.commitFiles('restart', { 'apps/r.yaml': spec('r-1') }, 'preview r');
+    expect(await pass(fleet)).toMatchObject({ status: 'succeeded', added: ['r'], errors: {} });
+    await fleet.stop();
+    expect((await preview('preview-r')).deployment).toBe(true);
+
+    await git.deleteFiles('restart', ['apps/r.yaml'], 'close r');
+    const restarted = previewFleet({ name: 'restart', url: git.repoUrl('restart'), sink, vars: { REGISTRY: `${registry.host}/acme` }, imageGate: { insecureRegistries: [registry.host] } });
+    expect(await pass(restarted)).toMatchObject({ status: 'succeeded', added: [], removed: ['r'], errors: {} });
+    expect(await preview('preview-r')).toEqual({ namespace: expect.stringMatching(/^(Terminating|absent)$/), deployment: false, configMap: false, service: false });
+  });
+
   it('a broken spec file in apps/ fails the fleet pass with APP_SPEC_INVALID and prunes no preview', async () => {
     const fleet = await setup('broken');
     await registry.push('acme/shop', 'a-1');

@@ -113,6 +113,8 @@ interface Child {
  * A new file starts an application, a changed file reconfigures it, a removed file prunes
  * everything that application applied and stops it — but only after the folder was read
  * successfully: a broken spec file fails the fleet pass and leaves every application as it is.
+ * The fleet records its applications' names in the sink (inventory owner `fleet:<name>`), so a
+ * file removed while the fleet was not running is torn down by the next fleet pass after a restart.
  *
  * @example
  * ```ts
@@ -133,6 +135,8 @@ export function createFleet(options: FleetOptions): Fleet {
   const state: { lastAppliedRevision?: string; lastError?: ConvergeError } = {};
   const emit = (event: Record<string, unknown> & { type: FleetEvent['type'] }) => events.emit({ ...event, reconciler: options.name, at: clock.now() } as FleetEvent);
   const childName = (app: string) => `${options.name}-${app}`;
+  /** The sink inventory in which the fleet records its applications' names. */
+  const recordOwner = `fleet:${options.name}`;
   let suspended = false;
   let passStartedAt = 0;
 
@@ -173,6 +177,12 @@ export function createFleet(options: FleetOptions): Fleet {
 
   async function sync(specs: AppSpec[], result: FleetResult): Promise<void> {
     const wanted = new Map(specs.map((s) => [s.name, s]));
+    // Applications recorded by an earlier run (this process or one before a restart) whose files
+    // are gone: torn down like any other removal, so nothing is orphaned across restarts.
+    const recorded = (await options.sink.readInventory(recordOwner))?.map((ref) => ref.name) ?? [];
+    for (const app of recorded) if (!wanted.has(app) && !children.has(app) && !leaving.has(app)) leaving.set(app, { name: app });
+    // Record every application before any of them applies anything.
+    const written = await record([...wanted.keys(), ...leaving.keys(), ...children.keys()], recorded);
     for (const [app, child] of children) {
       if (!wanted.has(app)) {
         children.delete(app);
@@ -208,6 +218,15 @@ export function createFleet(options: FleetOptions): Fleet {
       emit({ type: existing ? 'app.updated' : 'app.added', app: spec.name });
       if (loop.running && !suspended) child.reconciler.start();
     }
+    await record([...wanted.keys(), ...leaving.keys()], written);
+  }
+
+  /** Writes the fleet's own record of its applications (names only) if it differs from `current`; returns what is recorded. */
+  async function record(apps: string[], current: string[]): Promise<string[]> {
+    const names = [...new Set(apps)].sort();
+    if (names.join('\n') === [...new Set(current)].sort().join('\n')) return current;
+    await options.sink.writeInventory(recordOwner, names.map((name) => ({ group: 'converge.dev', kind: 'Application', name })));
+    return names;
   }
 
   async function createChild(spec: AppSpec, key: string): Promise<Child> {

@@ -86,6 +86,32 @@ describe('createFleet', () => {
     expect(await sink.readInventory('previews-feature-x')).toBeUndefined();
   });
 
+  it('an application removed while the fleet was not running is torn down by the next fleet (after a restart)', async () => {
+    const { repo, sink, fleet } = setup();
+    repo.write('apps/a.yaml', 'vars:\n  BRANCH: a\n');
+    repo.write('apps/b.yaml', 'vars:\n  BRANCH: b\n');
+    await fleet.reconcile();
+    await fleet.stop();
+    expect(inNamespace(sink, 'preview-b')).toHaveLength(3);
+
+    // The process restarts; meanwhile b's file was deleted.
+    repo.remove('apps/b.yaml');
+    const restarted = createFleet({
+      name: 'previews',
+      source: directorySource(repo.root),
+      path: 'apps',
+      sink,
+      createApp: (spec) => ({ source: directorySource(`${repo.root}/${spec.source!['path'] as string}`), render: pipe(yamlFiles(), substitute(spec.vars ?? {})) }),
+    });
+    cleanups.push(() => restarted.stop());
+    const result = await restarted.reconcile();
+    expect(result).toMatchObject({ status: 'succeeded', added: ['a'], removed: ['b'] });
+    expect(inNamespace(sink, 'preview-b')).toEqual([]);
+    expect(inNamespace(sink, 'preview-a')).toHaveLength(3);
+    expect(await sink.readInventory('previews-b')).toBeUndefined();
+    expect((await sink.readInventory('fleet:previews'))?.map((r) => r.name)).toEqual(['a']);
+  });
+
   it('a broken spec file fails the fleet pass and prunes no application', async () => {
     const { repo, sink, fleet } = setup();
     repo.write('apps/a.yaml', 'vars:\n  BRANCH: a\n');
