@@ -1,12 +1,18 @@
 import { formatRef, type ReconcileEvent } from '@converge/core';
 
-/** One plain line per event worth showing in a CI log (no colours, no cursor tricks). */
-export function ciLogLine(e: ReconcileEvent): string | undefined {
+/** How {@link ciLogLine} words the end of a pass. */
+export interface CiLogOptions {
+  /** The pass persisted nothing (`--dry-run`). @default false */
+  dryRun?: boolean;
+}
+
+/** One plain line per event worth showing in a CI log (no colours, no cursor tricks). Events carry refs, never object contents. */
+export function ciLogLine(e: ReconcileEvent, options: CiLogOptions = {}): string | undefined {
   switch (e.type) {
     case 'revision.checked':
       return `revision ${e.revision}`;
     case 'rendered':
-      return `rendered ${e.objects} objects`;
+      return `rendered ${e.objects} ${e.objects === 1 ? 'object' : 'objects'}`;
     case 'planned':
       return `plan: ${e.counts.created} create, ${e.counts.updated} update, ${e.counts.deleted} prune, ${e.counts.unchanged} unchanged${e.dryRun ? ' (dry run)' : ''}`;
     case 'object.applied':
@@ -18,7 +24,9 @@ export function ciLogLine(e: ReconcileEvent): string | undefined {
     case 'health.changed':
       return `health ${formatRef(e.ref)}: ${e.health.status} — ${e.health.message}`;
     case 'pass.succeeded':
-      return `applied ${e.revision} in ${(e.durationMs / 1000).toFixed(1)} s`;
+      return options.dryRun
+        ? `dry run of ${e.revision} passed in ${(e.durationMs / 1000).toFixed(1)} s; nothing was persisted`
+        : `applied ${e.revision} in ${(e.durationMs / 1000).toFixed(1)} s`;
     default:
       return undefined;
   }

@@ -9,6 +9,12 @@ import { kubeSink } from '@converge/kube-sink';
 import { parsePushArgs, USAGE, type PushArgs } from './args.ts';
 import { ciLogLine } from './ci-log.ts';
 
+/** Prints the failure last, on stderr; on GitHub Actions as an `::error::` annotation (one line, newlines escaped). */
+function reportFailure(text: string): void {
+  if (process.env['GITHUB_ACTIONS'] === 'true') console.error(`::error::${text.replaceAll('%', '%25').replaceAll('\r', '%0D').replaceAll('\n', '%0A')}`);
+  else console.error(`error: ${text}`);
+}
+
 async function main(args: PushArgs): Promise<number> {
   const kubeConfig = new KubeConfig();
   if (args.kubeconfig) kubeConfig.loadFromFile(args.kubeconfig);
@@ -43,12 +49,12 @@ async function main(args: PushArgs): Promise<number> {
       return created + updated + deleted > 0 ? 2 : 0;
     }
     reconciler.on('*', (event) => {
-      const line = ciLogLine(event);
+      const line = ciLogLine(event, { dryRun: args.dryRun });
       if (line) console.log(line);
     });
     const result = await reconciler.reconcile();
     if (result.status === 'failed') {
-      console.error(`::error::converge-push apply failed [${result.error!.code}]: ${result.error!.message}`);
+      reportFailure(`converge-push apply failed [${result.error!.code}]: ${result.error!.message}`);
       return 1;
     }
     return 0;
@@ -68,6 +74,6 @@ try {
   process.exitCode = await main(args);
 } catch (error) {
   const e = error as Error & { code?: string };
-  console.error(`::error::converge-push ${args.command} failed${e.code ? ` [${e.code}]` : ''}: ${e.message}`);
+  reportFailure(`converge-push ${args.command} failed${e.code ? ` [${e.code}]` : ''}: ${e.message}`);
   process.exitCode = 1;
 }

@@ -1,0 +1,255 @@
+// converge-push as a pipeline runs it: a subprocess with --kubeconfig, against a real etcd +
+// kube-apiserver, reading a local folder (a CI checkout) or a repository on a real git server.
+import { execFile } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
+import { startGitServer, type GitServer } from '@converge/git-source/testing';
+import { kubeSink, type KubeSink } from '@converge/kube-sink';
+import { useTestEnv } from '@converge/kube-testenv/vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const main = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+const id = randomUUID().slice(0, 6);
+const ns = `push-${id}`;
+const password = `s3cret-${id}`;
+const newPassword = `rotated-${id}`;
+
+const env = await useTestEnv();
+const core = env.kubeConfig.makeApiClient(CoreV1Api);
+const apps = env.kubeConfig.makeApiClient(AppsV1Api);
+
+let work: string;
+let git: GitServer;
+let sink: KubeSink;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `converge-push <args>` as CI would, against the test control plane (never the default kubeconfig). */
+function push(...args: string[]): Promise<Run> {
+  return runPush(args, {});
+}
+
+/** The same on GitHub Actions, where failures become `::error::` annotations. */
+function pushOnGitHub(...args: string[]): Promise<Run> {
+  return runPush(args, { GITHUB_ACTIONS: 'true' });
+}
+
+function runPush(args: string[], extraEnv: Record<string, string>): Promise<Run> {
+  const { GITHUB_ACTIONS: _, ...inherited } = process.env;
+  return new Promise((resolve) => {
+    execFile(process.execPath, [main, ...args], { timeout: 80_000, env: { ...inherited, KUBECONFIG: '/nonexistent', ...extraEnv } }, (error, stdout, stderr) => {
+      const run = { code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr };
+      if (process.env['CI_PUSH_DEBUG']) appendFileSync(process.env['CI_PUSH_DEBUG'], `$ converge-push ${args.join(' ')}\n${stdout}${stderr}→ exit ${run.code}\n\n`);
+      resolve(run);
+    });
+  });
+}
+
+const kube = () => ['--kubeconfig', env.kubeconfigPath];
+
+function manifests(greeting: string, secret: string): Record<string, string> {
+  return {
+    'deploy/namespace.yaml': `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${ns} }\n`,
+    'deploy/config.yaml': `apiVersion: v1
+kind: ConfigMap
+metadata: { name: app-config }
+data:
+  greeting: ${greeting}
+  environment: \${ENVIRONMENT}
+`,
+    'deploy/service.yaml': `apiVersion: v1
+kind: Service
+metadata: { name: app }
+spec:
+  selector: { app: app }
+  ports: [{ port: 80, targetPort: 8080 }]
+`,
+    'deploy/secret.yaml': `apiVersion: v1\nkind: Secret\nmetadata: { name: app-db }\nstringData: { password: ${secret} }\n`,
+  };
+}
+
+async function writeTree(root: string, files: Record<string, string>): Promise<string> {
+  for (const [path, content] of Object.entries(files)) {
+    await mkdir(dirname(join(root, path)), { recursive: true });
+    await writeFile(join(root, path), content);
+  }
+  return root;
+}
+
+function expectNoSecret(run: Run): void {
+  for (const value of [password, newPassword]) {
+    for (const text of [run.stdout, run.stderr]) {
+      expect(text).not.toContain(value);
+      expect(text).not.toContain(Buffer.from(value).toString('base64'));
+    }
+  }
+}
+
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), 'ci-push-test-'));
+  await writeTree(join(work, 'checkout'), manifests('hello', password));
+  git = await startGitServer();
+  sink = kubeSink({ kubeConfig: env.kubeConfig });
+});
+
+afterAll(async () => {
+  await sink?.close();
+  await git?.close();
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+describe('converge-push against a real control plane', () => {
+  const checkout = () => ['--dir', join(work, 'checkout'), '--path', 'deploy', '--namespace', ns, '--name', `app-${id}`, '--var', 'ENVIRONMENT=staging'];
+
+  it('exits 64 with the usage on bad usage', async () => {
+    for (const args of [[], ['deploy', '--dir', '.'], ['diff'], ['diff', '--dir', '.', '--repo', 'http://x'], ['apply', '--dir', '.', '--wait-timeout', 'soon'], ['diff', '--dir', '.', '--bogus']]) {
+      const run = await push(...args);
+      expect(run.code, args.join(' ')).toBe(64);
+      expect(run.stderr).toContain('usage: converge-push <diff|apply>');
+    }
+  });
+
+  it('diff on an empty cluster exits 2 and prints a readable plan with Secret values masked', async () => {
+    const run = await push('diff', ...checkout(), ...kube());
+    expect(run.stderr).toBe('');
+    expect(run.code, run.stdout + run.stderr).toBe(2);
+    expect(run.stdout).toContain(`+ Namespace ${ns} (create)`);
+    expect(run.stdout).toContain(`+ ConfigMap ${ns}/app-config (create)`);
+    expect(run.stdout).toContain(`+ Service ${ns}/app (create)`);
+    expect(run.stdout).toContain(`+ Secret ${ns}/app-db (create)`);
+    expect(run.stdout).toMatch(/environment: staging/);
+    expect(run.stdout).toContain('4 to create, 0 to update, 0 to prune');
+    expectNoSecret(run);
+  });
+
+  it('apply --dry-run validates on the server and persists nothing', async () => {
+    const run = await push('apply', '--dry-run', ...checkout(), ...kube());
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain(`created ConfigMap ${ns}/app-config (dry run)`);
+    expect(run.stdout).toMatch(/^dry run of \S+ passed in [\d.]+ s; nothing was persisted$/m);
+    expectNoSecret(run);
+    await expect(core.readNamespace({ name: ns })).rejects.toMatchObject({ code: 404 });
+    expect(await sink.readInventory(`app-${id}`)).toBeUndefined();
+  });
+
+  it('apply exits 0 once everything is applied and healthy; the objects exist', async () => {
+    const run = await push('apply', '--wait-timeout', '60', ...checkout(), ...kube());
+    expect(run.stderr).toBe('');
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain(`created Secret ${ns}/app-db`);
+    expect(run.stdout).toMatch(new RegExp(`health ConfigMap ${ns}/app-config: Current`));
+    expect(run.stdout).toMatch(/^applied \S+ in [\d.]+ s$/m);
+    expectNoSecret(run);
+
+    expect((await core.readNamespacedConfigMap({ name: 'app-config', namespace: ns })).data).toEqual({ greeting: 'hello', environment: 'staging' });
+    expect((await core.readNamespacedService({ name: 'app', namespace: ns })).spec?.ports?.[0]?.port).toBe(80);
+    const secret = await core.readNamespacedSecret({ name: 'app-db', namespace: ns });
+    expect(Buffer.from(secret.data!['password']!, 'base64').toString()).toBe(password);
+    expect((await sink.readInventory(`app-${id}`))?.length).toBe(4);
+  });
+
+  it('diff again exits 0 and says "no changes"', async () => {
+    const run = await push('diff', ...checkout(), ...kube());
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain('no changes');
+    expect(run.stdout).toContain('0 to create, 0 to update, 0 to prune');
+  });
+
+  it('shows a changed Secret as masked and a changed ConfigMap field as old → new', async () => {
+    await writeTree(join(work, 'checkout'), manifests('hello-again', newPassword));
+    const diff = await push('diff', ...checkout(), ...kube());
+    expect(diff.code).toBe(2);
+    expect(diff.stdout).toContain(`~ ConfigMap ${ns}/app-config (update)`);
+    expect(diff.stdout).toContain('~ /data/greeting: "hello" → "hello-again"');
+    expect(diff.stdout).toContain(`~ Secret ${ns}/app-db (update)`);
+    expectNoSecret(diff);
+
+    const apply = await push('apply', ...checkout(), ...kube());
+    expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+    expect(apply.stdout).toContain(`updated Secret ${ns}/app-db`);
+    expectNoSecret(apply);
+    const secret = await core.readNamespacedSecret({ name: 'app-db', namespace: ns });
+    expect(Buffer.from(secret.data!['password']!, 'base64').toString()).toBe(newPassword);
+  });
+
+  it('apply exits 1 naming the invalid object and the API server’s reason', async () => {
+    const dir = await writeTree(join(work, 'invalid'), {
+      'deploy/ok.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: fine }\ndata: { a: "1" }\n`,
+      'deploy/deployment.yaml': `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: no-selector }
+spec:
+  replicas: 1
+  template:
+    metadata: { labels: { app: x } }
+    spec: { containers: [{ name: x, image: registry.example/x:1 }] }
+`,
+    });
+    const run = await pushOnGitHub('apply', '--dir', dir, '--path', 'deploy', '--namespace', ns, '--name', `invalid-${id}`, ...kube());
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(run.stdout).toContain(`FAILED Deployment.apps ${ns}/no-selector`);
+    expect(run.stderr).toMatch(/^::error::converge-push apply failed \[KUBE_INVALID\]: Deployment.apps \S+\/no-selector is invalid: spec.selector: Required value/m);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    await expect(apps.readNamespacedDeployment({ name: 'no-selector', namespace: ns })).rejects.toMatchObject({ code: 404 });
+  });
+
+  it('apply exits 1 with HEALTH_TIMEOUT when a Deployment does not become available in time', async () => {
+    const dir = await writeTree(join(work, 'slow'), {
+      'deploy/deployment.yaml': `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: never-ready }
+spec:
+  replicas: 1
+  selector: { matchLabels: { app: never-ready } }
+  template:
+    metadata: { labels: { app: never-ready } }
+    spec: { containers: [{ name: app, image: registry.example/app:1 }] }
+`,
+    });
+    const started = Date.now();
+    const run = await push('apply', '--dir', dir, '--path', 'deploy', '--namespace', ns, '--name', `slow-${id}`, '--wait-timeout', '3', ...kube());
+    expect(run.code, run.stdout + run.stderr).toBe(1);
+    expect(run.stdout).toContain(`created Deployment.apps ${ns}/never-ready`);
+    expect(run.stderr).toMatch(/^error: converge-push apply failed \[HEALTH_TIMEOUT\]: not healthy after 3000 ms: Deployment.apps \S+\/never-ready \(InProgress/m);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    // The object was applied; only the wait failed.
+    expect((await apps.readNamespacedDeployment({ name: 'never-ready', namespace: ns })).spec?.replicas).toBe(1);
+  });
+
+  it('applies from a repository on a git server: --repo with --branch and --path', async () => {
+    await git.createRepo('env');
+    const repoNs = `${ns}-git`;
+    await git.commitFiles(
+      'env',
+      {
+        'deploy/namespace.yaml': `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${repoNs} }\n`,
+        'deploy/config.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: from-git }\ndata: { greeting: "\${GREETING}" }\n`,
+      },
+      'env',
+    );
+    const args = ['--repo', git.repoUrl('env'), '--branch', 'main', '--path', 'deploy', '--namespace', repoNs, '--name', `git-${id}`, '--var', 'GREETING=hi from git', ...kube()];
+    const diff = await push('diff', ...args);
+    expect(diff.code).toBe(2);
+    expect(diff.stdout).toContain(`converge-push diff: main@sha1:${await git.revParse('env', 'main')}`);
+    expect(diff.stdout).toContain(`+ ConfigMap ${repoNs}/from-git (create)`);
+
+    const apply = await push('apply', ...args);
+    expect(apply.code, apply.stdout + apply.stderr).toBe(0);
+    expect((await core.readNamespacedConfigMap({ name: 'from-git', namespace: repoNs })).data).toEqual({ greeting: 'hi from git' });
+
+    await git.deleteFiles('env', ['deploy/config.yaml'], 'drop the config map');
+    const prune = await push('apply', ...args);
+    expect(prune.code).toBe(0);
+    expect(prune.stdout).toContain(`pruned ConfigMap ${repoNs}/from-git`);
+    await expect(core.readNamespacedConfigMap({ name: 'from-git', namespace: repoNs })).rejects.toMatchObject({ code: 404 });
+  });
+});
