@@ -14,13 +14,26 @@ const kubeConfig = new KubeConfig();
 if (values.kubeconfig) kubeConfig.loadFromFile(values.kubeconfig);
 else kubeConfig.loadFromDefault();
 
+let config;
+try {
+  config = await loadAgentConfig(values.config);
+} catch (error) {
+  log('error', 'bad configuration', { error: (error as Error).message });
+  process.exit(64);
+}
 const sink = kubeSink({ kubeConfig });
-const agent = await startAgent(await loadAgentConfig(values.config), { sink, log });
+const agent = await startAgent(config, { sink, log });
 
+// First signal: finish the passes in flight (the inventory is written before and after each
+// apply, so even a kill leaves it listing at least what was applied), then exit 0. A second
+// signal exits at once.
 let stopping = false;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
-    if (stopping) return;
+    if (stopping) {
+      log('warn', 'second signal: exiting without waiting', { signal });
+      process.exit(1);
+    }
     stopping = true;
     log('info', 'shutting down: finishing passes in flight', { signal });
     void agent
