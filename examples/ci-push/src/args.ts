@@ -6,6 +6,8 @@ export interface PushArgs {
   name: string;
   dir?: string;
   repo?: string;
+  /** The name of the environment variable holding a token for `--repo` (never the token itself). */
+  gitTokenEnv?: string;
   ref: Record<string, string>;
   path?: string;
   render: { type: 'yaml' } | { type: 'helm'; chart: string; valuesFiles: string[] };
@@ -19,6 +21,7 @@ export interface PushArgs {
 
 export const USAGE = `usage: converge-push <diff|apply> (--dir <folder> | --repo <git url> [--branch b | --tag t | --commit sha]) [options]
 
+  --git-token-env <VAR>  environment variable holding a token for --repo (HTTP basic password / bearer)
   --path <folder>        sub-folder of the repository or folder holding the manifests
   --helm-chart <path>    render a Helm chart (path inside the folder/repository) instead of plain YAML
   --values <file>        Helm values file inside the folder/repository (repeatable)
@@ -40,6 +43,7 @@ export function parsePushArgs(argv: string[]): PushArgs {
     options: {
       dir: { type: 'string' },
       repo: { type: 'string' },
+      'git-token-env': { type: 'string' },
       branch: { type: 'string' },
       tag: { type: 'string' },
       commit: { type: 'string' },
@@ -58,6 +62,7 @@ export function parsePushArgs(argv: string[]): PushArgs {
   const command = positionals[0];
   if (command !== 'diff' && command !== 'apply') throw new TypeError(`expected diff or apply, got ${JSON.stringify(command ?? '')}`);
   if (!values.dir === !values.repo) throw new TypeError('give exactly one of --dir and --repo');
+  if (values['git-token-env'] && !values.repo) throw new TypeError('--git-token-env goes with --repo');
   const waitSeconds = Number(values['wait-timeout']);
   if (!Number.isFinite(waitSeconds) || waitSeconds < 0) throw new TypeError('--wait-timeout must be a number of seconds');
   const ref: Record<string, string> = {};
@@ -73,6 +78,7 @@ export function parsePushArgs(argv: string[]): PushArgs {
     name: values.name,
     ...(values.dir && { dir: values.dir }),
     ...(values.repo && { repo: values.repo }),
+    ...(values['git-token-env'] && { gitTokenEnv: values['git-token-env'] }),
     ref,
     ...(values.path && { path: values.path }),
     render: values['helm-chart'] ? { type: 'helm', chart: values['helm-chart'], valuesFiles: values.values ?? [] } : { type: 'yaml' },

@@ -27,7 +27,8 @@ async function main(args: PushArgs): Promise<number> {
     vars: args.vars,
     ...(args.namespace && { namespace: args.namespace }),
   };
-  const parts = appFactory()(spec);
+  const token = args.gitTokenEnv ? process.env[args.gitTokenEnv] : undefined;
+  const parts = appFactory(token ? { auth: { token } } : {})(spec);
   const sink = kubeSink({ kubeConfig });
   const reconciler = createReconciler({
     name: args.name,
@@ -66,6 +67,7 @@ async function main(args: PushArgs): Promise<number> {
 let args: PushArgs;
 try {
   args = parsePushArgs(process.argv.slice(2));
+  if (args.gitTokenEnv && !process.env[args.gitTokenEnv]) throw new TypeError(`--git-token-env ${args.gitTokenEnv}: the variable is not set`);
 } catch (error) {
   console.error(`${(error as Error).message}\n\n${USAGE}`);
   process.exit(64);

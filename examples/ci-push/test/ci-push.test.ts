@@ -43,7 +43,7 @@ function pushOnGitHub(...args: string[]): Promise<Run> {
   return runPush(args, { GITHUB_ACTIONS: 'true' });
 }
 
-function runPush(args: string[], extraEnv: Record<string, string>): Promise<Run> {
+function runPush(args: string[], extraEnv: Record<string, string | undefined>): Promise<Run> {
   const { GITHUB_ACTIONS: _, ...inherited } = process.env;
   return new Promise((resolve) => {
     execFile(process.execPath, [main, ...args], { timeout: 80_000, env: { ...inherited, KUBECONFIG: '/nonexistent', ...extraEnv } }, (error, stdout, stderr) => {
@@ -223,6 +223,31 @@ spec:
     expect(Date.now() - started).toBeLessThan(30_000);
     // The object was applied; only the wait failed.
     expect((await apps.readNamespacedDeployment({ name: 'never-ready', namespace: ns })).spec?.replicas).toBe(1);
+  });
+
+  it('reads a private repository with a token from --git-token-env, and never prints the token', async () => {
+    const token = `tok-${id}`;
+    const privateGit = await startGitServer({ auth: { token } });
+    try {
+      await privateGit.createRepo('private');
+      await privateGit.commitFiles('private', { 'cm.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: private-cm, namespace: ${ns} }\ndata: { a: "1" }\n` }, 'private');
+      const args = ['diff', '--repo', privateGit.repoUrl('private'), '--name', `private-${id}`, ...kube()];
+
+      const without = await push(...args);
+      expect(without.code).toBe(1);
+      expect(without.stderr).toMatch(/^error: converge-push diff failed \[\w+\]: .*(401|auth)/im);
+
+      const unset = await push(...args, '--git-token-env', 'CI_PUSH_TEST_UNSET_TOKEN');
+      expect(unset.code).toBe(64);
+      expect(unset.stderr).toContain('--git-token-env CI_PUSH_TEST_UNSET_TOKEN: the variable is not set');
+
+      const withToken = await runPush([...args, '--git-token-env', 'GIT_TOKEN'], { GIT_TOKEN: token });
+      expect(withToken.code, withToken.stdout + withToken.stderr).toBe(2);
+      expect(withToken.stdout).toContain(`+ ConfigMap ${ns}/private-cm (create)`);
+      for (const run of [without, withToken]) expect(run.stdout + run.stderr).not.toContain(token);
+    } finally {
+      await privateGit.close();
+    }
   });
 
   it('applies from a repository on a git server: --repo with --branch and --path', async () => {
