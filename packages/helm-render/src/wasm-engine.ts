@@ -214,6 +214,8 @@ export class WasmEngine implements HelmEngine {
             worker.on('exit', (code) => this.#crash(worker, `worker exited with code ${code}`));
             this.#info = JSON.parse(msg.info) as WasmEngineInfo;
             this.#worker = worker;
+            // Idle (e.g. the render that started it was aborted): do not hold the process open.
+            if (!this.#current) worker.unref();
             resolve(worker);
             break;
           case 'fatal':

@@ -49,8 +49,9 @@ describe('helmChart', () => {
       'CronJob',
       'Widget',
     ]);
-    expect(originOf(objects[0]!)).toEqual({ file: 'crds/crds/gadgets.yaml' });
-    expect(originOf(objects.at(-1)!)).toEqual({ file: 'crds/templates/widget.yaml' });
+    // The CRD file starts with a comment line, so its document starts on line 2.
+    expect(originOf(objects[0]!)).toMatchObject({ file: 'crds/crds/gadgets.yaml', line: 2 });
+    expect(originOf(objects.at(-1)!)).toMatchObject({ file: 'crds/templates/widget.yaml', line: 1 });
   });
 
   it('merges chart values, then valuesFiles in order, then values', async () => {
@@ -124,7 +125,8 @@ describe('helmChart', () => {
   it('reports rendered documents that are not Kubernetes objects', async () => {
     const err = await rejection(helmChart({ chart: 'bad/not-k8s', releaseName: 'r', engine })({ artifact: await fixtureArtifact() }));
     expect(err.code).toBe('HELM_MANIFEST_INVALID');
-    expect(err.data.position).toEqual({ file: 'not-k8s/templates/cm.yaml' });
+    expect(err.data.position).toMatchObject({ file: 'not-k8s/templates/cm.yaml', line: 1 });
+    expect(err.cause).toBeInstanceOf(ConvergeError);
   });
 
   it('refuses a chart archive with ../ paths', async () => {

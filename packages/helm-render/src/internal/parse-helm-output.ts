@@ -1,77 +1,38 @@
-import { type KubeObject, setOrigin } from '@converge/core';
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { ConvergeError, type KubeObject, parseManifests } from '@converge/core';
 import { helmError } from '../errors.js';
 
-// TODO(core): swap for core's parseManifests once @converge/core exports it; this file is
-// the only place that parses Helm's output.
-
-const SOURCE = /^# Source: (.+)$/gm;
+// Every section Helm prints starts with "---\n# Source: <chart>/templates/<file>\n".
+const SECTION = /^---\n# Source: (.+)\n/gm;
 
 /**
- * Parses `helm template` output into Kubernetes objects, skipping empty documents and
- * flattening `List` kinds. Each object's origin is the template it came from (the
- * `# Source:` comment Helm writes), e.g. `web/templates/deployment.yaml`.
- * Scalars follow YAML 1.1, as Kubernetes reads them (`0644` is octal, `yes` a boolean).
+ * Parses `helm template` output into Kubernetes objects with core's `parseManifests`, one
+ * `# Source:` section at a time, so each object's origin is the template it came from
+ * (e.g. `web/templates/deployment.yaml`, with the line in that template's rendered output).
+ * Empty documents are skipped, `List` kinds flattened, scalars read as Kubernetes reads them.
  *
- * @throws HelmError `HELM_MANIFEST_INVALID` naming the template and line.
+ * @throws HelmError `HELM_MANIFEST_INVALID` naming the template and line (the core error as `cause`).
  */
 export function parseHelmOutput(text: string, chart: string): KubeObject[] {
-  const sources: { offset: number; file: string }[] = [];
-  for (const m of text.matchAll(SOURCE)) sources.push({ offset: m.index, file: m[1]!.trim() });
-  const sourceAt = (offset: number): string => {
-    let file = chart;
-    for (const s of sources) {
-      if (s.offset > offset) break;
-      file = s.file;
-    }
-    return file;
-  };
+  const sections: { file: string; start: number; end: number }[] = [];
+  let head = '';
+  for (const m of text.matchAll(SECTION)) {
+    const last = sections.at(-1);
+    if (last) last.end = m.index;
+    else head = text.slice(0, m.index);
+    sections.push({ file: m[1]!.trim(), start: m.index + m[0].length, end: text.length });
+  }
+  if (sections.length === 0) head = text;
 
-  const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { version: '1.1', merge: true, lineCounter, prettyErrors: false });
   const objects: KubeObject[] = [];
-  for (const doc of docs) {
-    const start = doc.contents?.range[0] ?? doc.range[0];
-    const file = sourceAt(start);
-    const error = doc.errors[0];
-    if (error) {
-      const { line, col } = lineCounter.linePos(error.pos[0]);
-      throw helmError('HELM_MANIFEST_INVALID', `${file}: Helm rendered invalid YAML: ${error.message}`, {
-        position: { file, line, column: col },
-        chart,
-      });
+  const parse = (body: string, file: string) => {
+    try {
+      objects.push(...parseManifests(body, file));
+    } catch (err) {
+      if (!(err instanceof ConvergeError)) throw err;
+      throw helmError('HELM_MANIFEST_INVALID', `Helm rendered an invalid manifest: ${err.message}`, { ...err.data, chart }, err);
     }
-    const value: unknown = doc.toJS({ maxAliasCount: 1000 });
-    if (value === null || value === undefined) continue;
-    for (const obj of flatten(value)) objects.push(setOrigin(check(obj, file, chart), { file }));
-  }
+  };
+  if (head.trim()) parse(head, chart);
+  for (const s of sections) parse(text.slice(s.start, s.end), s.file);
   return objects;
-}
-
-function flatten(value: unknown): unknown[] {
-  if (isRecord(value) && typeof value['kind'] === 'string' && value['kind'].endsWith('List') && Array.isArray(value['items'])) {
-    return value['items'] as unknown[];
-  }
-  return [value];
-}
-
-function check(value: unknown, file: string, chart: string): KubeObject {
-  const fail = (why: string) =>
-    helmError('HELM_MANIFEST_INVALID', `${file}: rendered document is not a Kubernetes object: ${why}`, {
-      position: { file },
-      chart,
-    });
-  if (!isRecord(value)) throw fail('not a mapping');
-  if (typeof value['apiVersion'] !== 'string' || !value['apiVersion']) throw fail('no apiVersion');
-  if (typeof value['kind'] !== 'string' || !value['kind']) throw fail('no kind');
-  const metadata = value['metadata'];
-  if (!isRecord(metadata) || typeof metadata['name'] !== 'string' || !metadata['name']) {
-    // generateName is valid for objects created once (hooks such as test pods).
-    if (!isRecord(metadata) || typeof metadata['generateName'] !== 'string') throw fail('no metadata.name');
-  }
-  return value as KubeObject;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
