@@ -231,6 +231,24 @@ describe('pull agent on a real git server and control plane', () => {
     expect(agent.fleet.status().apps['web']!.history.at(-1)).toMatchObject({ reason: 'webhook', result: 'succeeded' });
   });
 
+  it('puts back a hand edit at once, counts it in metrics and sends a drift-corrected notification', async () => {
+    const settled = await after(
+      async () => {
+        const cm = await core.readNamespacedConfigMap({ name: 'web-config', namespace: webNs });
+        await core.replaceNamespacedConfigMap({ name: 'web-config', namespace: webNs, body: { ...cm, data: { greeting: 'edited by hand' } } });
+      },
+      settledOf(web),
+    );
+    expect(settled).toMatchObject({ type: 'pass.succeeded', driftCorrected: 1 });
+    expect(await greeting()).toBe('hello-again');
+    expect(await metric('converge_drift_corrections_total', `reconciler="${web}"`)).toBe(1);
+    await until(async () => receiver.received.some((r) => r.body['type'] === 'drift-corrected' && r.body['reconciler'] === web), "the 'drift-corrected' notification");
+    expect(receiver.received.find((r) => r.body['type'] === 'drift-corrected')!.body).toMatchObject({
+      count: 1,
+      objects: [{ kind: 'ConfigMap', namespace: webNs, name: 'web-config' }],
+    });
+  });
+
   it('stops reverting drift and applying commits while an app is suspended; resume catches up', async () => {
     const suspended = await fetch(`${agent.url}/apps/web/suspend`, { method: 'POST' });
     expect(await suspended.json()).toEqual({ app: 'web', suspended: true });
@@ -244,11 +262,18 @@ describe('pull agent on a real git server and control plane', () => {
       },
       (e) => e.type === 'drift.detected' && e.reconciler === web,
     );
-    await git.commitFiles('env', webFiles('v3'), 'v3');
-    expect((await webhook()).status).toBe(202);
+    // A new commit changes the manifests and the app's spec file (the fleet then rebuilds the
+    // app's reconciler): the app stays suspended through both.
+    await after(
+      async () => {
+        await git.commitFiles('env', { ...webFiles('v3'), 'apps/web.yaml': `source: { path: web }\nnamespace: ${webNs}\nvars: { TIER: gold }\n` }, 'v3');
+        expect((await webhook()).status).toBe(202);
+      },
+      (e) => e.type === 'app.updated' && 'app' in e && e.app === 'web',
+    );
     await new Promise((r) => setTimeout(r, 2000));
     expect(await greeting()).toBe('edited by hand');
-    expect(agent.fleet.status().apps['web']).toMatchObject({ suspended: true, phase: 'suspended' });
+    expect(agent.fleet.status().apps['web']).toMatchObject({ suspended: true, phase: 'suspended', spec: { vars: { TIER: 'gold' } } });
 
     const settled = await after(() => fetch(`${agent.url}/apps/web/resume`, { method: 'POST' }), settledOf(web));
     expect(settled).toMatchObject({ type: 'pass.succeeded', revision: await head() });
@@ -276,7 +301,7 @@ describe('pull agent on a real git server and control plane', () => {
     );
     await until(async () => receiver.received.some((r) => r.body['type'] === 'recovered' && r.body['reconciler'] === web), "the 'recovered' notification");
 
-    const mine = receiver.received.filter((r) => r.body['reconciler'] === web);
+    const mine = receiver.received.filter((r) => r.body['reconciler'] === web && r.body['type'] !== 'drift-corrected');
     expect(mine.map((r) => r.body['type'])).toEqual(['failed', 'recovered']);
     expect(mine.every((r) => r.signed)).toBe(true);
     expect(mine[0]!.body).toMatchObject({ error: { code: 'YAML_SYNTAX', message: expect.stringContaining('broken.yaml:4') }, failures: 1 });
