@@ -19,7 +19,8 @@ export interface HttpApiOptions {
 }
 
 /**
- * The agent's endpoints: `GET /healthz` (alive), `GET /readyz` (the spec folder was read),
+ * The agent's endpoints: `GET /healthz` (alive), `GET /readyz` (first sync done: the spec
+ * folder was read and every application finished a pass),
  * `GET /metrics`, `GET /status`, `POST /webhook` (a push from the git host: reconcile now),
  * `POST /suspend` and `/resume` (the whole agent), `POST /apps/<name>/suspend|resume|reconcile`.
  */
