@@ -14,7 +14,7 @@ import (
 //	render(requestJSON: string, files: Array<[string, Uint8Array]>, values: Array<[string, Uint8Array]>): Promise<string>
 //
 // The promise resolves with JSON: {"ok":true,"result":Result} or
-// {"ok":false,"error":{"kind","message","output"}}.
+// {"ok":false,"error":{"kind","message"}}. Helm's partial output is not sent: it may hold Secrets.
 func main() {
 	api := js.Global().Get("Object").New()
 	api.Set("render", js.FuncOf(render))
@@ -118,7 +118,7 @@ func marshalError(err error) []byte {
 		re = &RenderError{Kind: KindInternal, Message: err.Error()}
 	}
 	out, _ := json.Marshal(map[string]any{"ok": false, "error": map[string]string{
-		"kind": re.Kind, "message": re.Message, "output": re.Output,
+		"kind": re.Kind, "message": re.Message,
 	}})
 	return out
 }

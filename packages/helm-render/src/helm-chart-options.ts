@@ -42,6 +42,7 @@ export interface HelmChartOptions {
   chart: string;
   /**
    * Version or semver range of a repository or OCI chart (e.g. `1.2.3`, `^1.2`, `>=1 <2`).
+   * Not used for charts in the artifact: the artifact's revision pins them.
    * @default the newest stable version
    */
   version?: string;

@@ -98,11 +98,13 @@ function validate(o: ResolvedHelmChartOptions): void {
   if (o.lookup && o.engine === 'cli') throw bad('lookup needs the wasm engine: `helm template` never looks objects up');
 }
 
-/** Every error leaves with the chart named: Helm errors keep their code, others become ConvergeErrors. */
+/**
+ * Every error leaves naming the chart, in `data.chart` and at the start of the message:
+ * Helm errors keep their code, other errors become ConvergeErrors.
+ */
 function withChart(err: unknown, chart: string): ConvergeError {
-  if (err instanceof HelmError) {
-    if (err.data['chart'] === undefined) (err.data as Record<string, unknown>)['chart'] = chart;
-    return err;
-  }
-  return toConvergeError(err);
+  if (!(err instanceof HelmError)) return toConvergeError(err);
+  const prefix = `helm chart ${chart}: `;
+  if (err.message.startsWith(prefix)) return err;
+  return new HelmError(err.code, prefix + err.message, { data: { ...err.data, chart }, ...(err.cause === undefined ? {} : { cause: err.cause }) });
 }

@@ -45,7 +45,7 @@ type WorkerMessage =
 
 type EngineReply =
   | { ok: true; result: { manifest: string; notes: string; warnings: string[] } }
-  | { ok: false; error: { kind: string; message: string; output: string } };
+  | { ok: false; error: { kind: string; message: string } };
 
 /** A compiled `WebAssembly.Module` (the ES2023 lib this package targets has no wasm types). */
 type CompiledModule = object;
@@ -252,7 +252,7 @@ export class WasmEngine implements HelmEngine {
       if (log) warnings.push(...log.split('\n'));
       this.#finish(job, undefined, { manifest: reply.result.manifest, notes: reply.result.notes, warnings });
     } else {
-      this.#finish(job, engineError(reply.error.kind, reply.error.message, { output: reply.error.output }));
+      this.#finish(job, engineError(reply.error.kind, reply.error.message));
     }
   }
 

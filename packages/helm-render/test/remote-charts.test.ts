@@ -1,4 +1,5 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -170,6 +171,43 @@ describe('charts from an OCI registry (docker-registry on loopback, pushed with 
     const cacheDir = mkdtempSync(join(work, 'cache-'));
     await render('~0.1', cacheDir);
     expect(readdirSync(join(cacheDir, 'sha256'))).toHaveLength(1);
+  });
+
+  it('authenticates with the registry token flow (a token front for the real registry)', async () => {
+    // A front that answers 401 + `WWW-Authenticate: Bearer …` until given the token its
+    // /token endpoint hands out for basic auth ci:pw, then proxies to docker-registry.
+    const seen: string[] = [];
+    const front = createServer(async (req, res) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      seen.push(`${req.method} ${url.pathname} ${req.headers.authorization?.split(' ')[0] ?? '-'}`);
+      if (url.pathname === '/token') {
+        const ok = req.headers.authorization === `Basic ${Buffer.from('ci:pw').toString('base64')}`;
+        res.writeHead(ok ? 200 : 401, { 'content-type': 'application/json' }).end(ok ? JSON.stringify({ token: 't0k3n' }) : '{}');
+        return;
+      }
+      if (req.headers.authorization !== 'Bearer t0k3n') {
+        const realm = `http://127.0.0.1:${(front.address() as { port: number }).port}/token`;
+        res.writeHead(401, { 'www-authenticate': `Bearer realm="${realm}",service="front",scope="repository:charts/basic:pull"` }).end();
+        return;
+      }
+      const upstream = await fetch(`http://${registry.host}${url.pathname}`, { headers: { accept: req.headers.accept ?? '*/*' } });
+      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/octet-stream' });
+      res.end(Buffer.from(await upstream.arrayBuffer()));
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    try {
+      const host = `127.0.0.1:${(front.address() as { port: number }).port}`;
+      const render = (repository: object) =>
+        helmChart({ chart: `oci://${host}/charts/basic`, version: '^0.2', releaseName: 'tok', engine, repository: { plainHttp: true, cacheDir: mkdtempSync(join(work, 'cache-')), ...repository } })({ artifact });
+      expect((await render({ username: 'ci', password: 'pw' })).map((o) => o.metadata.name)).toEqual(['tok-basic', 'tok-basic']);
+      expect(seen).toContain('GET /token Basic');
+      expect(seen.filter((l) => l.endsWith('Bearer')).length).toBeGreaterThanOrEqual(3); // tags, manifest, blob
+      const denied = await failure(render({ username: 'ci', password: 'wrong' }));
+      expect(denied.code).toBe('HELM_REPOSITORY_ERROR');
+      expect(denied.message).not.toMatch(/wrong/);
+    } finally {
+      await new Promise((resolve) => front.close(resolve));
+    }
   });
 
   it('reports a missing chart or version', async () => {

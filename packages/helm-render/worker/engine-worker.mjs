@@ -91,7 +91,7 @@ try {
     try {
       json = await engine.render(msg.request, msg.files, msg.values);
     } catch (err) {
-      json = JSON.stringify({ ok: false, error: { kind: 'INTERNAL', message: String(err?.stack ?? err), output: '' } });
+      json = JSON.stringify({ ok: false, error: { kind: 'INTERNAL', message: String(err?.stack ?? err) } });
     }
     const out = log;
     log = '';

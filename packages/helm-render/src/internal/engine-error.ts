@@ -19,14 +19,11 @@ const CODES: Record<string, HelmErrorCode> = {
  * Builds the typed error for an engine failure: `kind` is one of the Go engine's kinds,
  * `message` Helm's own message (the template position is parsed out of it).
  */
-export function engineError(kind: string, message: string, extra: { output?: string } = {}): HelmError {
+export function engineError(kind: string, message: string): HelmError {
   const code = CODES[kind] ?? 'HELM_ENGINE_FAILED';
   const position = code === 'HELM_TEMPLATE_ERROR' || code === 'HELM_MANIFEST_INVALID' ? templatePosition(message) : undefined;
-  return helmError(code, message.trim(), {
-    helmKind: kind,
-    ...(position && { position }),
-    ...(extra.output ? { output: extra.output } : {}),
-  });
+  // Helm's partial output (what `--debug` prints) is deliberately not kept: it may hold Secrets.
+  return helmError(code, message.trim(), { helmKind: kind, ...(position && { position }) });
 }
 
 /**
