@@ -45,10 +45,12 @@ export interface ReconcilerOptions {
   /** Take over objects annotated with another reconciler as owner. @default false */
   adopt?: boolean;
   /**
-   * Take over fields other field managers own on every apply. By default only drift
-   * corrections (passes at the revision last applied) force; a new revision that changes a
-   * field someone else owns fails with a conflict naming them, so an ignore rule can be added.
-   * @default false
+   * Take over fields that other field managers own (server-side apply `force`), as Flux and
+   * Argo CD do: Git wins. With `false`, a new revision that changes a field someone else owns
+   * fails with `APPLY_CONFLICT` naming them (so an ignore rule can be added or the field
+   * dropped from Git) and stays failed until that is resolved; drift corrections at the
+   * revision last applied still force, so hand edits are always reverted.
+   * @default true
    */
   forceConflicts?: boolean;
   /** Reuse the last render while the revision is unchanged (live state is still compared on every pass). @default true */
@@ -122,7 +124,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     allowEmpty: options.allowEmpty ?? false,
     adopt: options.adopt ?? false,
     dryRun: options.dryRun ?? false,
-    forceConflicts: options.forceConflicts ?? false,
+    forceConflicts: options.forceConflicts ?? true,
     reuseRender: options.reuseRender ?? true,
     wait: options.wait ? { timeout: options.wait.timeout, pollInterval: options.wait.pollInterval ?? 2000 } : false,
     clock,

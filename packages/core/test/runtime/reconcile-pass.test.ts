@@ -62,8 +62,16 @@ describe('reconcile()', () => {
     expect(events.some((e) => e.type === 'drift.detected' && e.via === 'plan')).toBe(true);
   });
 
-  it('forces field ownership only when reverting drift, not for a new revision', async () => {
+  it('forces field ownership by default', async () => {
     const { repo, sink, reconciler } = setup({ 'a.yaml': configMap('a', '1') });
+    await reconciler.reconcile();
+    repo.write('a.yaml', configMap('a', '2'));
+    await reconciler.reconcile();
+    expect(sink.calls.filter((c) => c.op === 'apply').map((c) => c.force)).toEqual([true, true]);
+  });
+
+  it('with forceConflicts: false, forces only when reverting drift, not for a new revision', async () => {
+    const { repo, sink, reconciler } = setup({ 'a.yaml': configMap('a', '1') }, { forceConflicts: false });
     await reconciler.reconcile();
     repo.write('a.yaml', configMap('a', '2'));
     await reconciler.reconcile();
