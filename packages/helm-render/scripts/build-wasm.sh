@@ -58,6 +58,36 @@ else
   tmpjs="$(mktemp "$cache_dir/.wasm_exec.js.XXXXXX")"
   cp "$goroot/lib/wasm/wasm_exec.js" "$tmpjs"
   mv -f "$tmpjs" "$cache_dir/wasm_exec.js"
+  log "collecting third-party licenses of the modules linked into the wasm"
+  notices="$cache_dir/.THIRD_PARTY_NOTICES.txt.tmp"
+  {
+    echo "helm-engine.wasm and wasm_exec.js contain code from the Go project and the modules below."
+    echo "Each module's license and notice files follow, as found in the module."
+    echo
+    echo "================================================================================"
+    echo "Go (runtime, standard library, wasm_exec.js) ${go_version}"
+    echo "================================================================================"
+    cat "$goroot/LICENSE"
+    (
+      cd "$engine_dir"
+      GOTOOLCHAIN=local GOOS=js GOARCH=wasm GOFLAGS=-mod=readonly \
+        "$GO" list -deps -f '{{with .Module}}{{if .Version}}{{.Path}}@{{.Version}} {{.Dir}}{{end}}{{end}}' . | LC_ALL=C sort -u
+    ) | while read -r mod dir; do
+      echo
+      echo "================================================================================"
+      echo "$mod"
+      echo "================================================================================"
+      found=0
+      for f in "$dir"/LICENSE* "$dir"/LICENCE* "$dir"/COPYING* "$dir"/NOTICE*; do
+        [[ -f "$f" ]] || continue
+        found=1
+        cat "$f"
+        echo
+      done
+      [[ $found == 1 ]] || echo "(no license file in the module; see its repository)"
+    done
+  } > "$notices"
+  mv -f "$notices" "$cache_dir/THIRD_PARTY_NOTICES.txt"
   printf '{"helmVersion":"%s","goVersion":"%s","hash":"%s"}\n' "$helm_version" "$go_version" "$hash" > "$cache_dir/build-info.json.tmp"
   mv -f "$cache_dir/build-info.json.tmp" "$cache_dir/build-info.json"
   size=$(wc -c < "$cache_dir/helm-engine.wasm")
@@ -69,7 +99,7 @@ fi
 
 # Copy into the package (atomically, and only what changed).
 mkdir -p "$out_dir"
-for f in helm-engine.wasm wasm_exec.js build-info.json; do
+for f in helm-engine.wasm wasm_exec.js build-info.json THIRD_PARTY_NOTICES.txt; do
   if ! cmp -s "$cache_dir/$f" "$out_dir/$f"; then
     cp "$cache_dir/$f" "$out_dir/.$f.tmp"
     mv -f "$out_dir/.$f.tmp" "$out_dir/$f"
