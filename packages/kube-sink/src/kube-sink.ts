@@ -42,7 +42,7 @@ export interface KubeSinkOptions {
   propagationPolicy?: 'Background' | 'Foreground' | 'Orphan';
   /**
    * Most requests in flight at once while applying, deleting and reading.
-   * @default 16
+   * @default 32
    */
   concurrency?: number;
   /**
@@ -127,7 +127,7 @@ export function kubeSink(options: KubeSinkOptions = {}): KubeSink {
     ownWrites: new OwnWrites(),
     fieldManager: options.fieldManager ?? 'converge',
     force: options.force ?? false,
-    concurrency: Math.max(1, options.concurrency ?? 16),
+    concurrency: Math.max(1, options.concurrency ?? 32),
     propagationPolicy: options.propagationPolicy ?? 'Background',
     defaultNamespace: options.defaultNamespace ?? contextNamespace ?? 'default',
     crdEstablishedTimeoutMs: options.crdEstablishedTimeoutMs ?? 60_000,
