@@ -123,6 +123,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const server = createHttpApi({
     fleet,
     registry: metrics.registry,
+    ...(config.controlToken && { controlToken: config.controlToken }),
     readiness: () => agent.readiness(),
     suspendApp: (name) => agent.suspendApp(name),
     resumeApp: (name) => agent.resumeApp(name),

@@ -13,6 +13,8 @@ export interface AgentConfig {
   listen: { host: string; port: number };
   /** The HMAC secret of POST /webhook, if any (read from the variable `webhook.secretEnv` names). */
   webhookSecret?: string;
+  /** The bearer token of the control endpoints, if any (read from the variable `control.tokenEnv` names). */
+  controlToken?: string;
   /**
    * Take fields back from whoever changed them on every pass, as Flux and Argo CD do: a hand
    * edit never blocks a new commit. With `false`, only drift passes (same revision) force, and a
@@ -31,7 +33,7 @@ export class AgentConfigError extends Error {
 
 /**
  * Reads and checks the configuration; messages name the file and field. Secrets are never in
- * the file: `webhook.secretEnv` and `notify.secretEnv` name environment variables.
+ * the file: `webhook.secretEnv`, `control.tokenEnv` and `notify.secretEnv` name environment variables.
  */
 export async function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<AgentConfig> {
   const raw = (parse(await readFile(path, 'utf8')) ?? {}) as Record<string, any>;
@@ -60,6 +62,7 @@ export async function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = pro
   const force = raw['force'] ?? true;
   if (typeof force !== 'boolean') fail('force must be true or false');
   const webhookSecret = secretFrom('webhook.secretEnv', raw['webhook']?.secretEnv);
+  const controlToken = secretFrom('control.tokenEnv', raw['control']?.tokenEnv);
   let notify: AgentConfig['notify'];
   if (raw['notify'] !== undefined) {
     const url = raw['notify']?.url;
@@ -74,6 +77,7 @@ export async function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = pro
     listen: { host, port },
     force,
     ...(webhookSecret && { webhookSecret }),
+    ...(controlToken && { controlToken }),
     ...(notify && { notify }),
   };
 }

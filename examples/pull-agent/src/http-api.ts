@@ -9,6 +9,8 @@ export interface HttpApiOptions {
   registry: Registry;
   /** HMAC-SHA256 secret for POST /webhook (GitHub's `X-Hub-Signature-256`, or `X-Converge-Signature`). */
   webhookSecret?: string;
+  /** Bearer token required by the control endpoints (`/suspend`, `/resume`, `/apps/…`), if any. */
+  controlToken?: string;
   /** Whether the first sync is done, for GET /readyz. */
   readiness(): { ready: boolean; revision?: string; waitingFor: string[] };
   /** Suspends / resumes one application; false when there is no such application. */
@@ -53,6 +55,9 @@ async function handle(o: HttpApiOptions, req: IncomingMessage, res: ServerRespon
     for (const name of apps) o.fleet.app(name)?.trigger('webhook');
     return send(res, 202, { triggered: [o.fleet.name, ...apps] });
   }
+  if ((route === 'POST /suspend' || route === 'POST /resume' || app) && o.controlToken && !bearerValid(o.controlToken, req)) {
+    return send(res, 401, { error: 'control endpoints need Authorization: Bearer <token>' });
+  }
   if (route === 'POST /suspend') return o.fleet.suspend(), send(res, 200, { suspended: true });
   if (route === 'POST /resume') return o.resumeAll(), send(res, 200, { suspended: false });
   if (app) {
@@ -77,6 +82,12 @@ function publicStatus(fleet: Fleet): unknown {
       Object.entries(apps).map(([name, s]) => [name, { ...s, lastError: s.lastError && { code: s.lastError.code, message: s.lastError.message } }]),
     ),
   };
+}
+
+function bearerValid(token: string, req: IncomingMessage): boolean {
+  const given = Buffer.from(String(req.headers.authorization ?? ''));
+  const expected = Buffer.from(`Bearer ${token}`);
+  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 function signatureValid(secret: string, body: Buffer, req: IncomingMessage): boolean {

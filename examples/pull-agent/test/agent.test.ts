@@ -26,6 +26,8 @@ const web = `${fleetName}-web`;
 const password = `hunter2-${id}`;
 const WEBHOOK_SECRET = 'webhook-secret';
 const NOTIFY_SECRET = 'notify-secret';
+const CONTROL_TOKEN = 'control-token';
+const control = { authorization: `Bearer ${CONTROL_TOKEN}` };
 
 const env = await useTestEnv();
 const core = env.kubeConfig.makeApiClient(CoreV1Api);
@@ -153,10 +155,11 @@ apps: { url: ${git.repoUrl('env')}, ref: { branch: main }, path: apps }
 interval: 3600000          # an hour: within a test, only the webhook, drift or resume explain a pass
 listen: 127.0.0.1:0
 webhook: { secretEnv: TEST_WEBHOOK_SECRET }
+control: { tokenEnv: TEST_CONTROL_TOKEN }
 notify: { url: ${receiver.url}, secretEnv: TEST_NOTIFY_SECRET }
 `,
   );
-  const config = await loadAgentConfig(configPath, { TEST_WEBHOOK_SECRET: WEBHOOK_SECRET, TEST_NOTIFY_SECRET: NOTIFY_SECRET });
+  const config = await loadAgentConfig(configPath, { TEST_WEBHOOK_SECRET: WEBHOOK_SECRET, TEST_NOTIFY_SECRET: NOTIFY_SECRET, TEST_CONTROL_TOKEN: CONTROL_TOKEN });
   const logStream = new Writable({
     write(chunk: Buffer, _enc, done) {
       logLines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
@@ -250,7 +253,10 @@ describe('pull agent on a real git server and control plane', () => {
   });
 
   it('stops reverting drift and applying commits while an app is suspended; resume catches up', async () => {
-    const suspended = await fetch(`${agent.url}/apps/web/suspend`, { method: 'POST' });
+    const unauthorized = await fetch(`${agent.url}/apps/web/suspend`, { method: 'POST' });
+    expect(unauthorized.status).toBe(401);
+    expect(agent.fleet.status().apps['web']).toMatchObject({ suspended: false });
+    const suspended = await fetch(`${agent.url}/apps/web/suspend`, { method: 'POST', headers: control });
     expect(await suspended.json()).toEqual({ app: 'web', suspended: true });
     expect(await metric('converge_suspended', `reconciler="${web}"`)).toBe(1);
 
@@ -275,7 +281,7 @@ describe('pull agent on a real git server and control plane', () => {
     expect(await greeting()).toBe('edited by hand');
     expect(agent.fleet.status().apps['web']).toMatchObject({ suspended: true, phase: 'suspended', spec: { vars: { TIER: 'gold' } } });
 
-    const settled = await after(() => fetch(`${agent.url}/apps/web/resume`, { method: 'POST' }), settledOf(web));
+    const settled = await after(() => fetch(`${agent.url}/apps/web/resume`, { method: 'POST', headers: control }), settledOf(web));
     expect(settled).toMatchObject({ type: 'pass.succeeded', revision: await head() });
     expect(await greeting()).toBe('v3');
     expect(await metric('converge_suspended', `reconciler="${web}"`)).toBe(0);
