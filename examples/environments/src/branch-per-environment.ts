@@ -9,7 +9,8 @@ import { parseArgs } from 'node:util';
 import { gitSource } from '@converge/git-source';
 import { appManifest } from './app-manifest.ts';
 import { environmentReconciler } from './environment-reconciler.ts';
-import { afterNextPass, printEnvironments, startPlayground } from './playground.ts';
+import { startPlayground } from '@converge/example-playground';
+import { afterNextPass, printEnvironments } from './environment-status.ts';
 import { promoteBranch } from './promote.ts';
 
 const { values: args } = parseArgs({ options: { kubeconfig: { type: 'string' }, keep: { type: 'boolean', default: false } } });

@@ -7,7 +7,7 @@ import { kubeSink, type KubeSink } from '@converge/kube-sink';
 import { useTestEnv } from '@converge/kube-testenv/vitest';
 import { appManifest } from '../src/app-manifest.ts';
 import { environmentReconciler } from '../src/environment-reconciler.ts';
-import { deployed } from '../src/playground.ts';
+import { deployed } from '../src/environment-status.ts';
 import { mergePromotion, openPromotion, promoteBranch } from '../src/promote.ts';
 
 // The real parts: a git smart-HTTP server (git http-backend), the git CLI for promotion, and a

@@ -7,46 +7,27 @@
 //   node examples/fleet/src/main.ts                                  # embedded git server, control plane, registry
 //   node examples/fleet/src/main.ts --kubeconfig ~/.kube/config      # your own cluster instead
 //   node examples/fleet/src/main.ts --keep                           # keep running at the end; Ctrl-C to stop
-import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { formatRef, type Fleet, type FleetEvent } from '@converge/core';
-import { startGitServer } from '@converge/git-source/testing';
-import { kubeSink } from '@converge/kube-sink';
-import { locateKubeAssets, startTestEnv } from '@converge/kube-testenv';
+import { afterEvent, repoFiles, startPlayground, type Playground } from '@converge/example-playground';
 // A real OCI registry (Debian's `docker-registry`) on loopback, as the image gate's own tests use.
 import { startRegistry } from '../../../packages/core/test/support/registry.ts';
 import { previewFleet } from './preview-fleet.ts';
-import { repoFiles } from './repo-files.ts';
 
 const { values: args } = parseArgs({ options: { kubeconfig: { type: 'string' }, keep: { type: 'boolean', default: false } } });
 const say = (text: string) => console.log(`\n▶ ${text}`);
 const cleanups: (() => Promise<unknown>)[] = [];
 const spec = (tag: string) => `# written by CI for this merge request\nvars:\n  TAG: ${tag}\n`;
 
-async function main(): Promise<void> {
-  say('starting a git server, an OCI registry and a control plane');
-  const git = await startGitServer();
-  cleanups.push(() => git.close());
+async function main({ git, kubeconfigPath, kubeConfig, sink }: Playground): Promise<void> {
   await git.createRepo('previews');
   await git.commitFiles('previews', repoFiles(fileURLToPath(new URL('../repo', import.meta.url))), 'apps/_template.yaml and deploy/preview');
   const registry = await startRegistry();
   cleanups.push(() => registry.stop());
-  const kubeConfig = new KubeConfig();
-  let kubeconfigPath = args.kubeconfig;
-  if (kubeconfigPath) kubeConfig.loadFromFile(kubeconfigPath);
-  else {
-    await ensureKubeAssets();
-    const env = await startTestEnv();
-    cleanups.push(() => env.stop());
-    kubeconfigPath = env.kubeconfigPath;
-    kubeConfig.loadFromString(env.kubeConfig.exportConfig());
-  }
   console.log(`  git ${git.repoUrl('previews')}   registry ${registry.host}   kubeconfig ${kubeconfigPath}`);
 
-  const sink = kubeSink({ kubeConfig });
-  cleanups.push(() => sink.close());
   const fleet = previewFleet({
     url: git.repoUrl('previews'),
     sink,
@@ -57,24 +38,24 @@ async function main(): Promise<void> {
   fleet.on('*', print);
   cleanups.push(() => fleet.stop());
 
+  const passed = (reconciler: string) => (e: FleetEvent) => e.type === 'pass.succeeded' && e.reconciler === reconciler;
   say('the fleet starts: apps/ holds only the template, so there is nothing to deploy');
-  await until(fleet, (e) => e.type === 'pass.succeeded' && e.reconciler === 'previews', () => fleet.start());
+  await afterEvent(fleet, () => fleet.start(), passed('previews'));
 
   say('merge request feature-x opens: CI pushes shop:feature-x-1a2b3c, then writes apps/feature-x.yaml');
   await registry.push('acme/shop', 'feature-x-1a2b3c');
-  await until(fleet, (e) => e.type === 'pass.succeeded' && e.reconciler === 'previews-feature-x', () =>
-    git.commitFiles('previews', { 'apps/feature-x.yaml': spec('feature-x-1a2b3c') }, 'preview feature-x'),
-  );
+  const openX = () => git.commitFiles('previews', { 'apps/feature-x.yaml': spec('feature-x-1a2b3c') }, 'preview feature-x');
+  await afterEvent(fleet, openX, passed('previews-feature-x'));
 
   say('merge request feature-y opens, but its spec lands before CI has pushed the image: the gate holds it');
-  await until(fleet, (e) => e.type === 'pass.failed' && e.reconciler === 'previews-feature-y', () =>
-    git.commitFiles('previews', { 'apps/feature-y.yaml': spec('feature-y-9f8e7d') }, 'preview feature-y'),
-  );
+  const openY = () => git.commitFiles('previews', { 'apps/feature-y.yaml': spec('feature-y-9f8e7d') }, 'preview feature-y');
+  await afterEvent(fleet, openY, (e) => e.type === 'pass.failed' && e.reconciler === 'previews-feature-y');
   say('CI pushes shop:feature-y-9f8e7d; the next retry applies it');
-  await until(fleet, (e) => e.type === 'pass.succeeded' && e.reconciler === 'previews-feature-y', () => registry.push('acme/shop', 'feature-y-9f8e7d'));
+  await afterEvent(fleet, () => registry.push('acme/shop', 'feature-y-9f8e7d'), passed('previews-feature-y'));
 
   say('merge request feature-x is merged: CI deletes apps/feature-x.yaml; the fleet tears the preview down');
-  await until(fleet, (e) => e.type === 'app.removed' && e.app === 'feature-x', () => git.deleteFiles('previews', ['apps/feature-x.yaml'], 'close feature-x'));
+  const closeX = () => git.deleteFiles('previews', ['apps/feature-x.yaml'], 'close feature-x');
+  await afterEvent(fleet, closeX, (e) => e.type === 'app.removed' && e.app === 'feature-x');
 
   say('all previews in one view');
   for (const [app, s] of Object.entries(fleet.status().apps)) console.log(`  ${app.padEnd(10)} ${s.phase.padEnd(8)} ${s.managedObjects} objects  ${s.lastAppliedRevision ?? ''}  ns ${s.spec.namespace}`);
@@ -106,40 +87,15 @@ function print(e: FleetEvent): void {
   }
 }
 
-/** Does `action`, then waits (at most a minute) for the fleet's next event matching `where`. */
-async function until(fleet: Fleet, where: (e: FleetEvent) => boolean, action: () => unknown): Promise<void> {
-  let off = () => {};
-  const seen = new Promise<void>((resolve) => {
-    off = fleet.on('*', (e) => {
-      if (where(e)) resolve();
-    });
-  });
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await action();
-    await Promise.race([seen, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error('nothing happened within 60 s')), 60_000)))]);
-  } finally {
-    off();
-    clearTimeout(timer);
-  }
-}
-
-/** Builds etcd and kube-apiserver from Go modules the first time (minutes; cached afterwards). */
-async function ensureKubeAssets(): Promise<void> {
-  try {
-    await locateKubeAssets();
-  } catch (error) {
-    if ((error as { code?: string }).code !== 'KUBE_ASSETS_NOT_FOUND') throw error;
-    console.log('  first run: building etcd, kube-apiserver and kubectl from Go modules (cached for next time)');
-    execFileSync('bash', [fileURLToPath(new URL('../../../packages/kube-testenv/scripts/build-assets.sh', import.meta.url))], { stdio: 'inherit' });
-  }
-}
-
+say('starting a git server, an OCI registry and, unless --kubeconfig is given, a control plane');
+let playground: Playground | undefined;
 try {
-  await main();
+  playground = await startPlayground({ ...(args.kubeconfig && { kubeconfig: args.kubeconfig }) });
+  await main(playground);
 } catch (error) {
   console.error(`\n✗ failed: ${(error as Error).message}`);
   process.exitCode = 1;
 } finally {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  await playground?.close();
 }

@@ -8,7 +8,7 @@ import { useTestEnv } from '@converge/kube-testenv/vitest';
 // The real OCI registry (Debian's docker-registry) the image gate's own tests use.
 import { startRegistry, type TestRegistry } from '../../../packages/core/test/support/registry.ts';
 import { previewFleet } from '../src/preview-fleet.ts';
-import { repoFiles } from '../src/repo-files.ts';
+import { repoFiles } from '@converge/example-playground';
 
 // Real parts only: git http-backend behind the test git server, a real kube-apiserver + etcd
 // (shared by this project's run), a real registry on loopback.

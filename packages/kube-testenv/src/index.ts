@@ -6,6 +6,8 @@ export type { TestUser, IssueTestUserOptions } from './user.js';
 export { issueTestUser } from './user.js';
 export type { TestEnvProgressEvent, TestEnvProgressListener } from './events.js';
 export { locateKubeAssets, kubeAssetsVersion, kubeAssetsCacheDir, BUILD_ASSETS_COMMAND } from './assets.js';
+export { ensureKubeAssets } from './ensure-kube-assets.js';
+export type { EnsureKubeAssetsOptions } from './ensure-kube-assets.js';
 export type { KubeAssets, LocateKubeAssetsOptions } from './assets.js';
 export { createCertificateAuthority, loadCertificateAuthority, createServiceAccountKeyPair } from './certs.js';
 export type { CertificateAuthority, CertificateRequest, IssuedCertificate, ServiceAccountKeyPair } from './certs.js';

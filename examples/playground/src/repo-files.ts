@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 
-/** Every file under `dir`, keyed by its path relative to `dir`, for seeding the demo repository. */
+/** Every file under `dir`, keyed by its path relative to `dir`, for seeding an example repository. */
 export function repoFiles(dir: string): Record<string, string> {
   const files: Record<string, string> = {};
   const walk = (at: string) => {
