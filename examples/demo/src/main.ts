@@ -28,7 +28,13 @@ async function main(playground: Playground): Promise<void> {
 
   const agent = createReconciler({
     name: 'shop',
-    source: gitSource({ url: git.repoUrl('shop-env'), ref: { branch: 'main' } }),
+    source: gitSource({
+      url: git.repoUrl('shop-env'),
+      ref: { branch: 'main' },
+      onProgress: (e) => {
+        if (e.type === 'fetched') console.log(`  git fetch ${e.revision.slice(0, 16)}…: ${e.files} files, ${e.cached ? 'from cache' : `${(e.bytes / 1024).toFixed(1)} KiB`} in ${e.durationMs.toFixed(0)} ms`);
+      },
+    }),
     render: combine(yamlFiles({ path: 'deploy' }), helmChart({ chart: 'charts/cache', releaseName: 'cache', namespace: 'shop' })),
     sink,
     prune: true,

@@ -40,7 +40,7 @@ export async function startPlayground(options: PlaygroundOptions = {}): Promise<
     if (kubeconfigPath) {
       kubeConfig.loadFromFile(kubeconfigPath);
     } else {
-      log('starting a control plane (etcd + kube-apiserver on loopback)');
+      log('  starting a control plane (etcd + kube-apiserver on loopback)');
       await ensureKubeAssets({ onOutput: (line) => log(`  ${line}`) });
       const env = await startTestEnv({ onProgress: (e) => log(`  ${e.type}${'component' in e ? ` ${String(e.component)}` : ''}`) });
       cleanups.push(() => env.stop());
