@@ -13,7 +13,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import { formatRef, type Fleet, type FleetEvent } from '@converge/core';
 import { afterEvent, repoFiles, startPlayground, type Playground } from '@converge/example-playground';
 // A real OCI registry (Debian's `docker-registry`) on loopback, as the image gate's own tests use.
-import { startRegistry } from '../../../packages/core/test/support/registry.ts';
+import { startRegistry } from '@converge/core/testing';
 import { previewFleet } from './preview-fleet.ts';
 
 const { values: args } = parseArgs({ options: { kubeconfig: { type: 'string' }, keep: { type: 'boolean', default: false } } });

@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { HelmError, WasmEngine, helmChart } from '../src/index.js';
 import { artifactOf } from './helpers/artifact.js';
 import { fixtures } from './helpers/charts.js';
-import { helm, startOciRegistry, startRepoServer, type OciRegistry, type RepoServer } from './helpers/servers.js';
+import { startRegistry, type TestRegistry } from '@converge/core/testing';
+import { helm, startRepoServer, type RepoServer } from './helpers/servers.js';
 
 const helmBin = inject('helmBin');
 const engine = new WasmEngine();
@@ -132,9 +133,9 @@ describe('charts from a Helm repository', () => {
 });
 
 describe('charts from an OCI registry (docker-registry on loopback, pushed with helm push)', () => {
-  let registry: OciRegistry;
+  let registry: TestRegistry;
   beforeAll(async () => {
-    registry = await startOciRegistry();
+    registry = await startRegistry();
     for (const file of readdirSync(repoDir).filter((f) => f.endsWith('.tgz'))) {
       helm(helmBin, ['push', join(repoDir, file), `oci://${registry.host}/charts`, '--plain-http'], work);
     }

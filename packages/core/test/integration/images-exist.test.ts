@@ -13,7 +13,8 @@ import { MemorySink } from '../../src/testing/memory-sink.js';
 import { nextEvent } from '../../src/testing/next-event.js';
 import { yamlFiles } from '../../src/yaml-files.js';
 import { fixtureRepo } from '../runtime/fixture-repo.js';
-import { freePort, startRegistry, type TestRegistry } from '../support/registry.js';
+import { freePort } from '../../src/internal/free-port.js';
+import { startRegistry, type TestRegistry } from '../../src/testing/registry-server.js';
 import { startTokenService, type TokenService } from '../support/token-service.js';
 
 const ctx = { revision: 'test' };

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Notification } from '../../src/notify/notifier.js';
 import { NotifyError } from '../../src/notify/notify-error.js';
 import { webhookNotifier, type WebhookPayload } from '../../src/notify/webhook-notifier.js';
-import { freePort } from '../support/registry.js';
+import { freePort } from '../../src/internal/free-port.js';
 import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.js';
 
 const failed: Notification = {

@@ -1,8 +1,6 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /** Runs the helm binary with its own empty config/cache/data folders. */
@@ -56,65 +54,5 @@ export async function startRepoServer(dir: string, auth?: { username: string; pa
     requests,
     override,
     close: () => new Promise((resolve) => server.close(() => resolve())),
-  };
-}
-
-async function freePort(): Promise<number> {
-  const server = createNetServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** Debian's `docker-registry` (CNCF distribution) on loopback, storing into a temp folder. */
-export interface OciRegistry {
-  /** e.g. `127.0.0.1:41234`. */
-  host: string;
-  stop(): Promise<void>;
-}
-
-export async function startOciRegistry(binary = process.env['DOCKER_REGISTRY_BIN'] ?? 'docker-registry'): Promise<OciRegistry> {
-  const dir = mkdtempSync(join(tmpdir(), 'oci-registry-'));
-  const port = await freePort();
-  const config = join(dir, 'config.yml');
-  mkdirSync(join(dir, 'data'));
-  writeFileSync(
-    config,
-    [
-      'version: 0.1',
-      'log: { level: error, accesslog: { disabled: true } }',
-      `storage: { filesystem: { rootdirectory: ${join(dir, 'data')} } }`,
-      `http: { addr: 127.0.0.1:${port} }`,
-      '',
-    ].join('\n'),
-  );
-  const child: ChildProcess = spawn(binary, ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const host = `127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`docker-registry exited: ${stderr}`);
-    try {
-      if ((await fetch(`http://${host}/v2/`)).ok) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL');
-      throw new Error(`docker-registry did not start: ${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    host,
-    async stop() {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await new Promise((r) => child.once('exit', r));
-      }
-      rmSync(dir, { recursive: true, force: true });
-    },
   };
 }

@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import bcrypt from 'bcryptjs';
+import { ConvergeError } from '../errors.js';
+import { freePort } from '../internal/free-port.js';
 
 /** A real OCI registry (Debian's `docker-registry`, distribution v2) on loopback, for tests. */
 export interface TestRegistry {
@@ -19,6 +19,7 @@ export interface TestRegistry {
   pushIndex(repository: string, tag: string): Promise<string>;
   /** The registry's log so far (stderr), for failure messages. */
   log(): string;
+  /** Stops the registry and removes its storage. */
   stop(): Promise<void>;
 }
 
@@ -36,19 +37,33 @@ const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
 /** Finds the `docker-registry` binary, or fails with how to get it. */
-export function registryBinary(): string {
+function registryBinary(): string {
   const candidates = [process.env['DOCKER_REGISTRY_BIN'], ...(process.env['PATH'] ?? '').split(delimiter).map((d) => join(d, 'docker-registry')), '/usr/bin/docker-registry'];
   const found = candidates.find((c): c is string => !!c && existsSync(c));
   if (!found) {
-    throw new Error(
-      'docker-registry not found: the image gate tests run a real OCI registry. Install it with `apt-get install -y docker-registry` ' +
-        '(Debian package; .ci/run installs it) or point DOCKER_REGISTRY_BIN at a distribution v2 `registry` binary.',
+    throw new ConvergeError(
+      'REGISTRY_NOT_FOUND',
+      'docker-registry not found: startRegistry runs a real OCI registry. Install it with `apt-get install -y docker-registry` ' +
+        '(Debian package) or point DOCKER_REGISTRY_BIN at a distribution v2 `registry` binary.',
     );
   }
   return found;
 }
 
-/** Starts `docker-registry serve` on a free loopback port with filesystem storage in a temp dir. */
+/**
+ * Starts a real OCI registry for tests — Debian's `docker-registry` (CNCF distribution v2,
+ * found on PATH or through `DOCKER_REGISTRY_BIN`) — on a free loopback port with storage in a
+ * temp dir, optionally behind basic auth, and pushes minimal images to it. Use it to test
+ * gates such as `imagesExist` or OCI chart sources against the real protocol.
+ *
+ * @example
+ * ```ts
+ * const registry = await startRegistry();
+ * await registry.push('acme/shop', '1.2.3');
+ * const gate = imagesExist({ insecureRegistries: [registry.host] });
+ * await registry.stop();
+ * ```
+ */
 export async function startRegistry(options: StartRegistryOptions = {}): Promise<TestRegistry> {
   const binary = registryBinary();
   const dir = mkdtempSync(join(tmpdir(), 'converge-registry-'));
@@ -58,6 +73,8 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     auth = `auth:\n${yamlBlock(options.authConfig, '  ')}`;
   } else if (options.basicAuth) {
     const { username, password } = options.basicAuth;
+    // docker-registry's htpasswd accepts bcrypt only; loaded when asked for.
+    const { default: bcrypt } = await import('bcryptjs');
     writeFileSync(join(dir, 'htpasswd'), `${username}:${bcrypt.hashSync(password, 5)}\n`);
     auth = `auth:\n  htpasswd:\n    realm: converge-test\n    path: ${join(dir, 'htpasswd')}\n`;
     const header = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
@@ -94,7 +111,7 @@ ${auth}`,
       await kill(child);
       if (attempt < 3 && /address already in use/.test(log)) continue;
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`docker-registry did not start:\n${log}`);
+      throw new ConvergeError('REGISTRY_START_FAILED', `docker-registry did not start:\n${log}`);
     }
     const killOnExit = () => child.kill('SIGKILL');
     process.once('exit', killOnExit);
@@ -123,7 +140,7 @@ function registryClient(url: string, authorization?: (scope: string) => Promise<
   async function uploadBlob(repository: string, content: Uint8Array): Promise<string> {
     const digest = sha256(content);
     const start = await fetch(`${url}/v2/${repository}/blobs/uploads/`, { method: 'POST', headers: await headers(repository) });
-    if (start.status !== 202) throw new Error(`blob upload start for ${repository}: HTTP ${start.status} ${await start.text()}`);
+    if (start.status !== 202) throw new ConvergeError('REGISTRY_PUSH_FAILED', `blob upload start for ${repository}: HTTP ${start.status} ${await start.text()}`);
     const location = new URL(start.headers.get('location')!, url);
     location.searchParams.set('digest', digest);
     const put = await fetch(location, {
@@ -131,7 +148,7 @@ function registryClient(url: string, authorization?: (scope: string) => Promise<
       headers: await headers(repository, { 'content-type': 'application/octet-stream', 'content-length': String(content.byteLength) }),
       body: content,
     });
-    if (put.status !== 201) throw new Error(`blob upload for ${repository}: HTTP ${put.status} ${await put.text()}`);
+    if (put.status !== 201) throw new ConvergeError('REGISTRY_PUSH_FAILED', `blob upload for ${repository}: HTTP ${put.status} ${await put.text()}`);
     return digest;
   }
 
@@ -141,7 +158,7 @@ function registryClient(url: string, authorization?: (scope: string) => Promise<
       headers: await headers(repository, { 'content-type': mediaType }),
       body,
     });
-    if (res.status !== 201) throw new Error(`manifest push ${repository}:${reference}: HTTP ${res.status} ${await res.text()}`);
+    if (res.status !== 201) throw new ConvergeError('REGISTRY_PUSH_FAILED', `manifest push ${repository}:${reference}: HTTP ${res.status} ${await res.text()}`);
     return res.headers.get('docker-content-digest') ?? sha256(Buffer.from(body));
   }
 
@@ -234,17 +251,5 @@ function kill(child: ChildProcess): Promise<void> {
       resolve();
     });
     child.kill('SIGTERM');
-  });
-}
-
-/** A free TCP port on loopback. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
   });
 }
