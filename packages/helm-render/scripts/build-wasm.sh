@@ -11,19 +11,8 @@
 # Environment: GO (default: go), CONVERGE_CACHE_DIR (default: $XDG_CACHE_HOME/converge).
 set -euo pipefail
 
-pkg_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-engine_dir="$pkg_dir/engine"
+source "$(dirname "${BASH_SOURCE[0]}")/helm-build-env.sh" helm-wasm
 out_dir="$pkg_dir/wasm"
-GO="${GO:-go}"
-cache_root="${CONVERGE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/converge}/helm-wasm"
-
-log() { printf '[helm-wasm] %s\n' "$*" >&2; }
-
-command -v "$GO" >/dev/null 2>&1 || { log "error: Go toolchain not found (set GO=/path/to/go)"; exit 1; }
-
-helm_version="$(cd "$engine_dir" && awk '$1=="helm.sh/helm/v4"{print $2; exit}' go.mod)"
-ldflags="-s -w -X helm.sh/helm/v4/internal/version.version=${helm_version}"
-go_version="$(GOTOOLCHAIN=local "$GO" env GOVERSION)"
 goroot="$(GOTOOLCHAIN=local "$GO" env GOROOT)"
 
 hash="$(
