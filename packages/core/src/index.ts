@@ -46,7 +46,7 @@ export { diff } from './diff.js';
 export { APPLY_ORDER, applyRank, sortForApply } from './order.js';
 export type { PlanInput, Plan, OwnershipConflict } from './plan.js';
 export { plan } from './plan.js';
-export { setOrigin, originOf, inheritOrigin, formatPosition } from './origin.js';
+export { setOrigin, originOf, inheritOrigin, formatPosition, setDefaultNamespace, defaultNamespaceOf } from './origin.js';
 export type { Clock, TimerHandle } from './clock.js';
 export { systemClock, sleep } from './clock.js';
 export type { RetryPolicy, ExponentialBackoffOptions } from './retry-policy.js';

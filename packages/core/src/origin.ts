@@ -33,6 +33,27 @@ export function inheritOrigin<T extends object>(copy: T, original: object): T {
   return copyProvenance(copy, original);
 }
 
+/**
+ * Records the namespace `obj` goes into if it names none and its kind is namespaced, as
+ * `kubectl apply -n` and `helm install -n` do. A renderer that knows such a default (Helm's
+ * release namespace) calls it; the runtime applies it once the sink's discovery has said
+ * whether the kind is namespaced, so the identity it plans is the one the server stores.
+ * The object itself is not changed. Returns `obj`, for chaining.
+ *
+ * @example
+ * ```ts
+ * const objects = parseManifests(text, 'templates/web.yaml').map((o) => setDefaultNamespace(o, 'shop'));
+ * ```
+ */
+export function setDefaultNamespace<T extends object>(obj: T, namespace: string): T {
+  return recordProvenance(obj, { defaultNamespace: namespace });
+}
+
+/** The default namespace recorded by {@link setDefaultNamespace}, if any. */
+export function defaultNamespaceOf(obj: object): string | undefined {
+  return provenanceOf(obj)?.defaultNamespace;
+}
+
 /** Formats a position as `file:line:column`, `file:line` or `file`, as compilers do. */
 export function formatPosition(position: FilePosition): string {
   if (position.line === undefined) return position.file;

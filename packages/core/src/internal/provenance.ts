@@ -10,6 +10,11 @@ export interface Provenance {
    * Flux's text-level substitution turns `replicas: ${N}` into a number.
    */
   plainScalars?: ReadonlySet<string>;
+  /**
+   * The namespace a renderer meant for this object when it names none and its kind turns out
+   * to be namespaced (Helm's release namespace, Kustomize's `namespace`), as `kubectl -n` does.
+   */
+  defaultNamespace?: string;
 }
 
 const provenance = new WeakMap<object, Provenance>();
