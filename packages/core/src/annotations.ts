@@ -13,3 +13,11 @@ export function isPruneDisabled(obj: { metadata: { annotations?: Record<string, 
 export function ownerOf(obj: { metadata: { annotations?: Record<string, string> } }): string | undefined {
   return obj.metadata.annotations?.[OWNER_ANNOTATION];
 }
+
+/**
+ * Annotation that, set to `"true"` on a live Namespace, lets a reconciler delete that Namespace
+ * (when it leaves Git) even though it still holds objects the reconciler does not own. Without
+ * it such a deletion is refused with `NAMESPACE_NOT_EMPTY`, because deleting a Namespace
+ * deletes everything in it.
+ */
+export const NAMESPACE_DELETE_ANNOTATION = 'converge.dev/delete-contents';

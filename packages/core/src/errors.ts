@@ -154,6 +154,41 @@ export class AggregateConvergeError extends ConvergeError {
   }
 }
 
+/** A render produced more objects than the reconciler's `maxObjects`; nothing was written. */
+export class TooManyObjectsError extends ConvergeError {
+  constructor(reconciler: string, count: number, limit: number) {
+    super(
+      'TOO_MANY_OBJECTS',
+      `${reconciler}: the render produced ${count} objects, more than the limit of ${limit}; nothing was applied. ` +
+        'Check the source path, or raise maxObjects if this is intended.',
+      { data: { count, limit } },
+    );
+  }
+}
+
+/** A pass would delete more of the inventory than its prune budget allows; nothing was written. */
+export class PruneBudgetError extends ConvergeError {
+  constructor(message: string, data: { wouldDelete: number; inventory: number; allowed: number; revision: string }) {
+    super('PRUNE_BUDGET_EXCEEDED', message, { data });
+  }
+}
+
+/** A Namespace that would be pruned still holds objects this reconciler may not delete; nothing was written. */
+export class NamespaceNotEmptyError extends ConvergeError {
+  constructor(message: string, data: ConvergeErrorData & { namespaces: { name: string; blockers: ObjectRef[] }[] }) {
+    super('NAMESPACE_NOT_EMPTY', message, { data });
+  }
+}
+
+/** A pass ran past its deadline and was cut; the loop goes on. Retryable. */
+export class PassTimeoutError extends ConvergeError {
+  constructor(reconciler: string, timeoutMs: number) {
+    super('PASS_TIMEOUT', `${reconciler}: the pass did not finish within ${timeoutMs} ms and was cancelled; it will be retried`, {
+      data: { retryable: true, timeoutMs },
+    });
+  }
+}
+
 /** The operation was cancelled through an `AbortSignal`. */
 export class AbortedError extends ConvergeError {
   constructor(message = 'the operation was aborted') {

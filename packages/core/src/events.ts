@@ -30,6 +30,10 @@ export type ReconcileEvent = ReconcileEventBase &
     | { type: 'object.pruned'; ref: ObjectRef; dryRun: boolean }
     | { type: 'object.failed'; ref: ObjectRef; error: ConvergeError }
     | { type: 'object.orphaned'; ref: ObjectRef }
+    /** The recorded inventory held entries no valid object could have written; they were dropped (never pruned). */
+    | { type: 'inventory.repaired'; dropped: string[] }
+    /** The pass would delete more than the prune budget allows and stopped before writing anything. */
+    | { type: 'prune.blocked'; revision: string; wouldDelete: number; allowed: number }
     | { type: 'drift.detected'; ref: ObjectRef; via: 'watch' | 'plan' }
     | { type: 'health.changed'; ref: ObjectRef; health: Health }
     | { type: 'pass.succeeded'; revision: string; counts: ChangeCounts; durationMs: number; driftCorrected: number }

@@ -18,8 +18,15 @@ export {
   SinkError,
   AggregateConvergeError,
   AbortedError,
+  TooManyObjectsError,
+  PruneBudgetError,
+  NamespaceNotEmptyError,
+  PassTimeoutError,
   toConvergeError,
 } from './errors.js';
+export { refProblem, isValidRef, nameProblem, namespaceProblem, kindProblem, groupProblem, versionProblem, gvkProblem } from './identity.js';
+export { INVENTORY_FORMAT, encodeInventory, decodeInventory } from './inventory-codec.js';
+export { MIN_REDACTED_LENGTH, sensitiveValues, redactText, redactError } from './redact.js';
 export type { FileTree, Artifact } from './file-tree.js';
 export type { Source, SourceCallOptions } from './source.js';
 export type { Renderer, RenderContext, Transform } from './renderer.js';
@@ -37,7 +44,7 @@ export type {
   DeleteResult,
   DriftEvent,
 } from './sink.js';
-export { OWNER_ANNOTATION, PRUNE_ANNOTATION, isPruneDisabled, ownerOf } from './annotations.js';
+export { OWNER_ANNOTATION, PRUNE_ANNOTATION, NAMESPACE_DELETE_ANNOTATION, isPruneDisabled, ownerOf } from './annotations.js';
 export { normalize } from './normalize.js';
 export type { IgnoreRule } from './ignore-rules.js';
 export { MASK, isSecret, maskSecret } from './mask.js';
@@ -54,7 +61,7 @@ export { exponentialBackoff } from './retry-policy.js';
 export type { Gate, GateResult } from './gate.js';
 export type { ReconcileEvent, ReconcileEventBase, ReconcileEventType, ReconcileEventOf, PassReason } from './events.js';
 export type { ReconcileResult, ReconcilerStatus, ReconcilerPhase, PassRecord } from './reconciler-status.js';
-export type { Reconciler, ReconcilerOptions } from './reconciler.js';
+export type { Reconciler, ReconcilerOptions, ReconcileOptions } from './reconciler.js';
 export { createReconciler } from './reconciler.js';
 export type { HealthStatus, Health } from './health/health-status.js';
 export { HEALTH_STATUSES, compareHealth, isWorseHealth, worstHealth } from './health/health-status.js';

@@ -35,6 +35,12 @@ export interface Plan {
   changes: Change[];
   /** Inventory objects no longer desired that are kept because of `converge.dev/prune: disabled` or `prune: false`. */
   orphaned: ObjectRef[];
+  /**
+   * Inventory objects no longer desired that were not among the live objects: already gone,
+   * or unreadable by this identity. Unknown is not gone: the runtime keeps them recorded until
+   * a delete (with prune) confirms they are gone, and never counts them as deleted here.
+   */
+  unseen: ObjectRef[];
   /** Desired objects that another reconciler owns (empty when `adopt` is set). */
   conflicts: OwnershipConflict[];
   /** Counts of the changes by action. */
@@ -76,11 +82,15 @@ export function plan(input: PlanInput): Plan {
 
   const deletes: Change[] = [];
   const orphaned: ObjectRef[] = [];
+  const unseen: ObjectRef[] = [];
   for (const ref of input.inventory) {
     const key = refKey(ref);
     if (desiredKeys.has(key)) continue;
     const current = live.get(key);
-    if (!current) continue;
+    if (!current) {
+      unseen.push(ref);
+      continue;
+    }
     const ownedByOther = input.owner !== undefined && ownerOf(current) !== undefined && ownerOf(current) !== input.owner;
     if (ownedByOther) continue;
     if (!input.prune || isPruneDisabled(current)) orphaned.push(ref);
@@ -88,7 +98,7 @@ export function plan(input: PlanInput): Plan {
   }
 
   const changes = [...sortForApply(upserts, (c) => c.ref), ...sortForApply(deletes, (c) => c.ref).reverse()];
-  return { changes, orphaned, conflicts, counts: countChanges(changes) };
+  return { changes, orphaned, unseen, conflicts, counts: countChanges(changes) };
 }
 
 function duplicate(ref: ObjectRef, first: KubeObject, second: KubeObject): DuplicateObjectError {

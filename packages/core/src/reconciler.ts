@@ -1,6 +1,6 @@
 import type { ChangeCounts } from './change.js';
 import { systemClock, type Clock } from './clock.js';
-import { toConvergeError } from './errors.js';
+import { PassTimeoutError, toConvergeError } from './errors.js';
 import type { PassReason, ReconcileEvent, ReconcileEventType } from './events.js';
 import type { Gate } from './gate.js';
 import type { IgnoreRule } from './ignore-rules.js';
@@ -10,6 +10,7 @@ import { PassLoop } from './internal/pass-loop.js';
 import { preparePass, runPass, type PassConfig, type PassMemory } from './internal/run-pass.js';
 import type { ObjectRef } from './object.js';
 import type { Plan } from './plan.js';
+import { redactError } from './redact.js';
 import type { ReconcileResult, ReconcilerStatus, PassRecord } from './reconciler-status.js';
 import type { Renderer } from './renderer.js';
 import { exponentialBackoff, type RetryPolicy } from './retry-policy.js';
@@ -63,6 +64,42 @@ export interface ReconcilerOptions {
   clock?: Clock;
   /** Randomness for jitter, in [0, 1). @default Math.random */
   random?: () => number;
+  /**
+   * The namespace for namespaced objects that name none, when their renderer recorded no
+   * default (Helm's release namespace does), as `kubectl apply -n` does.
+   * @default the sink's `defaultNamespace`, else `'default'`
+   */
+  defaultNamespace?: string;
+  /**
+   * Most objects a render may produce; more is a `TOO_MANY_OBJECTS` error before anything is
+   * written (a wrong path that renders a whole monorepo, a generator gone wild).
+   * @default 100000
+   */
+  maxObjects?: number;
+  /**
+   * How much of its inventory one pass may delete without approval: more than
+   * `max(minCount, floor(inventory × maxFraction))` deletes stop the pass before it writes
+   * anything, with `PRUNE_BUDGET_EXCEEDED` and a `prune.blocked` event (a wrong path or branch
+   * otherwise prunes a whole application). Approve one revision with {@link Reconciler.approvePrune}
+   * or `reconcile({ approvePrune: true })`; `false` turns the budget off.
+   * @default { maxFraction: 0.5, minCount: 10 }
+   */
+  pruneBudget?: false | { maxFraction?: number; minCount?: number };
+  /**
+   * Deadline of one pass in ms: a pass still running then is cancelled (its signal aborted)
+   * and fails with a retryable `PASS_TIMEOUT`, and the loop goes on; a `trigger()` made meanwhile
+   * runs next.
+   * @default 600000 (10 minutes), plus `wait.timeout` when waiting
+   */
+  passTimeoutMs?: number;
+}
+
+/** Options of one {@link Reconciler.reconcile} call. */
+export interface ReconcileOptions {
+  /** Cancels this pass: it fails with `ABORTED` and writes nothing more. */
+  signal?: AbortSignal;
+  /** Allow this pass to prune beyond the prune budget. @default false */
+  approvePrune?: boolean;
 }
 
 /** A running reconciler: one source, one renderer, one sink. */
@@ -70,7 +107,12 @@ export interface Reconciler {
   /** The reconciler's name. */
   readonly name: string;
   /** Runs one pass now (push mode), after any pass in flight. Never rejects: failures are in the result. */
-  reconcile(): Promise<ReconcileResult>;
+  reconcile(options?: ReconcileOptions): Promise<ReconcileResult>;
+  /**
+   * Approves one prune beyond the prune budget: the next pass at `revision` (by default the
+   * revision of the last pass, the one a `prune.blocked` event named) may delete what it plans.
+   */
+  approvePrune(revision?: string): void;
   /**
    * Renders and plans against live state without writing anything: what `reconcile()` would
    * do now. Print it with `formatPlan`. Rejects with a `ConvergeError` if rendering, a gate
@@ -128,7 +170,11 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     reuseRender: options.reuseRender ?? true,
     wait: options.wait ? { timeout: options.wait.timeout, pollInterval: options.wait.pollInterval ?? 2000 } : false,
     clock,
+    defaultNamespace: options.defaultNamespace,
+    maxObjects: options.maxObjects ?? 100_000,
+    pruneBudget: options.pruneBudget === false ? false : { maxFraction: options.pruneBudget?.maxFraction ?? 0.5, minCount: options.pruneBudget?.minCount ?? 10 },
   };
+  const passTimeoutMs = options.passTimeoutMs ?? 600_000 + (options.wait ? options.wait.timeout : 0);
   const watchDrift = (options.watchDrift ?? true) && options.sink.watch !== undefined;
 
   const events = new Emitter<ReconcileEvent>();
@@ -148,10 +194,18 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     run: pass,
     errorOf: (result) => result.error,
     settled,
+    timeoutMs: passTimeoutMs,
+    timedOut: () => {
+      const error = (state.lastError = new PassTimeoutError(options.name, passTimeoutMs));
+      return { status: 'failed', counts: { ...ZERO }, error, ...(state.lastAttemptedRevision && { revision: state.lastAttemptedRevision }) };
+    },
   });
 
   /** The pass in flight; passes never overlap. */
   let current: { reason: PassReason; startedAt: number } = { reason: 'start', startedAt: 0 };
+
+  /** Passes (by reason) approved to exceed the prune budget. */
+  const approvals = new Set<PassReason>();
 
   async function pass(reason: PassReason, signal: AbortSignal): Promise<ReconcileResult> {
     if (loop.suspended) {
@@ -161,8 +215,12 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     current = { reason, startedAt: clock.now() };
     emit({ type: 'pass.started', reason });
     let revision: string | undefined;
+    const approved = approvals.delete(reason);
     try {
-      const outcome = await runPass(config, memory, emit, (r) => (state.lastAttemptedRevision = revision = r), signal);
+      const outcome = await runPass(config, memory, emit, (r) => {
+        state.lastAttemptedRevision = revision = r;
+        if (approved) memory.pruneApproved = r;
+      }, signal);
       if (!config.dryRun) {
         memory.lastAppliedRevision = state.lastAppliedRevision = outcome.revision;
         state.managedObjects = outcome.managed.length;
@@ -171,7 +229,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       delete state.lastError;
       return { status: 'succeeded', revision: outcome.revision, counts: outcome.counts, driftCorrected: outcome.driftCorrected, dryRun: config.dryRun };
     } catch (thrown) {
-      const error = (state.lastError = toConvergeError(thrown));
+      const error = (state.lastError = redactError(toConvergeError(thrown), memory.rendered?.sensitive ?? new Set()));
       return { status: 'failed', counts: { ...ZERO }, error, ...(revision && { revision }) };
     }
   }
@@ -203,7 +261,14 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
 
   return {
     name: options.name,
-    reconcile: () => loop.enqueue('manual'),
+    reconcile(o = {}) {
+      if (o.approvePrune) approvals.add('manual');
+      return loop.enqueue('manual', o.signal);
+    },
+    approvePrune(revision) {
+      const approved = revision ?? state.lastAttemptedRevision;
+      if (approved !== undefined) memory.pruneApproved = approved;
+    },
     async preview() {
       try {
         const prepared = await preparePass({ ...config, dryRun: true }, { ...memory }, emit, () => undefined, new AbortController().signal);

@@ -1,12 +1,22 @@
 import type { ConvergeError } from './errors.js';
-import type { KubeObject, ObjectRef } from './object.js';
+import type { GroupVersionKind, KubeObject, ObjectRef } from './object.js';
 
 /** Options shared by sink calls. */
 export interface SinkCallOptions {
   signal?: AbortSignal;
 }
 
-/** Options for {@link SinkWriter.apply}. */
+/**
+ * Options for {@link SinkWriter.apply}.
+ *
+ * Preconditions travel in the objects, as Kubernetes does it: an object carrying
+ * `metadata.resourceVersion` is applied only if the live object still has that version (it
+ * was planned against it); one without is expected to be new. When `owner` is given and such
+ * a precondition no longer holds, the sink re-reads the object and applies it only if it is
+ * not annotated (`converge.dev/owner`) with another owner; otherwise that object's result
+ * is an `OWNERSHIP_CONFLICT` error. Two reconcilers racing for one object thus end with
+ * exactly one owner, and the other learns it in the same pass.
+ */
 export interface ApplyOptions extends SinkCallOptions {
   /** Validate and compute the result on the server without persisting anything. */
   dryRun?: boolean;
@@ -17,6 +27,11 @@ export interface ApplyOptions extends SinkCallOptions {
   force?: boolean;
   /** Called as each object finishes, so long applies can show progress. */
   onResult?: (result: ApplyResult) => void;
+  /**
+   * The reconciler applying. Sinks with field ownership apply under a field manager of this
+   * owner's own, and claim objects atomically (see above).
+   */
+  owner?: string;
 }
 
 /** Options for {@link SinkWriter.delete}. */
@@ -24,6 +39,12 @@ export interface DeleteOptions extends SinkCallOptions {
   dryRun?: boolean;
   /** Called as each object finishes. */
   onResult?: (result: DeleteResult) => void;
+  /**
+   * The reconciler pruning. The sink re-reads each object just before deleting it and keeps
+   * (`skipped: 'owned-by-other'`) one annotated with another owner, and deletes only the
+   * version it read, so an object claimed meanwhile by another reconciler survives.
+   */
+  owner?: string;
 }
 
 /** The outcome of applying one object: the object as stored, or the error. */
@@ -31,9 +52,13 @@ export type ApplyResult =
   | { ref: ObjectRef; ok: true; object: KubeObject }
   | { ref: ObjectRef; ok: false; error: ConvergeError };
 
-/** The outcome of deleting one object. `ok` with `found: false` means it was already gone. */
+/**
+ * The outcome of deleting one object. `ok` with `found: false` means it was already gone (the
+ * sink saw it absent: unreadable is an error, never `found: false`); `skipped` says it
+ * exists and was kept on purpose.
+ */
 export type DeleteResult =
-  | { ref: ObjectRef; ok: true; found: boolean }
+  | { ref: ObjectRef; ok: true; found: boolean; skipped?: 'prune-disabled' | 'owned-by-other' }
   | { ref: ObjectRef; ok: false; error: ConvergeError };
 
 /** A change seen on a watched object, outside of this reconciler's own writes. */
@@ -46,8 +71,26 @@ export interface DriftEvent {
 export interface SinkReader {
   /** The live objects among `refs`; objects that do not exist are left out. */
   get(refs: readonly ObjectRef[], options?: SinkCallOptions): Promise<KubeObject[]>;
-  /** The refs last recorded for reconciler `owner`, or `undefined` if it never recorded any. */
+  /**
+   * The refs last recorded for reconciler `owner`, or `undefined` if it never recorded any.
+   * A damaged record is not an error: entries that cannot be parsed come back as refs that
+   * fail `refProblem` (see `decodeInventory`), so the runtime reports and drops them.
+   */
   readInventory(owner: string, options?: SinkCallOptions): Promise<ObjectRef[] | undefined>;
+  /**
+   * Optional: every object in `namespace`, of every kind the sink can list there. Rejects if
+   * some kind cannot be listed, because then the namespace cannot be proven free of objects
+   * that are not ours. The runtime uses it before it deletes a Namespace; without it,
+   * Namespaces are only deleted when opted in (see `NAMESPACE_DELETE_ANNOTATION`).
+   */
+  listNamespace?(namespace: string, options?: SinkCallOptions): Promise<KubeObject[]>;
+  /**
+   * Optional: whether objects of a kind live in a namespace, from the server's discovery, or
+   * `undefined` when the kind is not served. With it the runtime gives a namespaced object
+   * that names no namespace the default one, and rejects a cluster-scoped object that names
+   * one, so the identity it plans is the identity the server stores.
+   */
+  scopeOf?(kind: GroupVersionKind, options?: SinkCallOptions): Promise<'Namespaced' | 'Cluster' | undefined>;
 }
 
 /** Writes objects and inventories. */
@@ -78,6 +121,11 @@ export interface SinkWriter {
 export interface Sink extends SinkReader, SinkWriter {
   /** A stable identifier for logs and status, e.g. the cluster's server URL. */
   readonly id: string;
+  /**
+   * Optional: the namespace a namespaced object goes into when it names none and its renderer
+   * recorded no default (as `kubectl` uses its context's). @default 'default'
+   */
+  readonly defaultNamespace?: string;
   /**
    * Optional: watch `refs` and call `onDrift` when one is changed or deleted by someone else.
    * Returns a function that stops watching.

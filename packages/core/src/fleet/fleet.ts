@@ -256,7 +256,8 @@ export function createFleet(options: FleetOptions): Fleet {
   async function teardown(spec: AppSpec): Promise<ConvergeError | undefined> {
     const id = `${options.name}/removed/${spec.name}`;
     const nothing: Source = { id, latestRevision: async () => 'removed', fetch: async () => ({ source: id, revision: 'removed', files: memoryFileTree({}) }) };
-    const reconciler = createReconciler({ name: childName(spec.name), source: nothing, render: async () => [], sink: options.sink, prune: true, allowEmpty: true, clock });
+    // Tearing down a removed application deletes all of it by definition: no prune budget.
+    const reconciler = createReconciler({ name: childName(spec.name), source: nothing, render: async () => [], sink: options.sink, prune: true, allowEmpty: true, pruneBudget: false, clock });
     const off = reconciler.on('*', (e) => events.emit(e));
     const result = await reconciler.reconcile();
     off();

@@ -17,6 +17,10 @@ export interface PassLoopOptions<R> {
   errorOf(result: R): ConvergeError | undefined;
   /** Called after each pass once the next one is scheduled; `retryInMs` is set when a retry was scheduled. */
   settled(result: R, next: { retryInMs?: number }): void;
+  /** Deadline of one pass in ms; when it passes, the pass's signal is aborted and {@link timedOut} is its result. */
+  timeoutMs?: number;
+  /** The result of a pass cut by the deadline. */
+  timedOut?(): R;
 }
 
 /**
@@ -42,9 +46,9 @@ export class PassLoop<R> {
     return this.#running;
   }
 
-  /** Runs a pass after any pass in flight. */
-  enqueue(reason: PassReason): Promise<R> {
-    const pass = this.#queue.then(() => this.#pass(reason));
+  /** Runs a pass after any pass in flight; `signal` cancels that pass. */
+  enqueue(reason: PassReason, signal?: AbortSignal): Promise<R> {
+    const pass = this.#queue.then(() => this.#pass(reason, signal));
     this.#queue = pass.catch(() => undefined);
     return pass;
   }
@@ -59,7 +63,7 @@ export class PassLoop<R> {
   async stop(abort = false): Promise<void> {
     this.#running = false;
     this.#cancelTimer();
-    if (abort) this.#inFlight?.abort(new Error('stopped'));
+    if (abort) this.#inFlight?.abort(new DOMException('the reconciler was stopped', 'AbortError'));
     await this.#queue;
     this.phase = this.suspended ? 'suspended' : 'stopped';
   }
@@ -89,13 +93,33 @@ export class PassLoop<R> {
     return true;
   }
 
-  async #pass(reason: PassReason): Promise<R> {
+  async #pass(reason: PassReason, callerSignal?: AbortSignal): Promise<R> {
     const controller = (this.#inFlight = new AbortController());
+    const onCallerAbort = (): void => controller.abort(callerSignal?.reason);
+    if (callerSignal?.aborted) onCallerAbort();
+    else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
     this.phase = 'reconciling';
     let result: R;
+    let deadline: TimerHandle | undefined;
     try {
-      result = await this.o.run(reason, controller.signal);
+      const run = this.o.run(reason, controller.signal);
+      const { timeoutMs, timedOut } = this.o;
+      result =
+        timeoutMs === undefined || !timedOut
+          ? await run
+          : await Promise.race([
+              run,
+              new Promise<R>((resolve) => {
+                deadline = this.o.clock.setTimeout(() => {
+                  // Cancel the pass; if it does not honour its signal, stop waiting for it anyway.
+                  controller.abort(new DOMException(`the pass exceeded its deadline of ${timeoutMs} ms`, 'TimeoutError'));
+                  resolve(timedOut());
+                }, timeoutMs);
+              }),
+            ]);
     } finally {
+      if (deadline !== undefined) this.o.clock.clearTimeout(deadline);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
       this.#inFlight = undefined;
     }
     const error = this.o.errorOf(result);

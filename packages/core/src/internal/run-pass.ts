@@ -1,22 +1,28 @@
-import { OWNER_ANNOTATION } from '../annotations.js';
-import type { ChangeCounts } from '../change.js';
+import { NAMESPACE_DELETE_ANNOTATION, OWNER_ANNOTATION } from '../annotations.js';
+import type { Change, ChangeCounts } from '../change.js';
 import type { Clock } from '../clock.js';
 import {
   AggregateConvergeError,
   EmptyDesiredStateError,
   GateError,
+  NamespaceNotEmptyError,
   OwnershipConflictError,
+  PruneBudgetError,
   type ConvergeError,
 } from '../errors.js';
 import type { ReconcileEvent } from '../events.js';
 import type { Gate } from '../gate.js';
 import type { IgnoreRule } from '../ignore-rules.js';
+import { isValidRef, refProblem } from '../identity.js';
 import { formatRef, refKey, refOf, type KubeObject, type ObjectRef } from '../object.js';
-import { inheritOrigin } from '../origin.js';
+import { formatPosition, inheritOrigin, originOf } from '../origin.js';
 import { plan, type Plan } from '../plan.js';
+import { redactError, sensitiveValues } from '../redact.js';
 import type { Renderer } from '../renderer.js';
 import type { Sink } from '../sink.js';
 import type { Source } from '../source.js';
+import { admit } from './admit.js';
+import { namespaceBlockers } from './namespace-blockers.js';
 import { sameRefs, unionRefs } from './ref-set.js';
 import { waitForHealth } from './wait-for-health.js';
 
@@ -36,12 +42,20 @@ export interface PassConfig {
   reuseRender: boolean;
   wait: false | { timeout: number; pollInterval: number };
   clock: Clock;
+  /** The namespace for namespaced objects that name none and whose renderer recorded no default. */
+  defaultNamespace: string | undefined;
+  /** Most objects a render may produce. */
+  maxObjects: number;
+  /** Most deletes one pass may make without approval. */
+  pruneBudget: false | { maxFraction: number; minCount: number };
 }
 
 /** What a pass remembers for the next one. */
 export interface PassMemory {
   lastAppliedRevision?: string;
-  rendered?: { revision: string; objects: KubeObject[] };
+  rendered?: { revision: string; objects: KubeObject[]; sensitive: Set<string> };
+  /** A revision whose prune may exceed the budget, approved by the user. */
+  pruneApproved?: string;
 }
 
 /** What a successful pass produced. */
@@ -61,6 +75,8 @@ export interface PreparedPass {
   revisionChanged: boolean;
   desired: KubeObject[];
   inventory: ObjectRef[];
+  /** Whether the recorded inventory held entries that were dropped and must be rewritten. */
+  inventoryRepaired: boolean;
   plan: Plan;
 }
 
@@ -70,13 +86,15 @@ export interface PreparedPass {
  */
 export async function preparePass(c: PassConfig, memory: PassMemory, emit: Emit, onRevision: (revision: string) => void, signal: AbortSignal): Promise<PreparedPass> {
   const revision = await c.source.latestRevision({ signal });
+  signal.throwIfAborted();
   onRevision(revision);
   const revisionChanged = revision !== memory.lastAppliedRevision;
   emit({ type: 'revision.checked', revision, changed: revisionChanged });
 
   const reused = c.reuseRender && memory.rendered?.revision === revision;
   const desired = reused ? memory.rendered!.objects : await render(c, revision, signal);
-  if (!reused) memory.rendered = { revision, objects: desired };
+  if (!reused) memory.rendered = { revision, objects: desired, sensitive: sensitiveValues(desired) };
+  signal.throwIfAborted();
   emit({ type: 'rendered', revision, objects: desired.length, reused });
   if (desired.length === 0 && !c.allowEmpty) throw new EmptyDesiredStateError(c.name);
 
@@ -89,7 +107,13 @@ export async function preparePass(c: PassConfig, memory: PassMemory, emit: Emit,
     emit({ type: 'gate.passed', gate: gate.name });
   }
 
-  const inventory = (await c.sink.readInventory(c.name, { signal })) ?? [];
+  const recorded = (await c.sink.readInventory(c.name, { signal })) ?? [];
+  const inventory = unionRefs(recorded.filter(isValidRef));
+  const damaged = recorded.filter((ref) => !isValidRef(ref));
+  if (damaged.length > 0) {
+    // Entries no valid object could have written: never pruned, dropped on the next write.
+    emit({ type: 'inventory.repaired', dropped: damaged.map((ref) => `${JSON.stringify(refKey(ref))}: ${refProblem(ref)}`) });
+  }
   const live = await c.sink.get(unionRefs(desired.map(refOf), inventory), { signal });
   const p = plan({ desired, live, inventory, prune: c.prune, owner: c.name, adopt: c.adopt, ignore: c.ignore });
   if (p.conflicts.length > 0) {
@@ -100,7 +124,7 @@ export async function preparePass(c: PassConfig, memory: PassMemory, emit: Emit,
     });
   }
   emit({ type: 'planned', revision, counts: p.counts, dryRun: c.dryRun });
-  return { revision, revisionChanged, desired, inventory, plan: p };
+  return { revision, revisionChanged, desired, inventory, inventoryRepaired: damaged.length > 0 || recorded.length !== inventory.length, plan: p };
 }
 
 /**
@@ -114,59 +138,82 @@ export async function runPass(
   onRevision: (revision: string) => void,
   signal: AbortSignal,
 ): Promise<PassOutcome> {
-  const { revision, revisionChanged, desired, inventory, plan: p } = await preparePass(c, memory, emit, onRevision, signal);
+  const prepared = await preparePass(c, memory, emit, onRevision, signal);
+  const { revision, revisionChanged, desired, inventory, plan: p } = prepared;
+  const sensitive = memory.rendered?.sensitive ?? new Set<string>();
+  const redacted = (error: ConvergeError): ConvergeError => redactError(error, sensitive);
   const desiredRefs = desired.map(refOf);
   const upserts = p.changes.filter((x) => x.action === 'create' || x.action === 'update');
-  const deletes = p.changes.filter((x) => x.action === 'delete').map((x) => x.ref);
+  const deletes = p.changes.filter((x) => x.action === 'delete');
+  // Inventory objects not seen live are verified by the sink's delete: gone is dropped, unreadable stays.
+  const toDelete = c.prune ? [...deletes.map((x) => x.ref), ...p.unseen] : [];
   const actionOf = new Map(upserts.map((x) => [refKey(x.ref), x.action as 'create' | 'update']));
   if (!revisionChanged) for (const x of upserts) emit({ type: 'drift.detected', ref: x.ref, via: 'plan' });
 
-  const pending = unionRefs(inventory, desiredRefs);
-  if (!c.dryRun && !sameRefs(pending, inventory)) await c.sink.writeInventory(c.name, pending, { signal });
+  checkPruneBudget(c, memory, deletes.length, inventory.length, revision, emit);
+  await checkNamespaceDeletes(c, deletes, signal);
+  signal.throwIfAborted();
+
+  // The inventory grows only by objects about to be applied, before they are.
+  const pending = unionRefs(inventory, upserts.map((x) => x.ref));
+  if (!c.dryRun && (prepared.inventoryRepaired || !sameRefs(pending, inventory))) await c.sink.writeInventory(c.name, pending, { signal });
 
   const failures: ConvergeError[] = [];
+  const notCreated: ObjectRef[] = [];
   if (upserts.length > 0) {
-    const results = await c.sink.apply(
-      upserts.map((x) => x.desired!),
-      {
-        dryRun: c.dryRun,
-        // Reverting drift (same revision as the last success) takes fields back from whoever edited them.
-        force: c.forceConflicts || !revisionChanged,
-        signal,
-        onResult: (r) => {
-          if (r.ok) emit({ type: 'object.applied', ref: r.ref, action: actionOf.get(refKey(r.ref)) ?? 'update', dryRun: c.dryRun });
-          else emit({ type: 'object.failed', ref: r.ref, error: r.error });
-        },
-      },
-    );
-    for (const r of results) if (!r.ok) failures.push(r.error);
-  }
-  if (failures.length > 0) throw combine(`${c.name}: ${failures.length} of ${upserts.length} objects failed to apply; nothing was pruned`, failures);
-
-  const failedDeletes: ObjectRef[] = [];
-  if (deletes.length > 0) {
-    const results = await c.sink.delete(deletes, {
+    signal.throwIfAborted();
+    const results = await c.sink.apply(upserts.map(withPrecondition), {
       dryRun: c.dryRun,
+      // Reverting drift (same revision as the last success) takes fields back from whoever edited them.
+      force: c.forceConflicts || !revisionChanged,
+      owner: c.name,
       signal,
       onResult: (r) => {
-        if (r.ok) emit({ type: 'object.pruned', ref: r.ref, dryRun: c.dryRun });
-        else emit({ type: 'object.failed', ref: r.ref, error: r.error });
+        if (r.ok) emit({ type: 'object.applied', ref: r.ref, action: actionOf.get(refKey(r.ref)) ?? 'update', dryRun: c.dryRun });
+        else emit({ type: 'object.failed', ref: r.ref, error: redacted(withOrigin(r.error, desired, r.ref)) });
+      },
+    });
+    for (const r of results) {
+      if (r.ok) continue;
+      failures.push(r.error);
+      // A create the server refused outright created nothing; one that timed out may have.
+      if (actionOf.get(refKey(r.ref)) === 'create' && !r.error.retryable) notCreated.push(r.ref);
+    }
+  }
+  if (failures.length > 0) {
+    if (!c.dryRun && notCreated.length > 0) await c.sink.writeInventory(c.name, minus(pending, notCreated), { signal });
+    throw combine(`${c.name}: ${failures.length} of ${upserts.length} objects failed to apply; nothing was pruned`, failures);
+  }
+
+  const keep: ObjectRef[] = [];
+  let deleted = 0;
+  if (toDelete.length > 0) {
+    signal.throwIfAborted();
+    const results = await c.sink.delete(toDelete, {
+      dryRun: c.dryRun,
+      owner: c.name,
+      signal,
+      onResult: (r) => {
+        if (!r.ok) emit({ type: 'object.failed', ref: r.ref, error: redacted(r.error) });
+        else if (r.skipped) emit({ type: 'object.orphaned', ref: r.ref });
+        else if (r.found) emit({ type: 'object.pruned', ref: r.ref, dryRun: c.dryRun });
       },
     });
     for (const r of results) {
       if (!r.ok) {
         failures.push(r.error);
-        failedDeletes.push(r.ref);
-      }
+        keep.push(r.ref);
+      } else if (r.found && !r.skipped) deleted++;
     }
   }
   for (const ref of p.orphaned) emit({ type: 'object.orphaned', ref });
 
-  // With prune off, no-longer-desired objects stay recorded so turning prune on later removes them;
-  // objects protected by annotation are released.
-  const managed = unionRefs(desiredRefs, failedDeletes, c.prune ? [] : p.orphaned);
+  // With prune off, no-longer-desired objects stay recorded so turning prune on later removes
+  // them; objects protected by annotation are released; nothing unseen is forgotten.
+  const managed = unionRefs(desiredRefs, keep, c.prune ? [] : [...p.orphaned, ...p.unseen]);
   if (!c.dryRun && !sameRefs(managed, pending)) await c.sink.writeInventory(c.name, managed, { signal });
-  if (failures.length > 0) throw combine(`${c.name}: ${failures.length} of ${deletes.length} objects failed to prune`, failures);
+  if (failures.length > 0) throw combine(`${c.name}: ${failures.length} of ${toDelete.length} objects failed to prune`, failures);
+  if (memory.pruneApproved === revision) delete memory.pruneApproved;
 
   if (c.wait && !c.dryRun) {
     await waitForHealth({
@@ -180,13 +227,96 @@ export async function runPass(
     });
   }
 
-  const counts = p.counts;
+  const counts = { ...p.counts, deleted };
   return { revision, counts, driftCorrected: revisionChanged ? 0 : counts.created + counts.updated, managed };
+}
+
+/** The object to apply, carrying the live resourceVersion it was planned against as a precondition. */
+function withPrecondition(change: Change): KubeObject {
+  const desired = change.desired!;
+  const resourceVersion = change.live?.metadata['resourceVersion'];
+  if (typeof resourceVersion !== 'string') return desired;
+  return inheritOrigin({ ...desired, metadata: { ...desired.metadata, resourceVersion } }, desired);
+}
+
+/** An apply error about `ref`, with the file and line the object was declared at. */
+function withOrigin(error: ConvergeError, desired: readonly KubeObject[], ref: ObjectRef): ConvergeError {
+  if (error.data.position) return error;
+  const obj = desired.find((o) => refKey(refOf(o)) === refKey(ref));
+  const position = obj && originOf(obj);
+  if (!position) return error;
+  error.data.position = position;
+  error.message = `${error.message} (declared at ${formatPosition(position)})`;
+  return error;
+}
+
+/**
+ * Stops before anything is written when the pass would delete more than the budget allows:
+ * a wrong path, branch or overlay otherwise prunes a whole application.
+ */
+function checkPruneBudget(c: PassConfig, memory: PassMemory, deletes: number, inventory: number, revision: string, emit: Emit): void {
+  if (!c.prune || !c.pruneBudget || deletes === 0 || memory.pruneApproved === revision) return;
+  const allowed = Math.max(c.pruneBudget.minCount, Math.floor(inventory * c.pruneBudget.maxFraction));
+  if (deletes <= allowed) return;
+  emit({ type: 'prune.blocked', revision, wouldDelete: deletes, allowed });
+  throw new PruneBudgetError(
+    `${c.name}: revision ${revision} would delete ${deletes} of ${inventory} recorded objects, more than the prune budget of ${allowed}; ` +
+      'nothing was changed. If this is intended, approve it (reconciler.approvePrune(), or reconcile({ approvePrune: true })); ' +
+      'otherwise check the source path, branch and renderer',
+    { wouldDelete: deletes, inventory, allowed, revision },
+  );
+}
+
+/**
+ * Refuses, before anything is written, to delete a Namespace that holds objects this pass does
+ * not delete itself: deleting a Namespace deletes everything in it, including objects of other
+ * reconcilers, objects made by hand and objects marked `converge.dev/prune: disabled`.
+ */
+async function checkNamespaceDeletes(c: PassConfig, deletes: readonly Change[], signal: AbortSignal): Promise<void> {
+  const namespaces = deletes.filter((x) => x.ref.group === '' && x.ref.kind === 'Namespace');
+  if (namespaces.length === 0) return;
+  const deleting = new Set(deletes.map((x) => refKey(x.ref)));
+  const blocked: { name: string; blockers: ObjectRef[] }[] = [];
+  for (const ns of namespaces) {
+    if (ns.live?.metadata.annotations?.[NAMESPACE_DELETE_ANNOTATION] === 'true') continue;
+    const name = ns.ref.name;
+    if (!c.sink.listNamespace) {
+      blocked.push({ name, blockers: [] });
+      continue;
+    }
+    const blockers = namespaceBlockers(await c.sink.listNamespace(name, { signal }), c.name, deleting);
+    if (blockers.length > 0) blocked.push({ name, blockers });
+  }
+  if (blocked.length === 0) return;
+  const describe = (b: { name: string; blockers: ObjectRef[] }): string =>
+    b.blockers.length === 0
+      ? `Namespace ${b.name} (this sink cannot list its contents)`
+      : `Namespace ${b.name} holds ${b.blockers.slice(0, 10).map(formatRef).join(', ')}${b.blockers.length > 10 ? ` and ${b.blockers.length - 10} more` : ''}`;
+  throw new NamespaceNotEmptyError(
+    `${c.name}: refusing to delete ${blocked.map(describe).join('; ')}: deleting a Namespace deletes everything in it. ` +
+      `Move or delete those objects, or annotate the Namespace ${NAMESPACE_DELETE_ANNOTATION}: "true" to delete it with its contents; nothing was changed`,
+    { namespaces: blocked, ref: { group: '', kind: 'Namespace', name: blocked[0]!.name } },
+  );
+}
+
+function minus(refs: readonly ObjectRef[], remove: readonly ObjectRef[]): ObjectRef[] {
+  const gone = new Set(remove.map(refKey));
+  return refs.filter((ref) => !gone.has(refKey(ref)));
 }
 
 async function render(c: PassConfig, revision: string, signal: AbortSignal): Promise<KubeObject[]> {
   const artifact = await c.source.fetch(revision, { signal });
-  const objects = await c.render({ artifact, signal });
+  signal.throwIfAborted();
+  const rendered: unknown = await c.render({ artifact, signal });
+  signal.throwIfAborted();
+  const objects = await admit(rendered, {
+    renderer: c.render.name || 'render',
+    reconciler: c.name,
+    maxObjects: c.maxObjects,
+    sink: c.sink,
+    defaultNamespace: c.defaultNamespace,
+    signal,
+  });
   return objects.map((obj) =>
     inheritOrigin(
       { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations, [OWNER_ANNOTATION]: c.name } } },

@@ -1,7 +1,8 @@
-import { ConvergeError, SinkError } from '../errors.js';
-import { isPruneDisabled } from '../annotations.js';
+import { ConvergeError, OwnershipConflictError, SinkError } from '../errors.js';
+import { isPruneDisabled, ownerOf } from '../annotations.js';
 import { normalize } from '../normalize.js';
-import { formatRef, refKey, refOf, type KubeObject, type ObjectRef } from '../object.js';
+import { formatRef, parseApiVersion, refKey, refOf, type GroupVersionKind, type KubeObject, type ObjectRef } from '../object.js';
+import { isClusterScoped } from '../transforms/cluster-scoped-kinds.js';
 import type {
   ApplyOptions,
   ApplyResult,
@@ -40,6 +41,8 @@ export interface MemorySinkOptions {
   id?: string;
   /** Objects that exist before the first pass. */
   objects?: readonly KubeObject[];
+  /** The namespace for namespaced objects that name none. @default 'default' */
+  defaultNamespace?: string;
 }
 
 /**
@@ -47,8 +50,10 @@ export interface MemorySinkOptions {
  * claims to: applying an object that does not change it keeps its `resourceVersion`;
  * a real change bumps `resourceVersion`, and `generation` when anything outside metadata
  * and status changed; `uid` and `creationTimestamp` are set on create; `status` is kept.
- * Deleting an object annotated `converge.dev/prune: disabled` is still allowed here: the
- * prune rules live in `plan()`, as they would against a real cluster.
+ * Like `kubeSink`, it honours the preconditions of `ApplyOptions` (`metadata.resourceVersion`,
+ * ownership claimed by `owner`), keeps objects marked `converge.dev/prune: disabled` or
+ * owned by another reconciler when deleting, tells namespaced kinds from cluster-scoped ones
+ * (built-in kinds, and CRDs it stores) and lists a namespace's contents.
  *
  * @example
  * ```ts
@@ -60,6 +65,7 @@ export interface MemorySinkOptions {
  */
 export class MemorySink implements Sink {
   readonly id: string;
+  readonly defaultNamespace: string;
   /** Every call made, in order. */
   readonly calls: MemorySinkCall[] = [];
   readonly #objects = new Map<string, KubeObject>();
@@ -71,6 +77,7 @@ export class MemorySink implements Sink {
 
   constructor(options: MemorySinkOptions = {}) {
     this.id = options.id ?? 'memory';
+    this.defaultNamespace = options.defaultNamespace ?? 'default';
     for (const obj of options.objects ?? []) this.#store(obj);
   }
 
@@ -143,10 +150,12 @@ export class MemorySink implements Sink {
     this.#record('apply', objects.map(refOf), options.dryRun, options.force);
     return objects.map((desired) => {
       const ref = refOf(desired);
-      const fault = this.#takeFault('apply', ref);
-      const result: ApplyResult = fault
-        ? { ref, ok: false, error: fault }
-        : { ref, ok: true, object: options.dryRun ? this.#merged(desired) : this.#store(desired) };
+      const error = this.#takeFault('apply', ref) ?? this.#preconditionError(desired, options.owner);
+      const { resourceVersion: _precondition, ...metadata } = desired.metadata;
+      const object = { ...desired, metadata } as KubeObject;
+      const result: ApplyResult = error
+        ? { ref, ok: false, error }
+        : { ref, ok: true, object: options.dryRun ? this.#merged(object) : this.#store(object) };
       options.onResult?.(result);
       return result;
     });
@@ -156,11 +165,52 @@ export class MemorySink implements Sink {
     this.#record('delete', refs, options.dryRun);
     return refs.map((ref) => {
       const fault = this.#takeFault('delete', ref);
-      const found = this.#objects.has(refKey(ref));
-      const result: DeleteResult = fault ? { ref, ok: false, error: fault } : { ref, ok: true, found };
-      if (!fault && !options.dryRun) this.#objects.delete(refKey(ref));
+      const live = this.#objects.get(refKey(ref));
+      const owner = live && ownerOf(live);
+      const skipped = !live ? undefined : isPruneDisabled(live) ? 'prune-disabled' : options.owner && owner && owner !== options.owner ? 'owned-by-other' : undefined;
+      const result: DeleteResult = fault
+        ? { ref, ok: false, error: fault }
+        : { ref, ok: true, found: live !== undefined, ...(skipped && { skipped }) };
+      if (!fault && !skipped && !options.dryRun) this.#objects.delete(refKey(ref));
       options.onResult?.(result);
       return result;
+    });
+  }
+
+  async listNamespace(namespace: string, _options?: SinkCallOptions): Promise<KubeObject[]> {
+    this.#record('get', []);
+    this.#throwIfFaulted('get');
+    return [...this.#objects.values()].filter((obj) => obj.metadata.namespace === namespace).map((obj) => structuredClone(obj));
+  }
+
+  async scopeOf(kind: GroupVersionKind, _options?: SinkCallOptions): Promise<'Namespaced' | 'Cluster'> {
+    const crdScoped = [...this.#objects.values()].some((obj) => {
+      if (obj.kind !== 'CustomResourceDefinition' || parseApiVersion(obj.apiVersion).group !== 'apiextensions.k8s.io') return false;
+      const spec = obj['spec'] as { group?: unknown; scope?: unknown; names?: { kind?: unknown } } | undefined;
+      return spec?.group === kind.group && spec.names?.kind === kind.kind && spec.scope === 'Cluster';
+    });
+    return crdScoped || isClusterScoped(kind) ? 'Cluster' : 'Namespaced';
+  }
+
+  /**
+   * Checks an apply's preconditions as kubeSink does: a stale `resourceVersion`, or an object
+   * expected to be new that exists, is only taken if no other owner holds it.
+   */
+  #preconditionError(desired: KubeObject, owner: string | undefined): ConvergeError | undefined {
+    const ref = refOf(desired);
+    const live = this.#objects.get(refKey(ref));
+    const expected = desired.metadata['resourceVersion'];
+    const holds = expected === undefined ? live === undefined : live?.metadata['resourceVersion'] === expected;
+    if (holds) return undefined;
+    if (owner === undefined) {
+      if (expected === undefined) return undefined;
+      return new SinkError('CONFLICT', `${formatRef(ref)} changed since it was read (resourceVersion ${String(expected)}); try again`, { data: { ref, retryable: true } });
+    }
+    const holder = live && ownerOf(live);
+    if (holder === undefined || holder === owner) return undefined;
+    return new OwnershipConflictError(`${formatRef(ref)} was claimed by reconciler "${holder}" while "${owner}" was applying it; set adopt to take it over`, {
+      ref,
+      conflicts: [{ ref, owner: holder }],
     });
   }
 
