@@ -1,13 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { ConvergeError } from '../errors.js';
 import { freePort } from '../internal/free-port.js';
+import { locateRegistry } from './locate-registry.js';
 
-/** A real OCI registry (Debian's `docker-registry`, distribution v2) on loopback, for tests. */
+/** A real OCI registry (CNCF distribution's `registry`) on loopback, for tests. */
 export interface TestRegistry {
   /** `127.0.0.1:<port>`: the registry host as it appears in image references. */
   host: string;
@@ -36,25 +37,21 @@ export interface StartRegistryOptions {
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
-/** Finds the `docker-registry` binary, or fails with how to get it. */
-function registryBinary(): string {
-  const candidates = [process.env['DOCKER_REGISTRY_BIN'], ...(process.env['PATH'] ?? '').split(delimiter).map((d) => join(d, 'docker-registry')), '/usr/bin/docker-registry'];
-  const found = candidates.find((c): c is string => !!c && existsSync(c));
-  if (!found) {
-    throw new ConvergeError(
-      'REGISTRY_NOT_FOUND',
-      'docker-registry not found: startRegistry runs a real OCI registry. Install it with `apt-get install -y docker-registry` ' +
-        '(Debian package) or point DOCKER_REGISTRY_BIN at a distribution v2 `registry` binary.',
-    );
-  }
-  return found;
-}
-
 /**
- * Starts a real OCI registry for tests — Debian's `docker-registry` (CNCF distribution v2,
- * found on PATH or through `DOCKER_REGISTRY_BIN`) — on a free loopback port with storage in a
- * temp dir, optionally behind basic auth, and pushes minimal images to it. Use it to test
- * gates such as `imagesExist` or OCI chart sources against the real protocol.
+ * Starts a real OCI registry for tests on a free loopback port with storage in a temp dir,
+ * optionally behind basic or token auth, and pushes minimal images to it. Use it to test gates
+ * such as `imagesExist` or OCI chart sources against the real protocol.
+ *
+ * The registry is CNCF distribution's `registry`, looked up in this order:
+ * 1. `CONVERGE_REGISTRY_BIN`, when set;
+ * 2. the binary `bash node_modules/@converge/core/scripts/build-registry.sh` builds from Go
+ *    modules (distribution v3, pinned by the package's `registry-module/go.mod`) into
+ *    `~/.cache/converge/registry/<input hash>/registry` (`$CONVERGE_CACHE_DIR` or
+ *    `$XDG_CACHE_HOME/converge` when set);
+ * 3. a `docker-registry` (Debian's package) or `registry` on PATH.
+ *
+ * When none is there it throws `REGISTRY_NOT_FOUND` with the command that builds it; when the
+ * registry does not come up, `REGISTRY_START_FAILED` with its log.
  *
  * @example
  * ```ts
@@ -65,7 +62,7 @@ function registryBinary(): string {
  * ```
  */
 export async function startRegistry(options: StartRegistryOptions = {}): Promise<TestRegistry> {
-  const binary = registryBinary();
+  const binary = locateRegistry().path;
   const dir = mkdtempSync(join(tmpdir(), 'converge-registry-'));
   let auth = '';
   let pushAuthorization = options.pushAuthorization;
@@ -73,7 +70,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
     auth = `auth:\n${yamlBlock(options.authConfig, '  ')}`;
   } else if (options.basicAuth) {
     const { username, password } = options.basicAuth;
-    // docker-registry's htpasswd accepts bcrypt only; loaded when asked for.
+    // The registry's htpasswd accepts bcrypt only; loaded when asked for.
     const { default: bcrypt } = await import('bcryptjs');
     writeFileSync(join(dir, 'htpasswd'), `${username}:${bcrypt.hashSync(password, 5)}\n`);
     auth = `auth:\n  htpasswd:\n    realm: converge-test\n    path: ${join(dir, 'htpasswd')}\n`;
@@ -101,7 +98,9 @@ http:
   secret: ${randomBytes(16).toString('hex')}
 ${auth}`,
     );
-    const child = spawn(binary, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // distribution v3 exports a trace of every request over OTLP (to localhost:4318) unless told not to.
+    const env = { ...process.env, OTEL_TRACES_EXPORTER: 'none' };
+    const child = spawn(binary, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'], env });
     let log = '';
     child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
     child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
@@ -111,7 +110,7 @@ ${auth}`,
       await kill(child);
       if (attempt < 3 && /address already in use/.test(log)) continue;
       rmSync(dir, { recursive: true, force: true });
-      throw new ConvergeError('REGISTRY_START_FAILED', `docker-registry did not start:\n${log}`);
+      throw new ConvergeError('REGISTRY_START_FAILED', `${binary} did not start:\n${log}`);
     }
     const killOnExit = () => child.kill('SIGKILL');
     process.once('exit', killOnExit);
