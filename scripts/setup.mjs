@@ -38,7 +38,13 @@ if (!existsSync(join(bin, 'node')) || !existsSync(stamp) || readFileSync(stamp, 
 }
 
 if (mode === 'test') {
-  for (const script of ['packages/kube-testenv/scripts/build-assets.sh', 'packages/helm-render/scripts/build-helm.sh']) {
+  const scripts = [
+    'packages/kube-testenv/scripts/build-assets.sh',
+    'packages/helm-render/scripts/build-helm.sh',
+    // The OCI registry startRegistry() runs (the image gate's and OCI charts' tests).
+    'packages/core/scripts/build-registry.sh',
+  ];
+  for (const script of scripts) {
     if (existsSync(join(root, script))) step(`building Go assets: ${script}`, () => run('bash', [script]));
   }
 }

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { formatRef, type Fleet, type FleetEvent } from '@converge/core';
 import { afterEvent, repoFiles, startPlayground, type Playground } from '@converge/example-playground';
-// A real OCI registry (Debian's `docker-registry`) on loopback, as the image gate's own tests use.
+// A real OCI registry (CNCF distribution's `registry`) on loopback, as the image gate's own tests use.
 import { startRegistry } from '@converge/core/testing';
 import { previewFleet } from './preview-fleet.ts';
 

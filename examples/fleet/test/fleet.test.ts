@@ -5,7 +5,7 @@ import type { Fleet, FleetResult } from '@converge/core';
 import { startGitServer, type GitServer } from '@converge/git-source/testing';
 import { kubeSink, type KubeSink } from '@converge/kube-sink';
 import { useTestEnv } from '@converge/kube-testenv/vitest';
-// The real OCI registry (Debian's docker-registry) the image gate's own tests use.
+// The real OCI registry (CNCF distribution's registry) the image gate's own tests use.
 import { startRegistry, type TestRegistry } from '@converge/core/testing';
 import { previewFleet } from '../src/preview-fleet.ts';
 import { repoFiles } from '@converge/example-playground';

@@ -4,7 +4,7 @@ import { createServer } from 'node:http';
 
 /**
  * A registry token service (the Docker "token auth" protocol) for tests: it issues ES256 JWTs
- * that a real `docker-registry` configured with `auth.token` verifies against a self-signed
+ * that a real registry (CNCF distribution) configured with `auth.token` verifies against a self-signed
  * certificate. Only the given user gets tokens; each token grants exactly the scopes asked for.
  */
 export interface TokenService {
