@@ -1,15 +1,22 @@
-import { gvkOf, refOf, toConvergeError } from '@converge/core';
-import type { ApplyOptions, ApplyResult, KubeObject } from '@converge/core';
+import { OwnershipConflictError, formatRef, gvkOf, ownerOf, refOf, toConvergeError } from '@converge/core';
+import type { ApplyOptions, ApplyResult, KubeObject, ObjectRef } from '@converge/core';
 import type { ResourceMapping } from './discovery.js';
 import { KubeHttpError, KubeSinkError, UnknownKindError, toKubeError } from './errors.js';
 import { resourcePath } from './resource-path.js';
 import type { SinkContext } from './internal/context.js';
+import { fieldManagerFor } from './internal/field-manager.js';
 import { mapLimit } from './internal/limit.js';
 
 const CRD_GROUP = 'apiextensions.k8s.io';
 
-/** Fields the server owns; sending them in an apply body is an error or a precondition nobody asked for. */
-const SERVER_METADATA = ['managedFields', 'resourceVersion', 'uid', 'creationTimestamp', 'generation', 'selfLink'];
+/**
+ * Fields the server owns; sending them in an apply body is an error. `resourceVersion` is
+ * kept: it is the precondition the object was planned against.
+ */
+const SERVER_METADATA = ['managedFields', 'uid', 'creationTimestamp', 'generation', 'selfLink'];
+
+/** How often a claim is retried when the object keeps changing under it (status updates, other writers). */
+const CLAIM_ATTEMPTS = 4;
 
 function isNamespace(obj: KubeObject): boolean {
   return obj.kind === 'Namespace' && obj.apiVersion === 'v1';
@@ -23,11 +30,13 @@ function isSecret(obj: KubeObject): boolean {
   return obj.kind === 'Secret' && obj.apiVersion === 'v1';
 }
 
-/** The apply body: the manifest minus server-owned fields, with the namespace the URL uses. */
-function applyBody(obj: KubeObject, namespace: string | undefined): KubeObject {
+/** The apply body: the manifest minus server-owned fields, with the namespace the URL uses and the precondition, if any. */
+function applyBody(obj: KubeObject, namespace: string | undefined, resourceVersion: string | undefined): KubeObject {
   const { status: _status, ...rest } = obj;
   const metadata = { ...obj.metadata };
   for (const f of SERVER_METADATA) delete metadata[f];
+  if (resourceVersion === undefined) delete metadata['resourceVersion'];
+  else metadata['resourceVersion'] = resourceVersion;
   if (namespace) metadata.namespace = namespace;
   else delete metadata.namespace;
   return { ...rest, metadata } as KubeObject;
@@ -44,8 +53,14 @@ function isEstablished(crd: KubeObject): boolean {
 }
 
 /**
- * Applies one object with server-side apply: exactly one PATCH request
- * (`application/apply-patch+yaml`, the manifest sent as written so no field is dropped).
+ * Applies one object with server-side apply: one PATCH (`application/apply-patch+yaml`, the
+ * manifest sent as written so no field is dropped), under the owner's own field manager.
+ *
+ * With `options.owner`, the object is claimed atomically: its `metadata.resourceVersion` (the
+ * version it was planned against) is sent as a precondition, and an object planned as new is
+ * applied without force, so that an owner annotation another reconciler set meanwhile is a
+ * conflict. On either conflict the object is read again: if another owner now holds it, the
+ * result is `OWNERSHIP_CONFLICT`; otherwise the apply is retried against what was read.
  */
 export async function applyOne(
   ctx: SinkContext,
@@ -69,31 +84,73 @@ export async function applyOne(
     return { ref, ok: false, error };
   }
   const namespace = mapping.namespaced ? (obj.metadata.namespace ?? ctx.defaultNamespace) : undefined;
-  try {
-    const stored = await ctx.transport.request<KubeObject>({
-      method: 'PATCH',
-      path: resourcePath(mapping, namespace, obj.metadata.name),
-      query: {
-        fieldManager: ctx.fieldManager,
-        force: options.force ?? ctx.force,
-        fieldValidation: 'Strict',
-        dryRun: options.dryRun ? 'All' : undefined,
-      },
-      contentType: 'application/apply-patch+yaml',
-      body: applyBody(obj, namespace),
-      signal: options.signal,
-    });
-    if (!options.dryRun) ctx.ownWrites.wrote(ref, stored);
-    return { ref, ok: true, object: stored };
-  } catch (err) {
-    // A dry run does not create the Namespace it applies, so the server cannot validate the
-    // objects that go into it. They would be created with it: report them as such (unvalidated)
-    // rather than failing every first deploy into a new namespace.
-    if (options.dryRun && namespace && options.dryRunNamespaces?.has(namespace) && isNamespaceNotFound(err, namespace)) {
-      return { ref, ok: true, object: applyBody(obj, namespace) };
+  const path = resourcePath(mapping, namespace, obj.metadata.name);
+  const force = options.force ?? ctx.force;
+  const claiming = options.owner !== undefined;
+  const fieldManager = fieldManagerFor(ctx.fieldManager, options.owner);
+  let precondition = typeof obj.metadata['resourceVersion'] === 'string' ? (obj.metadata['resourceVersion'] as string) : undefined;
+  // Planned as new: without force, another owner's annotation on an object made meanwhile conflicts.
+  let forceNow = claiming && precondition === undefined ? false : force;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const stored = await ctx.transport.request<KubeObject>({
+        method: 'PATCH',
+        path,
+        query: { fieldManager, force: forceNow, fieldValidation: 'Strict', dryRun: options.dryRun ? 'All' : undefined },
+        contentType: 'application/apply-patch+yaml',
+        body: applyBody(obj, namespace, precondition),
+        signal: options.signal,
+      });
+      if (!options.dryRun) ctx.ownWrites.wrote(ref, stored);
+      return { ref, ok: true, object: stored };
+    } catch (err) {
+      // A dry run does not create the Namespace it applies, so the server cannot validate the
+      // objects that go into it. They would be created with it: report them as such (unvalidated)
+      // rather than failing every first deploy into a new namespace.
+      if (options.dryRun && namespace && options.dryRunNamespaces?.has(namespace) && isNamespaceNotFound(err, namespace)) {
+        return { ref, ok: true, object: applyBody(obj, namespace, undefined) };
+      }
+      if (!claiming || !isClaimConflict(err, precondition, forceNow !== force) || attempt >= CLAIM_ATTEMPTS) {
+        return { ref, ok: false, error: toKubeError(err, { ref, verb: 'patch', resource: mapping.resource, secret, clusterScoped: !mapping.namespaced }) };
+      }
     }
-    return { ref, ok: false, error: toKubeError(err, { ref, verb: 'patch', resource: mapping.resource, secret, clusterScoped: !mapping.namespaced }) };
+    // A conflict while claiming: who holds the object now?
+    let live: KubeObject;
+    try {
+      live = await ctx.transport.request<KubeObject>({ method: 'GET', path, signal: options.signal });
+    } catch (err) {
+      if (err instanceof KubeHttpError && err.status === 404) {
+        precondition = undefined; // deleted meanwhile: apply it as new
+        forceNow = false;
+        continue;
+      }
+      return { ref, ok: false, error: toKubeError(err, { ref, verb: 'get', resource: mapping.resource, secret, clusterScoped: !mapping.namespaced }) };
+    }
+    const holder = ownerOf(live);
+    if (holder !== undefined && holder !== options.owner) return { ref, ok: false, error: claimedBy(ref, holder, options.owner as string) };
+    precondition = live.metadata['resourceVersion'] as string | undefined;
+    forceNow = force;
   }
+}
+
+/**
+ * Whether a failed claim may be retried after reading the object again: the precondition no
+ * longer held (409 "modified", or gone), or the apply was sent without the force the caller
+ * asked for and conflicted over fields (possibly another owner's annotation).
+ */
+function isClaimConflict(err: unknown, precondition: string | undefined, forceWithheld: boolean): boolean {
+  if (!(err instanceof KubeHttpError)) return false;
+  const fieldConflict = (err.body?.details?.causes ?? []).some((c) => c.reason === 'FieldManagerConflict');
+  if (err.status === 409) return fieldConflict ? forceWithheld : true;
+  return err.status === 404 && precondition !== undefined && err.body?.details?.kind !== 'namespaces';
+}
+
+function claimedBy(ref: ObjectRef, holder: string, owner: string): OwnershipConflictError {
+  return new OwnershipConflictError(
+    `${formatRef(ref)} is owned by reconciler "${holder}", which claimed it while "${owner}" was applying it; ` +
+      'remove it from one of them, or set adopt to take it over',
+    { ref, conflicts: [{ ref, owner: holder }] },
+  );
 }
 
 function isNamespaceNotFound(err: unknown, namespace: string): boolean {

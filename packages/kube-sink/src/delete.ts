@@ -1,4 +1,4 @@
-import { isPruneDisabled } from '@converge/core';
+import { isPruneDisabled, ownerOf } from '@converge/core';
 import type { DeleteOptions, DeleteResult, KubeObject, ObjectRef } from '@converge/core';
 import type { ResourceMapping } from './discovery.js';
 import { KubeHttpError, UnknownKindError, toKubeError } from './errors.js';
@@ -6,11 +6,11 @@ import { resourcePath } from './resource-path.js';
 import type { SinkContext } from './internal/context.js';
 import { mapLimit } from './internal/limit.js';
 
-/** A `DeleteResult` that also says when an object was kept on purpose. */
-export type KubeDeleteResult = DeleteResult & {
-  /** Set when the object exists but was not deleted because it is annotated `converge.dev/prune: disabled`. */
-  skipped?: 'prune-disabled';
-};
+/** The result of a delete: `DeleteResult`, whose `skipped` says when an object was kept on purpose. */
+export type KubeDeleteResult = DeleteResult;
+
+/** How often a delete is retried when the object changed between reading and deleting it. */
+const DELETE_ATTEMPTS = 3;
 
 function isFoundation(ref: ObjectRef): boolean {
   return (ref.group === '' && ref.kind === 'Namespace') || (ref.group === 'apiextensions.k8s.io' && ref.kind === 'CustomResourceDefinition');
@@ -30,26 +30,35 @@ async function deleteOne(ctx: SinkContext, ref: ObjectRef, options: DeleteOption
   const secret = ref.kind === 'Secret' && ref.group === '';
   let verb = 'get';
   try {
-    const live = await ctx.transport.request<KubeObject>({ method: 'GET', path, signal });
-    if (isPruneDisabled(live)) {
-      return { ref, ok: true, found: true, skipped: 'prune-disabled' };
+    for (let attempt = 1; ; attempt++) {
+      verb = 'get';
+      const live = await ctx.transport.request<KubeObject>({ method: 'GET', path, signal });
+      if (isPruneDisabled(live)) return { ref, ok: true, found: true, skipped: 'prune-disabled' };
+      const holder = ownerOf(live);
+      if (options.owner !== undefined && holder !== undefined && holder !== options.owner) return { ref, ok: true, found: true, skipped: 'owned-by-other' };
+      verb = 'delete';
+      try {
+        await ctx.transport.request({
+          method: 'DELETE',
+          path,
+          query: { dryRun: options.dryRun ? 'All' : undefined },
+          body: {
+            apiVersion: 'v1',
+            kind: 'DeleteOptions',
+            propagationPolicy: ctx.propagationPolicy,
+            // Delete exactly what was checked above: not an object recreated under the same name,
+            // nor one another reconciler claimed (or someone protected) since it was read.
+            preconditions: { uid: live.metadata['uid'], resourceVersion: live.metadata['resourceVersion'] },
+          },
+          signal,
+        });
+      } catch (err) {
+        if (err instanceof KubeHttpError && err.status === 409 && attempt < DELETE_ATTEMPTS) continue; // changed since read: check again
+        throw err;
+      }
+      if (!options.dryRun) ctx.ownWrites.deleted(ref);
+      return { ref, ok: true, found: true };
     }
-    verb = 'delete';
-    await ctx.transport.request({
-      method: 'DELETE',
-      path,
-      query: { dryRun: options.dryRun ? 'All' : undefined },
-      body: {
-        apiVersion: 'v1',
-        kind: 'DeleteOptions',
-        propagationPolicy: ctx.propagationPolicy,
-        // Delete the object we looked at, not one recreated under the same name since.
-        preconditions: { uid: live.metadata.uid },
-      },
-      signal,
-    });
-    if (!options.dryRun) ctx.ownWrites.deleted(ref);
-    return { ref, ok: true, found: true };
   } catch (err) {
     if (err instanceof KubeHttpError && err.status === 404) {
       if (!options.dryRun) ctx.ownWrites.deleted(ref);
@@ -62,7 +71,10 @@ async function deleteOne(ctx: SinkContext, ref: ObjectRef, options: DeleteOption
 /**
  * Deletes objects, given in delete order, with the configured `propagationPolicy`. Each
  * object is read first: one annotated `converge.dev/prune: disabled` is kept (and reported
- * with `skipped: 'prune-disabled'`); an object already gone is `found: false`. Namespaces and
+ * with `skipped: 'prune-disabled'`), and so is one annotated with another owner than
+ * `options.owner` (`skipped: 'owned-by-other'`); the delete carries the uid and
+ * resourceVersion read as preconditions, so an object changed meanwhile is checked again.
+ * An object already gone is `found: false`; one that cannot be read is an error. Namespaces and
  * CRDs go last, after the objects they contain.
  */
 export async function deleteObjects(ctx: SinkContext, refs: readonly ObjectRef[], options: DeleteOptions = {}): Promise<KubeDeleteResult[]> {

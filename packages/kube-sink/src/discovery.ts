@@ -25,12 +25,18 @@ export interface Discovery {
   resolve(gvk: { group: string; version?: string | undefined; kind: string }, options?: { signal?: AbortSignal | undefined }): Promise<ResourceMapping>;
   /** Forgets what is cached for `group` (all groups when omitted), e.g. after a CRD was applied. */
   invalidate(group?: string): void;
+  /**
+   * Every namespaced resource the server serves that can be listed and deleted, one mapping
+   * per kind in its group's preferred version: what deleting a Namespace deletes.
+   */
+  namespacedResources(options?: { signal?: AbortSignal | undefined }): Promise<ResourceMapping[]>;
 }
 
 interface ApiResource {
   name: string;
   kind: string;
   namespaced: boolean;
+  verbs?: string[];
 }
 interface ApiResourceList {
   resources: ApiResource[];
@@ -133,5 +139,18 @@ export function createDiscovery(transport: KubeTransport): Discovery {
       );
     },
     invalidate,
+    async namespacedResources(options = {}) {
+      const out: ResourceMapping[] = [];
+      for (const [group, info] of await loadGroups(options.signal)) {
+        const version = info.preferred ?? info.versions[0];
+        if (!version) continue;
+        const list = await loadResources(group, version, options.signal);
+        for (const r of list?.resources ?? []) {
+          if (!r.namespaced || r.name.includes('/') || !r.verbs?.includes('list') || !r.verbs.includes('delete')) continue;
+          out.push({ group, version, kind: r.kind, resource: r.name, namespaced: true });
+        }
+      }
+      return out;
+    },
   };
 }

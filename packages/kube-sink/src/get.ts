@@ -130,3 +130,22 @@ export async function getObjects(ctx: SinkContext, refs: readonly ObjectRef[], o
   }
   return out;
 }
+
+/**
+ * Every object in `namespace`: one paged LIST per namespaced kind that can be listed and
+ * deleted. Rejects (`KUBE_FORBIDDEN`) if some kind may not be listed, because then the
+ * namespace cannot be shown to hold nothing else.
+ */
+export async function listNamespace(ctx: SinkContext, namespace: string, options: SinkCallOptions = {}): Promise<KubeObject[]> {
+  const mappings = await ctx.discovery.namespacedResources({ signal: options.signal });
+  const lists = await mapLimit(mappings, ctx.concurrency, async (mapping) => {
+    try {
+      return (await listAll(ctx, mapping, namespace, options.signal)).items;
+    } catch (err) {
+      // A kind that went away between discovery and the list has no objects here.
+      if (err instanceof KubeHttpError && err.status === 404) return [];
+      throw toKubeError(err, { verb: 'list', resource: mapping.group ? `${mapping.resource}.${mapping.group}` : mapping.resource });
+    }
+  });
+  return lists.flat();
+}

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { parseRefKey, refKey } from '@converge/core';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { decodeInventory, encodeInventory } from '@converge/core';
 import type { KubeObject, ObjectRef, SinkCallOptions } from '@converge/core';
 import { KubeHttpError, KubeSinkError, toKubeError } from './errors.js';
 import type { SinkContext } from './internal/context.js';
@@ -23,8 +24,24 @@ export interface InventoryOptions {
 export const INVENTORY_LABEL = 'converge.dev/inventory';
 /** Annotation holding the reconciler's exact name. */
 export const INVENTORY_OWNER_ANNOTATION = 'converge.dev/owner';
-/** The ConfigMap key holding the refs, one `refKey` per line, sorted. */
-export const INVENTORY_DATA_KEY = 'refs';
+/** The ConfigMap key holding the refs as `encodeInventory` JSON, when they fit as text. */
+export const INVENTORY_DATA_KEY = 'inventory';
+/** The key of earlier versions: one `refKey` per line. Still read, never written. */
+const LEGACY_DATA_KEY = 'refs';
+/** Binary key prefix holding gzip-compressed JSON in parts, for inventories too large for text. */
+const COMPRESSED_KEY = 'inventory.json.gz';
+/** Annotations of a compressed inventory: how many parts, and the digest of the whole. */
+const PARTS_ANNOTATION = 'converge.dev/inventory-parts';
+const DIGEST_ANNOTATION = 'converge.dev/inventory-sha256';
+/** Label naming the owner's inventory on its part ConfigMaps, so stale parts can be found. */
+const PART_OF_LABEL = 'converge.dev/inventory-part-of';
+
+/** Inventories up to this size are stored as readable JSON text. */
+const TEXT_LIMIT = 512 * 1024;
+/** Bytes of compressed inventory per ConfigMap (ConfigMaps hold at most 1 MiB). */
+const PART_BYTES = 768 * 1024;
+/** Most ConfigMaps one inventory may span (12 MiB compressed: millions of refs). */
+const MAX_PARTS = 16;
 
 /** Makes `owner` usable in an object name; if anything had to change, a short hash keeps names distinct. */
 function dnsSafe(owner: string): string {
@@ -62,19 +79,32 @@ function inventoryRef(namespace: string, name: string): ObjectRef {
   return { group: '', kind: 'ConfigMap', namespace, name };
 }
 
-/**
- * Reads the refs recorded for `owner` (one GET), or `undefined` if it never recorded any.
- * A ConfigMap of the same name recorded for a different owner is an error, not an inventory.
- */
-export async function readInventory(ctx: SinkContext, owner: string, inventory: InventoryOptions, options: SinkCallOptions = {}): Promise<ObjectRef[] | undefined> {
-  const { namespace, name } = inventoryLocation(owner, inventory);
-  let cm: KubeObject & { data?: Record<string, string> };
+type ConfigMap = KubeObject & { data?: Record<string, string>; binaryData?: Record<string, string> };
+
+async function getConfigMap(ctx: SinkContext, namespace: string, name: string, signal?: AbortSignal): Promise<ConfigMap | undefined> {
   try {
-    cm = await ctx.transport.request({ method: 'GET', path: path(namespace, name), signal: options.signal });
+    return await ctx.transport.request<ConfigMap>({ method: 'GET', path: path(namespace, name), signal });
   } catch (err) {
     if (err instanceof KubeHttpError && err.status === 404) return undefined;
     throw toKubeError(err, { ref: inventoryRef(namespace, name), verb: 'get', resource: 'configmaps' });
   }
+}
+
+function partName(name: string, digest: string, index: number): string {
+  return `${name}-${digest.slice(0, 12)}-${index}`;
+}
+
+/**
+ * Reads the refs recorded for `owner` (one GET, plus one per extra part of a very large
+ * inventory), or `undefined` if it never recorded any. A ConfigMap of the same name recorded
+ * for a different owner is an error, not an inventory. A damaged record is not an error:
+ * what can be decoded is returned, and entries that cannot be come back as invalid refs
+ * (see `decodeInventory`) for the runtime to report and drop.
+ */
+export async function readInventory(ctx: SinkContext, owner: string, inventory: InventoryOptions, options: SinkCallOptions = {}): Promise<ObjectRef[] | undefined> {
+  const { namespace, name } = inventoryLocation(owner, inventory);
+  const cm = await getConfigMap(ctx, namespace, name, options.signal);
+  if (!cm) return undefined;
   const recordedOwner = cm.metadata.annotations?.[INVENTORY_OWNER_ANNOTATION];
   if (recordedOwner !== undefined && recordedOwner !== owner) {
     throw new KubeSinkError(
@@ -83,24 +113,36 @@ export async function readInventory(ctx: SinkContext, owner: string, inventory: 
       { data: { ref: inventoryRef(namespace, name) } },
     );
   }
-  const text = cm.data?.[INVENTORY_DATA_KEY] ?? '';
+  if (cm.binaryData?.[`${COMPRESSED_KEY}.0`] !== undefined) return decodeInventory(await readCompressed(ctx, cm, namespace, name, options.signal));
+  return decodeInventory(cm.data?.[INVENTORY_DATA_KEY] ?? cm.data?.[LEGACY_DATA_KEY] ?? '');
+}
+
+/** The JSON of a compressed inventory, or text that decodes as one damaged entry when a part is missing or does not match. */
+async function readCompressed(ctx: SinkContext, head: ConfigMap, namespace: string, name: string, signal?: AbortSignal): Promise<string> {
+  const parts = Number(head.metadata.annotations?.[PARTS_ANNOTATION] ?? '1');
+  const digest = head.metadata.annotations?.[DIGEST_ANNOTATION] ?? '';
+  if (!Number.isInteger(parts) || parts < 1 || parts > MAX_PARTS) return `damaged: ${parts} parts`;
+  const chunks = [Buffer.from(head.binaryData?.[`${COMPRESSED_KEY}.0`] ?? '', 'base64')];
+  for (let i = 1; i < parts; i++) {
+    const part = await getConfigMap(ctx, namespace, partName(name, digest, i), signal);
+    chunks.push(Buffer.from(part?.binaryData?.[`${COMPRESSED_KEY}.${i}`] ?? '', 'base64'));
+  }
+  const gz = Buffer.concat(chunks);
+  if (createHash('sha256').update(gz).digest('hex') !== digest) return `damaged: part digest mismatch in ${namespace}/${name}`;
   try {
-    return text
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => parseRefKey(line));
+    return gunzipSync(gz, { maxOutputLength: 256 * 1024 * 1024 }).toString('utf8');
   } catch (err) {
-    throw new KubeSinkError('INVENTORY_INVALID', `inventory ConfigMap ${namespace}/${name} is corrupt: ${(err as Error).message}`, {
-      data: { ref: inventoryRef(namespace, name) },
-      cause: err,
-    });
+    return `damaged: ${(err as Error).message}`;
   }
 }
 
 /**
  * Records `refs` as everything `owner` manages, replacing the previous record: one
- * server-side apply of the inventory ConfigMap. If its namespace does not exist yet it is
- * created and the write retried.
+ * server-side apply of the inventory ConfigMap, as JSON text (`encodeInventory`) or, when
+ * that is over 512 KiB, compressed and split over ConfigMaps of at most 768 KiB each. Parts
+ * are written under names carrying their digest before the head that points at them, so a
+ * reader never sees half of a new inventory; stale parts are removed afterwards. If the
+ * namespace does not exist yet it is created and the write retried.
  */
 export async function writeInventory(
   ctx: SinkContext,
@@ -110,18 +152,41 @@ export async function writeInventory(
   options: SinkCallOptions = {},
 ): Promise<void> {
   const { namespace, name } = inventoryLocation(owner, inventory);
-  const lines = [...new Set(refs.map(refKey))].sort();
-  const body = {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: {
-      name,
-      namespace,
-      labels: { [INVENTORY_LABEL]: 'true', 'app.kubernetes.io/managed-by': 'converge' },
-      annotations: { [INVENTORY_OWNER_ANNOTATION]: owner },
-    },
-    data: { [INVENTORY_DATA_KEY]: lines.join('\n') },
-  };
+  const json = encodeInventory(refs);
+  const labels = { [INVENTORY_LABEL]: 'true', 'app.kubernetes.io/managed-by': 'converge' };
+  const annotations: Record<string, string> = { [INVENTORY_OWNER_ANNOTATION]: owner };
+  let head: ConfigMap;
+  let parts: ConfigMap[] = [];
+  if (Buffer.byteLength(json) <= TEXT_LIMIT) {
+    head = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, labels, annotations }, data: { [INVENTORY_DATA_KEY]: json } };
+  } else {
+    const gz = gzipSync(json, { level: 9 });
+    const count = Math.ceil(gz.length / PART_BYTES);
+    if (count > MAX_PARTS) {
+      throw new KubeSinkError('INVENTORY_TOO_LARGE', `the inventory of "${owner}" (${refs.length} objects) needs more than ${MAX_PARTS} ConfigMaps; split the reconciler`, {
+        data: { ref: inventoryRef(namespace, name) },
+      });
+    }
+    const digest = createHash('sha256').update(gz).digest('hex');
+    const chunk = (i: number): Record<string, string> => ({ [`${COMPRESSED_KEY}.${i}`]: gz.subarray(i * PART_BYTES, (i + 1) * PART_BYTES).toString('base64') });
+    annotations[PARTS_ANNOTATION] = String(count);
+    annotations[DIGEST_ANNOTATION] = digest;
+    head = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace, labels, annotations }, binaryData: chunk(0) };
+    parts = Array.from({ length: count - 1 }, (_, k) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: partName(name, digest, k + 1), namespace, labels: { ...labels, [PART_OF_LABEL]: name }, annotations: { [INVENTORY_OWNER_ANNOTATION]: owner } },
+      binaryData: chunk(k + 1),
+    }));
+  }
+  for (const part of parts) await applyConfigMap(ctx, part, options.signal);
+  await applyConfigMap(ctx, head, options.signal);
+  await removeStaleParts(ctx, namespace, name, new Set(parts.map((p) => p.metadata.name)), options.signal);
+}
+
+/** One server-side apply of an inventory ConfigMap, creating its namespace first if it is missing. */
+async function applyConfigMap(ctx: SinkContext, body: ConfigMap, signal?: AbortSignal): Promise<void> {
+  const { namespace, name } = body.metadata as { namespace: string; name: string };
   const apply = (): Promise<unknown> =>
     ctx.transport.request({
       method: 'PATCH',
@@ -129,7 +194,7 @@ export async function writeInventory(
       query: { fieldManager: ctx.fieldManager, force: true },
       contentType: 'application/apply-patch+yaml',
       body,
-      signal: options.signal,
+      signal,
     });
   const ref = inventoryRef(namespace, name);
   try {
@@ -145,7 +210,7 @@ export async function writeInventory(
         query: { fieldManager: ctx.fieldManager },
         contentType: 'application/apply-patch+yaml',
         body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
-        signal: options.signal,
+        signal,
       });
       await apply();
     } catch (second) {
@@ -154,10 +219,33 @@ export async function writeInventory(
   }
 }
 
+/** Deletes the part ConfigMaps of `name` other than `keep` (parts of earlier, larger inventories). */
+async function removeStaleParts(ctx: SinkContext, namespace: string, name: string, keep: ReadonlySet<string>, signal?: AbortSignal): Promise<void> {
+  let list: { items?: KubeObject[] };
+  try {
+    list = await ctx.transport.request({
+      method: 'GET',
+      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps`,
+      query: { labelSelector: `${PART_OF_LABEL}=${name}` },
+      signal,
+    });
+  } catch (err) {
+    throw toKubeError(err, { verb: 'list', resource: 'configmaps' });
+  }
+  for (const item of list.items ?? []) {
+    if (keep.has(item.metadata.name)) continue;
+    try {
+      await ctx.transport.request({ method: 'DELETE', path: path(namespace, item.metadata.name), signal });
+    } catch (err) {
+      if (!(err instanceof KubeHttpError && err.status === 404)) throw toKubeError(err, { ref: inventoryRef(namespace, item.metadata.name), verb: 'delete', resource: 'configmaps' });
+    }
+  }
+}
+
 /**
- * Removes `owner`'s inventory ConfigMap (one DELETE; already gone is fine), so a reconciler that
- * is retired for good — a fleet's removed application — leaves no record behind. A ConfigMap of
- * that name recorded for another owner is left alone and reported.
+ * Removes `owner`'s inventory ConfigMap (one DELETE; already gone is fine), and its parts, so a
+ * reconciler that is retired for good — a fleet's removed application — leaves no record
+ * behind. A ConfigMap of that name recorded for another owner is left alone and reported.
  */
 export async function deleteInventory(ctx: SinkContext, owner: string, inventory: InventoryOptions, options: SinkCallOptions = {}): Promise<void> {
   // readInventory checks the owner annotation: never delete another reconciler's record.
@@ -166,7 +254,7 @@ export async function deleteInventory(ctx: SinkContext, owner: string, inventory
   try {
     await ctx.transport.request({ method: 'DELETE', path: path(namespace, name), signal: options.signal });
   } catch (err) {
-    if (err instanceof KubeHttpError && err.status === 404) return;
-    throw toKubeError(err, { ref: inventoryRef(namespace, name), verb: 'delete', resource: 'configmaps' });
+    if (!(err instanceof KubeHttpError && err.status === 404)) throw toKubeError(err, { ref: inventoryRef(namespace, name), verb: 'delete', resource: 'configmaps' });
   }
+  await removeStaleParts(ctx, namespace, name, new Set(), options.signal);
 }

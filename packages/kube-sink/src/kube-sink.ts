@@ -1,11 +1,12 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import type { ApplyOptions, ApplyResult, DeleteOptions, DriftEvent, KubeObject, ObjectRef, Sink, SinkCallOptions } from '@converge/core';
+import type { ApplyOptions, ApplyResult, DeleteOptions, DriftEvent, GroupVersionKind, KubeObject, ObjectRef, Sink, SinkCallOptions } from '@converge/core';
 import { applyObjects } from './apply.js';
 import { deleteObjects } from './delete.js';
 import type { KubeDeleteResult } from './delete.js';
 import { createDiscovery } from './discovery.js';
+import { UnknownKindError } from './errors.js';
 import type { Discovery } from './discovery.js';
-import { getObjects } from './get.js';
+import { getObjects, listNamespace } from './get.js';
 import { deleteInventory, readInventory, writeInventory } from './inventory.js';
 import type { InventoryOptions } from './inventory.js';
 import { createTransport } from './transport.js';
@@ -81,6 +82,12 @@ export interface KubeSink extends Sink {
   watch(refs: readonly ObjectRef[], onDrift: (event: DriftEvent) => void): () => void;
   /** The discovery cache in use (kind → REST resource). */
   readonly discovery: Discovery;
+  /** The namespace for namespaced objects that name none. */
+  readonly defaultNamespace: string;
+  /** Every object in a namespace, of every kind that can be listed and deleted; required here, optional on `Sink`. */
+  listNamespace(namespace: string, options?: SinkCallOptions): Promise<KubeObject[]>;
+  /** Whether a kind is namespaced, from discovery; required here, optional on `Sink`. */
+  scopeOf(kind: GroupVersionKind, options?: SinkCallOptions): Promise<'Namespaced' | 'Cluster' | undefined>;
   /** Closes pooled connections; the sink may not be used afterwards. */
   close(): Promise<void>;
 }
@@ -140,6 +147,16 @@ export function kubeSink(options: KubeSinkOptions = {}): KubeSink {
   const sink: KubeSink = {
     id: transport.server,
     discovery,
+    defaultNamespace: ctx.defaultNamespace,
+    listNamespace: (namespace: string, o?: SinkCallOptions) => listNamespace(ctx, namespace, o),
+    async scopeOf(kind: GroupVersionKind, o?: SinkCallOptions) {
+      try {
+        return (await discovery.resolve(kind, { signal: o?.signal })).namespaced ? 'Namespaced' : 'Cluster';
+      } catch (err) {
+        if (err instanceof UnknownKindError) return undefined;
+        throw err;
+      }
+    },
     get: (refs: readonly ObjectRef[], o?: SinkCallOptions): Promise<KubeObject[]> => getObjects(ctx, refs, o),
     readInventory: (owner: string, o?: SinkCallOptions) => readInventory(ctx, owner, inventory, o),
     apply: (objects: readonly KubeObject[], o?: ApplyOptions): Promise<ApplyResult[]> => applyObjects(ctx, objects, o),

@@ -85,6 +85,7 @@ export interface PreparedPass {
  * unchanged revision), run gates, read the inventory and live state, and plan. Writes nothing.
  */
 export async function preparePass(c: PassConfig, memory: PassMemory, emit: Emit, onRevision: (revision: string) => void, signal: AbortSignal): Promise<PreparedPass> {
+  signal.throwIfAborted();
   const revision = await c.source.latestRevision({ signal });
   signal.throwIfAborted();
   onRevision(revision);
