@@ -33,7 +33,7 @@ const COMPRESSED_KEY = 'inventory.json.gz';
 /** Annotations of a compressed inventory: how many parts, and the digest of the whole. */
 const PARTS_ANNOTATION = 'converge.dev/inventory-parts';
 const DIGEST_ANNOTATION = 'converge.dev/inventory-sha256';
-/** Label naming the owner's inventory on its part ConfigMaps, so stale parts can be found. */
+/** Label naming the inventory a part ConfigMap belongs to. */
 const PART_OF_LABEL = 'converge.dev/inventory-part-of';
 
 /** Inventories up to this size are stored as readable JSON text. */
@@ -95,6 +95,25 @@ function partName(name: string, digest: string, index: number): string {
 }
 
 /**
+ * The part ConfigMaps each inventory had when this sink last read or wrote it, so a write can
+ * remove the parts it replaces by name (no LIST right needed on the inventory namespace).
+ */
+const knownParts = new WeakMap<SinkContext, Map<string, string[]>>();
+
+function partsOf(head: ConfigMap | undefined): string[] {
+  const parts = Number(head?.metadata.annotations?.[PARTS_ANNOTATION] ?? '1');
+  const digest = head?.metadata.annotations?.[DIGEST_ANNOTATION];
+  if (!head || !digest || !Number.isInteger(parts) || parts < 2 || parts > MAX_PARTS) return [];
+  return Array.from({ length: parts - 1 }, (_, i) => partName(head.metadata.name, digest, i + 1));
+}
+
+function rememberParts(ctx: SinkContext, owner: string, parts: string[]): void {
+  let map = knownParts.get(ctx);
+  if (!map) knownParts.set(ctx, (map = new Map()));
+  map.set(owner, parts);
+}
+
+/**
  * Reads the refs recorded for `owner` (one GET, plus one per extra part of a very large
  * inventory), or `undefined` if it never recorded any. A ConfigMap of the same name recorded
  * for a different owner is an error, not an inventory. A damaged record is not an error:
@@ -104,6 +123,7 @@ function partName(name: string, digest: string, index: number): string {
 export async function readInventory(ctx: SinkContext, owner: string, inventory: InventoryOptions, options: SinkCallOptions = {}): Promise<ObjectRef[] | undefined> {
   const { namespace, name } = inventoryLocation(owner, inventory);
   const cm = await getConfigMap(ctx, namespace, name, options.signal);
+  rememberParts(ctx, owner, partsOf(cm));
   if (!cm) return undefined;
   const recordedOwner = cm.metadata.annotations?.[INVENTORY_OWNER_ANNOTATION];
   if (recordedOwner !== undefined && recordedOwner !== owner) {
@@ -181,7 +201,10 @@ export async function writeInventory(
   }
   for (const part of parts) await applyConfigMap(ctx, part, options.signal);
   await applyConfigMap(ctx, head, options.signal);
-  await removeStaleParts(ctx, namespace, name, new Set(parts.map((p) => p.metadata.name)), options.signal);
+  const current = parts.map((p) => p.metadata.name);
+  const stale = (knownParts.get(ctx)?.get(owner) ?? []).filter((n) => !current.includes(n));
+  rememberParts(ctx, owner, current);
+  await deleteParts(ctx, namespace, stale, options.signal);
 }
 
 /** One server-side apply of an inventory ConfigMap, creating its namespace first if it is missing. */
@@ -219,25 +242,13 @@ async function applyConfigMap(ctx: SinkContext, body: ConfigMap, signal?: AbortS
   }
 }
 
-/** Deletes the part ConfigMaps of `name` other than `keep` (parts of earlier, larger inventories). */
-async function removeStaleParts(ctx: SinkContext, namespace: string, name: string, keep: ReadonlySet<string>, signal?: AbortSignal): Promise<void> {
-  let list: { items?: KubeObject[] };
-  try {
-    list = await ctx.transport.request({
-      method: 'GET',
-      path: `/api/v1/namespaces/${encodeURIComponent(namespace)}/configmaps`,
-      query: { labelSelector: `${PART_OF_LABEL}=${name}` },
-      signal,
-    });
-  } catch (err) {
-    throw toKubeError(err, { verb: 'list', resource: 'configmaps' });
-  }
-  for (const item of list.items ?? []) {
-    if (keep.has(item.metadata.name)) continue;
+/** Deletes part ConfigMaps by name (already gone is fine). */
+async function deleteParts(ctx: SinkContext, namespace: string, names: readonly string[], signal?: AbortSignal): Promise<void> {
+  for (const name of names) {
     try {
-      await ctx.transport.request({ method: 'DELETE', path: path(namespace, item.metadata.name), signal });
+      await ctx.transport.request({ method: 'DELETE', path: path(namespace, name), signal });
     } catch (err) {
-      if (!(err instanceof KubeHttpError && err.status === 404)) throw toKubeError(err, { ref: inventoryRef(namespace, item.metadata.name), verb: 'delete', resource: 'configmaps' });
+      if (!(err instanceof KubeHttpError && err.status === 404)) throw toKubeError(err, { ref: inventoryRef(namespace, name), verb: 'delete', resource: 'configmaps' });
     }
   }
 }
@@ -256,5 +267,6 @@ export async function deleteInventory(ctx: SinkContext, owner: string, inventory
   } catch (err) {
     if (!(err instanceof KubeHttpError && err.status === 404)) throw toKubeError(err, { ref: inventoryRef(namespace, name), verb: 'delete', resource: 'configmaps' });
   }
-  await removeStaleParts(ctx, namespace, name, new Set(), options.signal);
+  await deleteParts(ctx, namespace, knownParts.get(ctx)?.get(owner) ?? [], options.signal);
+  rememberParts(ctx, owner, []);
 }

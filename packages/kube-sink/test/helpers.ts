@@ -1,5 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
+import { inheritOrigin } from '@converge/core';
 import type { KubeObject, ReconcileEvent, Renderer, Source } from '@converge/core';
 import { kubeSink } from '../src/index.js';
 import type { KubeRequestInfo, KubeSink, KubeSinkOptions } from '../src/index.js';
@@ -45,7 +46,8 @@ export function desiredState(initial: KubeObject[]): { objects: KubeObject[]; so
         files: { list: async () => [], read: async () => new Uint8Array() },
       }),
     },
-    render: async () => structuredClone(state.objects),
+    // Copies keep their origin (file:line), as a renderer's transforms do.
+    render: async () => state.objects.map((o) => inheritOrigin(structuredClone(o), o)),
   };
   return state;
 }

@@ -184,7 +184,13 @@ describe('inventory', () => {
     const { name } = inventoryLocation(owner, { namespace: invNs });
     expect(name).toMatch(/^converge-inventory-team-a-web-[0-9a-f]{8}$/);
     const cm = await core.readNamespacedConfigMap({ name, namespace: invNs });
-    expect(cm.data?.['refs']).toBe('/Namespace//web\napps/Deployment/web/api');
+    expect(JSON.parse(cm.data?.['inventory'] ?? '')).toEqual({
+      version: 2,
+      groups: [
+        { group: '', kind: 'Namespace', names: ['web'] },
+        { group: 'apps', kind: 'Deployment', namespace: 'web', names: ['api'] },
+      ],
+    });
     expect(cm.metadata?.annotations?.['converge.dev/owner']).toBe(owner);
 
     await restarted.writeInventory(owner, []);
