@@ -62,3 +62,29 @@ export class GitRepoNotFoundError extends SourceError {
     super('GIT_REPO_NOT_FOUND', message, options);
   }
 }
+
+/** Which wait of an HTTP request ran out. */
+export type GitTimeoutPhase = 'connect' | 'response' | 'idle';
+
+/** Where and after how long a request to the git server was cut off. */
+export interface GitTimeoutData {
+  /**
+   * `connect`: the TCP connection was not established; `response`: connected, but no response
+   * headers came; `idle`: the response body stopped flowing.
+   */
+  phase: GitTimeoutPhase;
+  /** The request's URL (never with credentials). */
+  url: string;
+  /** The deadline that ran out, in milliseconds. */
+  timeoutMs: number;
+}
+
+/**
+ * A request to the git server (or the proxy) took longer than one of its deadlines
+ * (`connectTimeoutMs`, `responseTimeoutMs`, `idleTimeoutMs`) and was cut off. Retryable.
+ */
+export class GitTimeoutError extends SourceError {
+  constructor(message: string, timeout: GitTimeoutData, options: GitErrorOptions = {}) {
+    super('GIT_TIMEOUT', message, { ...options, data: { ...options.data, ...timeout, retryable: true } });
+  }
+}

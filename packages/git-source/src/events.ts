@@ -50,12 +50,20 @@ export interface GitFetchedEvent {
   durationMs: number;
 }
 
-/** The cache directory was wiped and is being rebuilt. */
+/**
+ * The cache directory was found damaged, wiped, and is being rebuilt from the remote; nothing
+ * in it was served.
+ */
 export interface GitCacheRebuiltEvent {
   /** Discriminant. */
   type: 'cache-rebuilt';
-  /** Why: a killed fetch (`interrupted`), an unreadable object (`corrupt`), another URL (`foreign`). */
+  /**
+   * Why: a killed fetch (`interrupted`), a damaged file or object (`corrupt`: garbage `config`
+   * or `HEAD`, a truncated pack, a ref to a missing object…), another URL (`foreign`).
+   */
   reason: RebuildReason;
+  /** What exactly was found, e.g. `config line 3 is not valid git config`. */
+  detail: string;
   /** The directory. */
   cacheDir: string;
 }

@@ -5,14 +5,14 @@ import { join } from 'node:path';
 import git from 'isomorphic-git';
 import type { HttpClient } from 'isomorphic-git';
 import semver from 'semver';
-import { AbortedError, SourceError, type Artifact, type Source, type SourceCallOptions } from '@converge/core';
+import { SourceError, type Artifact, type ConvergeError, type Source, type SourceCallOptions } from '@converge/core';
 import { GitCacheCorruptError, GitRefNotFoundError, GitSignatureError } from './errors.js';
 import type { GitSourceEvent } from './events.js';
 import { formatRevision, parseRevision, type GitRevision } from './revision.js';
 import { GitCache } from './internal/git-cache.js';
 import { applyIgnore, GitFileTree, listBlobs, normalisePath, readBlob, subtree } from './internal/git-file-tree.js';
 import { connect, stripTrailing } from './internal/connection.js';
-import { toGitError } from './internal/to-git-error.js';
+import { checkTree } from './internal/check-cache.js';
 import { verifyCommitSignature } from './internal/verify-signature.js';
 
 /** Which commit a git source follows. Set exactly one field; with none, the remote's default branch (HEAD). */
@@ -76,8 +76,30 @@ export interface GitSourceOptions {
   headers?: Record<string, string>;
   /** Receives typed progress events. */
   onProgress?: (event: GitSourceEvent) => void;
-  /** The HTTP transport; replaces the built-in node:http client (and its `ca`/`proxy`). */
+  /**
+   * The HTTP transport; replaces the built-in node:http client (and its `ca`, `proxy` and
+   * timeouts: deadlines are then the transport's job). An aborted signal still ends the call.
+   */
   http?: HttpClient;
+  /**
+   * How long opening a TCP connection to the server (or the proxy) may take before the request
+   * fails with `GitTimeoutError` (`GIT_TIMEOUT`, retryable). `Infinity` turns it off.
+   * @default 10_000
+   */
+  connectTimeoutMs?: number;
+  /**
+   * How long the server may take, once connected, to send the response headers of a request
+   * (this includes sending the request body, e.g. the pack of a push). `Infinity` turns it off.
+   * @default 30_000
+   */
+  responseTimeoutMs?: number;
+  /**
+   * The longest silence allowed between two chunks of a response body (git servers send
+   * progress while they prepare a pack, so a healthy server is never silent for long).
+   * `Infinity` turns it off.
+   * @default 30_000
+   */
+  idleTimeoutMs?: number;
 }
 
 /** The default cache directory for a URL: `${XDG_CACHE_HOME:-~/.cache}/converge/git/<hash>`. */
@@ -127,14 +149,15 @@ export function gitSource(options: GitSourceOptions): Source {
   const ignorePatterns = typeof options.ignore === 'string' ? [options.ignore] : [...(options.ignore ?? [])];
   const emit = (e: GitSourceEvent): void => options.onProgress?.(e);
   const cacheDir = options.cacheDir ?? defaultCacheDir(conn.url);
-  const cache = new GitCache(cacheDir, conn.url, (reason) => emit({ type: 'cache-rebuilt', reason, cacheDir }));
+  const cache = new GitCache(cacheDir, conn.url, (reason, detail) => emit({ type: 'cache-rebuilt', reason, detail: conn.redact(detail), cacheDir }));
   const id = `${conn.url}#${refLabel(ref)}${path ? `&path=${path}` : ''}`;
   const what = (op: string): string => `git ${op} ${conn.url} (${refLabel(ref)})`;
 
   async function latest(callOptions: SourceCallOptions = {}): Promise<GitRevision> {
     if (ref.commit) return { commit: ref.commit };
     const started = performance.now();
-    const http = await conn.http(callOptions.signal);
+    callOptions.signal?.throwIfAborted();
+    const { http, fail } = await conn.open(callOptions.signal);
     const list = (prefix: string, extra: { symrefs?: boolean; peelTags?: boolean } = {}) =>
       git.listServerRefs({ http, url: conn.url, headers: { ...conn.headers }, protocolVersion: 2, prefix, ...extra });
     let revision: GitRevision;
@@ -169,8 +192,7 @@ export function gitSource(options: GitSourceOptions): Source {
         revision = { ...(target && { name: target }), commit: hit.oid };
       }
     } catch (e) {
-      if (callOptions.signal?.aborted) throw new AbortedError(`${what('ls-refs')}: aborted`);
-      throw toGitError(e, what('ls-refs'), conn.redact);
+      throw fail(e, what('ls-refs'));
     }
     emit({ type: 'refs', ref: refLabel(ref), revision: formatRevision(revision), durationMs: performance.now() - started });
     return revision;
@@ -191,6 +213,8 @@ export function gitSource(options: GitSourceOptions): Source {
     if (tree === undefined) {
       throw new GitRefNotFoundError(`${what('fetch')}: folder ${path} does not exist at ${text}`, { data: { position: { file: path } } });
     }
+    // Only a complete artifact is served: every object it needs must read back intact now.
+    await checkTree(cache, tree);
     let blobs = await listBlobs(cache, tree);
     let outer: { text: string; prefix: string } | undefined;
     if (path) {
@@ -226,22 +250,29 @@ export function gitSource(options: GitSourceOptions): Source {
           const cached = await cache.hasCommit(revision.commit);
           if (!cached) {
             emit({ type: 'fetch-start', revision: text });
+            const { http, fail } = await conn.open(signal, (n) => (bytes += n));
             try {
               await cache.fetchCommit({
-                http: await conn.http(signal, (n) => (bytes += n)),
+                http,
                 commit: revision.commit,
                 headers: conn.headers,
                 onProgress: (p) => emit({ type: 'transfer', phase: p.phase, loaded: p.loaded, ...(p.total && { total: p.total }) }),
               });
             } catch (e) {
-              if (signal?.aborted) throw new AbortedError(`${what('fetch')}: aborted`);
-              throw toGitError(e, what('fetch'), conn.redact);
+              const error = fail(e, what('fetch'));
+              // Neither the network nor the server: the local objects the fetch builds on are
+              // damaged. Start from an empty cache once before giving up.
+              if (attempt === 0 && isLocalFailure(error)) {
+                await cache.rebuild('corrupt', `a fetch into it failed: ${error.message}`);
+                continue;
+              }
+              throw error;
             }
             if (!(await cache.hasCommit(revision.commit))) {
               // The server answered but the commit is unreadable: the objects we offered as
               // "have" are damaged. Start from an empty cache once before giving up.
               if (attempt === 0) {
-                await cache.rebuild('corrupt');
+                await cache.rebuild('corrupt', `commit ${revision.commit} was unreadable right after it was fetched`);
                 continue;
               }
               throw new GitRefNotFoundError(`${what('fetch')}: the server did not send commit ${revision.commit}; was it force-pushed away?`);
@@ -253,15 +284,21 @@ export function gitSource(options: GitSourceOptions): Source {
             return { source: id, revision: text, files };
           } catch (e) {
             if (e instanceof GitSignatureError || e instanceof GitRefNotFoundError) throw e;
+            const detail = conn.redact(String((e as Error).message));
             if (attempt > 0) {
-              throw new GitCacheCorruptError(`${what('fetch')}: the cache ${cache.gitdir} is still unreadable after a rebuild: ${conn.redact(String((e as Error).message))}`, { cause: e });
+              throw new GitCacheCorruptError(`${what('fetch')}: the cache ${cache.gitdir} is still unreadable after a rebuild: ${detail}`, { cause: e });
             }
-            await cache.rebuild('corrupt');
+            await cache.rebuild('corrupt', `reading ${text} from it failed: ${detail}`);
           }
         }
-      });
+      }, signal);
     },
   };
+}
+
+/** A failure with no network or HTTP cause, which a damaged cache can explain. */
+function isLocalFailure(error: ConvergeError): boolean {
+  return error.code === 'GIT_FAILED' && error.data.statusCode === undefined;
 }
 
 async function listBlobsShallow(cache: GitCache, tree: string): Promise<Map<string, string>> {

@@ -8,7 +8,7 @@ import { connect } from './internal/connection.js';
 import { formatRevision } from './revision.js';
 import { GitCache } from './internal/git-cache.js';
 import { listBlobs, normalisePath, readBlob } from './internal/git-file-tree.js';
-import { toGitError } from './internal/to-git-error.js';
+import { raceAbort } from './internal/abortable-http.js';
 
 /** A commit author or committer. */
 export interface GitIdentity {
@@ -20,7 +20,10 @@ export interface GitIdentity {
 
 /** Options of {@link gitWriter}. */
 export interface GitWriterOptions
-  extends Pick<GitSourceOptions, 'url' | 'auth' | 'caFile' | 'ca' | 'proxy' | 'headers' | 'http' | 'onProgress'> {
+  extends Pick<
+    GitSourceOptions,
+    'url' | 'auth' | 'caFile' | 'ca' | 'proxy' | 'headers' | 'http' | 'onProgress' | 'connectTimeoutMs' | 'responseTimeoutMs' | 'idleTimeoutMs'
+  > {
   /** The branch to commit to. It must exist. @default 'main' */
   branch?: string;
   /** Author and committer of the commits. @default `{ name: 'Converge', email: 'converge@localhost' }` */
@@ -75,7 +78,11 @@ export interface GitWriteResult {
 
 /** Commits and pushes changes to one branch. */
 export interface GitWriter {
-  /** Fetches the branch tip, applies `change`, commits and pushes; never force-pushes. */
+  /**
+   * Fetches the branch tip, applies `change`, commits and pushes; never force-pushes. Every
+   * request has the connect/response/idle deadlines of the options; `options.signal` ends the
+   * update (between attempts too) with an `AbortedError`.
+   */
   update(request: GitWriteRequest, options?: SourceCallOptions): Promise<GitWriteResult>;
 }
 
@@ -105,28 +112,29 @@ export function gitWriter(options: GitWriterOptions): GitWriter {
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const emit = (e: GitSourceEvent): void => options.onProgress?.(e);
   const cacheDir = options.cacheDir ?? `${defaultCacheDir(conn.url)}-writer`;
-  const cache = new GitCache(cacheDir, conn.url, (reason) => emit({ type: 'cache-rebuilt', reason, cacheDir }));
+  const cache = new GitCache(cacheDir, conn.url, (reason, detail) => emit({ type: 'cache-rebuilt', reason, detail: conn.redact(detail), cacheDir }));
   const what = (op: string): string => `git ${op} ${conn.url} (branch ${branch})`;
 
   async function tipOf(signal?: AbortSignal): Promise<string> {
+    const { http, fail } = await conn.open(signal);
     try {
-      const http = await conn.http(signal);
       const refs = await git.listServerRefs({ http, url: conn.url, headers: { ...conn.headers }, protocolVersion: 2, prefix: `refs/heads/${branch}` });
       const hit = refs.find((r) => r.ref === `refs/heads/${branch}`);
       if (!hit) throw new GitRefNotFoundError(`${what('ls-refs')}: branch ${branch} does not exist`);
       return hit.oid;
     } catch (e) {
-      throw toGitError(e, what('ls-refs'), conn.redact);
+      throw fail(e, what('ls-refs'));
     }
   }
 
   async function attempt(request: GitWriteRequest, signal?: AbortSignal): Promise<{ result?: Omit<GitWriteResult, 'attempts'>; retry?: string }> {
     const tip = await tipOf(signal);
     if (!(await cache.hasCommit(tip))) {
+      const { http, fail } = await conn.open(signal);
       try {
-        await cache.fetchCommit({ http: await conn.http(signal), commit: tip, headers: conn.headers });
+        await cache.fetchCommit({ http, commit: tip, headers: conn.headers });
       } catch (e) {
-        throw toGitError(e, what('fetch'), conn.redact);
+        throw fail(e, what('fetch'));
       }
     }
     const { commit } = await git.readCommit({ fs, gitdir: cache.gitdir, oid: tip, cache: cache.objectCache });
@@ -163,10 +171,11 @@ export function gitWriter(options: GitWriterOptions): GitWriter {
       cache: cache.objectCache,
     });
     await git.writeRef({ fs, gitdir: cache.gitdir, ref: 'refs/heads/converge-write', value: oid, force: true });
+    const { http, fail } = await conn.open(signal);
     try {
       const pushed = await git.push({
         fs,
-        http: await conn.http(signal),
+        http,
         gitdir: cache.gitdir,
         url: conn.url,
         ref: 'refs/heads/converge-write',
@@ -180,10 +189,12 @@ export function gitWriter(options: GitWriterOptions): GitWriter {
       const status = pushed.refs[`refs/heads/${branch}`];
       if (!pushed.ok || (status && !status.ok)) return { retry: status?.error ?? pushed.error ?? 'rejected' };
     } catch (e) {
+      const error = fail(e, what('push'));
+      if (error.code === 'ABORTED' || error.code === 'GIT_TIMEOUT') throw error;
       const code = (e as { code?: string }).code;
       if (code === 'UserCanceledError') return { retry: 'the branch moved' };
       if (code === 'PushRejectedError' || code === 'GitPushError') return { retry: conn.redact(String((e as Error).message)) };
-      throw toGitError(e, what('push'), conn.redact);
+      throw error;
     }
     await git.writeRef({ fs, gitdir: cache.gitdir, ref: 'refs/converge/last', value: oid, force: true });
     return { result: { pushed: true, commit: oid, revision: formatRevision({ name: branch, commit: oid }), changed } };
@@ -194,10 +205,10 @@ export function gitWriter(options: GitWriterOptions): GitWriter {
       let lastReason = '';
       for (let n = 1; n <= maxAttempts; n++) {
         if (callOptions.signal?.aborted) throw new AbortedError(`${what('push')}: aborted`);
-        const outcome = await cache.withLock(() => attempt(request, callOptions.signal));
+        const outcome = await cache.withLock(() => attempt(request, callOptions.signal), callOptions.signal);
         if (outcome.result) return { ...outcome.result, attempts: n };
         lastReason = outcome.retry ?? '';
-        if (n < maxAttempts) await sleep(50 * n);
+        if (n < maxAttempts) await raceAbort(sleep(50 * n), callOptions.signal).catch(() => undefined);
       }
       throw new GitPushRejectedError(
         `${what('push')}: rejected ${maxAttempts} times, last because ${lastReason}; the branch keeps moving or a hook refuses the commit`,

@@ -12,7 +12,7 @@ export type {
 } from './events.js';
 export type { GitRevision } from './revision.js';
 export { formatRevision, parseRevision } from './revision.js';
-export type { GitErrorOptions, SignatureProblem } from './errors.js';
+export type { GitErrorOptions, SignatureProblem, GitTimeoutPhase, GitTimeoutData } from './errors.js';
 export {
   GitAuthError,
   GitUnreachableError,
@@ -21,6 +21,7 @@ export {
   GitSignatureError,
   GitCacheCorruptError,
   GitPushRejectedError,
+  GitTimeoutError,
 } from './errors.js';
 export type { GitWriter, GitWriterOptions, GitWriteRequest, GitWriteResult, WritableFiles, GitIdentity } from './git-writer.js';
 export { gitWriter } from './git-writer.js';

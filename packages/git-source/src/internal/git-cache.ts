@@ -3,10 +3,13 @@ import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import type { HttpClient, GitProgressEvent } from 'isomorphic-git';
+import { AbortedError } from '@converge/core';
+import { raceAbort } from './abortable-http.js';
+import { CACHE_FILES, checkCache } from './check-cache.js';
 
-const MARKER = 'converge-fetch.lock';
-const META = 'converge-cache.json';
-const CORRUPT = 'converge-corrupt';
+const MARKER = CACHE_FILES.lock;
+const META = CACHE_FILES.meta;
+const CORRUPT = CACHE_FILES.corrupt;
 const inProcess = new Map<string, Promise<unknown>>();
 
 /** Why a cache directory was wiped and rebuilt. */
@@ -16,27 +19,34 @@ export type RebuildReason = 'interrupted' | 'corrupt' | 'foreign';
 export class GitCache {
   /** isomorphic-git's in-memory pack cache; dropped whenever the directory is rebuilt. */
   objectCache: object = {};
+  /** Trees whose every object was read back intact since the last rebuild (see `checkTree`). */
+  checkedTrees = new Set<string>();
 
   constructor(
     readonly gitdir: string,
     private readonly url: string,
-    private readonly onRebuild: (reason: RebuildReason) => void,
+    private readonly onRebuild: (reason: RebuildReason, detail: string) => void,
   ) {}
 
   /**
    * Runs `fn` holding the cache's lock: one holder per directory in this process, and a
    * `converge-fetch.lock` file (with the holder's pid) across processes. A lock file left by a
-   * dead process means a fetch was killed half-way: the directory is wiped and rebuilt.
+   * dead process means a fetch was killed half-way: the directory is wiped and rebuilt. So is
+   * a directory that fails {@link checkCache}. Waiting for the lock ends when `signal` aborts.
    */
-  async withLock<T>(fn: () => Promise<T>): Promise<T> {
+  async withLock<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
     const previous = inProcess.get(this.gitdir) ?? Promise.resolve();
     let release!: () => void;
     const mine = new Promise<void>((r) => (release = r));
     const chained = previous.then(() => mine);
     inProcess.set(this.gitdir, chained);
-    await previous.catch(() => undefined);
     try {
-      await this.acquireFileLock();
+      try {
+        await raceAbort(previous.catch(() => undefined), signal);
+      } catch {
+        throw this.aborted();
+      }
+      await this.acquireFileLock(signal);
       try {
         return await fn();
       } finally {
@@ -48,11 +58,16 @@ export class GitCache {
     }
   }
 
-  private async acquireFileLock(): Promise<void> {
+  private aborted(): AbortedError {
+    return new AbortedError(`waiting for the git cache ${this.gitdir}: aborted`);
+  }
+
+  private async acquireFileLock(signal?: AbortSignal): Promise<void> {
     await mkdir(this.gitdir, { recursive: true });
     const marker = join(this.gitdir, MARKER);
     const deadline = Date.now() + 120_000;
     for (;;) {
+      if (signal?.aborted) throw this.aborted();
       try {
         const handle = await open(marker, 'wx');
         await handle.writeFile(String(process.pid));
@@ -68,10 +83,11 @@ export class GitCache {
       }
       // The holder is gone (killed mid-fetch) or is this process without a live holder: the
       // directory may be half-written. Never serve it: start over.
-      await this.wipe('interrupted');
+      await this.wipe('interrupted', pid ? `process ${pid} died while it held the lock` : 'a lock file without a holder was left behind');
     }
-    if (fs.existsSync(join(this.gitdir, CORRUPT))) await this.rebuild('corrupt');
-    await this.ensureInitialised();
+    const found = await checkCache(this, this.url);
+    if (found.state === 'damaged') await this.rebuild(found.reason, found.detail);
+    else if (found.state === 'empty') await this.initialise();
   }
 
   /** Records that an object could not be read, so the next locked operation rebuilds the cache. */
@@ -83,37 +99,31 @@ export class GitCache {
     }
   }
 
-  private async wipe(reason: RebuildReason): Promise<void> {
-    this.onRebuild(reason);
+  private async wipe(reason: RebuildReason, detail: string): Promise<void> {
+    this.onRebuild(reason, detail);
     this.objectCache = {};
+    this.checkedTrees = new Set();
     await rm(this.gitdir, { recursive: true, force: true });
     await mkdir(this.gitdir, { recursive: true });
   }
 
-  /** Wipes the directory (call while holding the lock) and initialises an empty repository. */
-  async rebuild(reason: RebuildReason): Promise<void> {
+  /**
+   * Wipes the directory (call while holding the lock) and initialises an empty repository.
+   * `detail` says what was found, for the `cache-rebuilt` event.
+   */
+  async rebuild(reason: RebuildReason, detail: string): Promise<void> {
     const marker = join(this.gitdir, MARKER);
-    await this.wipe(reason);
+    await this.wipe(reason, detail);
     await writeFile(marker, String(process.pid));
-    await this.ensureInitialised();
+    await this.initialise();
   }
 
-  private async ensureInitialised(): Promise<void> {
-    const meta = join(this.gitdir, META);
-    const recorded = await readFile(meta, 'utf8').then(
-      (t) => JSON.parse(t) as { url?: string },
-      () => undefined,
-    );
-    if (recorded && recorded.url !== this.url) {
-      await this.rebuild('foreign');
-      return;
-    }
-    if (!recorded || !fs.existsSync(join(this.gitdir, 'HEAD'))) {
-      await git.init({ fs, gitdir: this.gitdir, bare: true });
-      // fetch() records remote-tracking refs and needs a refspec for that.
-      await git.addRemote({ fs, gitdir: this.gitdir, remote: 'origin', url: this.url, force: true });
-      await writeFile(meta, JSON.stringify({ version: 1, url: this.url }));
-    }
+  /** Initialises an empty directory; the metadata file is written last, so a cut-short run is detected. */
+  private async initialise(): Promise<void> {
+    await git.init({ fs, gitdir: this.gitdir, bare: true });
+    // fetch() records remote-tracking refs and needs a refspec for that.
+    await git.addRemote({ fs, gitdir: this.gitdir, remote: 'origin', url: this.url, force: true });
+    await writeFile(join(this.gitdir, META), JSON.stringify({ version: 1, url: this.url }));
   }
 
   /** Whether the commit object is in the cache (its tree may still be missing if corrupt). */

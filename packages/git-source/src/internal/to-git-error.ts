@@ -1,5 +1,6 @@
 import { AbortedError, ConvergeError, SourceError } from '@converge/core';
-import { GitAuthError, GitRefNotFoundError, GitRepoNotFoundError, GitUnreachableError } from '../errors.js';
+import { GitAuthError, GitRefNotFoundError, GitRepoNotFoundError, GitTimeoutError, GitUnreachableError, type GitTimeoutPhase } from '../errors.js';
+import { RequestTimeout } from './http-client.js';
 
 const NETWORK_CODES = new Set([
   'ECONNREFUSED',
@@ -28,6 +29,7 @@ interface Thrown {
  */
 export function toGitError(thrown: unknown, what: string, redact: (s: string) => string): ConvergeError {
   if (thrown instanceof ConvergeError) return thrown;
+  if (thrown instanceof RequestTimeout) return timeoutError(thrown, what, redact);
   const e = (thrown ?? {}) as Thrown;
   const detail = redact(String(e.message ?? thrown));
   if (e.name === 'AbortError' || e.code === 'ABORT_ERR') return new AbortedError(`${what}: aborted`);
@@ -66,4 +68,19 @@ export function toGitError(thrown: unknown, what: string, redact: (s: string) =>
     return new GitRepoNotFoundError(`${what}: the URL does not answer like a git smart-HTTP server`, { cause: thrown });
   }
   return new SourceError('GIT_FAILED', `${what}: ${detail}`, { cause: thrown });
+}
+
+const WAITED_FOR: Record<GitTimeoutPhase, (target: string) => string> = {
+  connect: (target) => `could not connect to ${target}`,
+  response: (target) => `connected, but got no response headers for ${target}`,
+  idle: (target) => `the response to ${target} stalled (no data)`,
+};
+
+function timeoutError(t: RequestTimeout, what: string, redact: (s: string) => string): GitTimeoutError {
+  const url = redact(t.url);
+  return new GitTimeoutError(
+    `${what}: ${WAITED_FOR[t.phase](`${t.method} ${url}`)} within ${t.timeoutMs} ms (${t.phase}TimeoutMs); the server or network is stuck, will retry`,
+    { phase: t.phase, url, timeoutMs: t.timeoutMs },
+    { cause: t },
+  );
 }

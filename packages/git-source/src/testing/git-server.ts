@@ -59,6 +59,25 @@ export interface CommitOptions {
   date?: string;
 }
 
+/**
+ * How the server misbehaves for matching requests, to test what a client does with a server
+ * that hangs: `silent` reads the request and never answers (no status, no headers); `body`
+ * sends the real headers and the first `afterBytes` bytes of the body, then nothing more.
+ * Stalled requests stay open until {@link GitServer.close}.
+ */
+export interface GitStall {
+  /** `silent`: no response at all; `body`: headers and the start of the body, then silence. */
+  mode: 'silent' | 'body';
+  /**
+   * Which requests stall, given the log entry once the request is read (its `command` is
+   * known for protocol v2 POSTs).
+   * @default every request
+   */
+  match?: (request: GitRequestLogEntry) => boolean;
+  /** With `mode: 'body'`, how many body bytes are sent before the stall. @default 1 */
+  afterBytes?: number;
+}
+
 /** A running git smart-HTTP server and helpers to shape its repositories. */
 export interface GitServer {
   /** `http://127.0.0.1:<port>` */
@@ -90,6 +109,19 @@ export interface GitServer {
   revParse(repo: string, ref: string): Promise<string>;
   /** Runs any git command inside a repository. */
   git(repo: string, args: readonly string[]): Promise<string>;
+  /**
+   * Makes matching requests hang (see {@link GitStall}) until the returned function is
+   * called; requests stalled by then stay stalled.
+   *
+   * @example
+   * ```ts
+   * // Stall pack downloads (isomorphic-git fetches with protocol v1: no `command`).
+   * const resume = server.stall({ mode: 'body', match: (r) => r.method === 'POST' && r.command !== 'ls-refs' });
+   * await expect(source.fetch()).rejects.toMatchObject({ code: 'GIT_TIMEOUT' });
+   * resume();
+   * ```
+   */
+  stall(stall: GitStall): () => void;
   /** Stops the server (and removes `root` if the server created it). */
   close(): Promise<void>;
 }
@@ -117,9 +149,10 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Gi
   await mkdir(root, { recursive: true });
   const requests: GitRequestLogEntry[] = [];
   const auth = options.auth;
+  let stalled: GitStall | undefined;
 
   const server = createServer((req, res) => {
-    handle(req, res, root, auth, requests).catch((e: unknown) => {
+    handle(req, res, root, auth, requests, () => stalled).catch((e: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end(String(e));
     });
@@ -245,6 +278,12 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Gi
     async git(repo, args) {
       return inRepo(repo, args);
     },
+    stall(stall) {
+      stalled = stall;
+      return () => {
+        if (stalled === stall) stalled = undefined;
+      };
+    },
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -274,6 +313,7 @@ async function handle(
   root: string,
   auth: GitServerAuth | undefined,
   log: GitRequestLogEntry[],
+  currentStall: () => GitStall | undefined,
 ): Promise<void> {
   const target = new URL(req.url ?? '/', 'http://localhost');
   const entry: GitRequestLogEntry = {
@@ -342,7 +382,15 @@ async function handle(
     if (window.includes(PACK_SIGNATURE)) entry.packSent = true;
     tail = window.subarray(Math.max(0, window.length - PACK_SIGNATURE.length));
   };
+  // Decided once the request is read and the backend starts answering.
+  let stall: GitStall | undefined;
+  let stallBudget = 0;
   const send = (chunk: Buffer): void => {
+    if (stall) {
+      if (stall.mode === 'silent' || stallBudget <= 0) return;
+      chunk = chunk.subarray(0, stallBudget);
+      stallBudget -= chunk.byteLength;
+    }
     entry.bytesSent += chunk.byteLength;
     scan(chunk);
     res.write(chunk);
@@ -361,6 +409,12 @@ async function handle(
     }
     if (end === -1) return;
     headersDone = true;
+    const rule = currentStall();
+    if (rule && (rule.match?.(entry) ?? true)) {
+      stall = rule;
+      stallBudget = rule.afterBytes ?? 1;
+      if (rule.mode === 'silent') return;
+    }
     let status = 200;
     const headers: Record<string, string> = {};
     for (const line of headerBuf.subarray(0, end).toString('latin1').split(/\r?\n/)) {
@@ -373,6 +427,7 @@ async function handle(
     }
     entry.status = status;
     res.writeHead(status, headers);
+    if (stall) res.flushHeaders();
     const rest = headerBuf.subarray(end + sep);
     if (rest.length > 0) send(rest);
   });
@@ -383,7 +438,8 @@ async function handle(
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
         res.write(`git http-backend exited with ${code}: ${Buffer.concat(stderr).toString()}`);
       }
-      res.end();
+      // A stalled response is never finished: the client must give up on its own.
+      if (!stall) res.end();
       resolve();
     });
   });

@@ -5,6 +5,7 @@ export type {
   GitRequestLogEntry,
   TestFiles,
   CommitOptions,
+  GitStall,
 } from './git-server.js';
 export { startGitServer } from './git-server.js';
 export type { GitRunResult } from './git-cli.js';

@@ -1,0 +1,51 @@
+import type { GitHttpResponse, HttpClient } from 'isomorphic-git';
+
+/**
+ * Wraps a caller-supplied transport so an aborted signal ends the operation at once: the
+ * request and every body chunk race the signal. The transport's own request is left to it
+ * (it has no way to be told), but nothing of ours waits for it.
+ */
+export function abortableHttp(http: HttpClient, signal: AbortSignal | undefined): HttpClient {
+  if (!signal) return http;
+  return {
+    async request(req): Promise<GitHttpResponse> {
+      const res = await raceAbort(http.request(req), signal);
+      return { ...res, ...(res.body && { body: abortableBody(res.body, signal) }) };
+    },
+  };
+}
+
+async function* abortableBody(body: AsyncIterableIterator<Uint8Array>, signal: AbortSignal): AsyncIterableIterator<Uint8Array> {
+  try {
+    for (;;) {
+      const next = await raceAbort(body.next(), signal);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    void body.return?.();
+  }
+}
+
+/** Settles like `promise`, or rejects with the signal's reason as soon as it aborts. */
+export function raceAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason);
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
