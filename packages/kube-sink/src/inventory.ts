@@ -107,6 +107,29 @@ function partsOf(head: ConfigMap | undefined): string[] {
   return Array.from({ length: parts - 1 }, (_, i) => partName(head.metadata.name, digest, i + 1));
 }
 
+/**
+ * The resourceVersion of each inventory as this sink last read or wrote it. A read that finds
+ * another version, or a write whose precondition fails, means another process wrote the same
+ * reconciler's inventory in between: two replicas of one reconciler, which would undo each
+ * other's work. Until leader election is used, that is reported as `CONCURRENT_WRITER`.
+ */
+const seenVersions = new WeakMap<SinkContext, Map<string, string>>();
+
+function seen(ctx: SinkContext): Map<string, string> {
+  let map = seenVersions.get(ctx);
+  if (!map) seenVersions.set(ctx, (map = new Map()));
+  return map;
+}
+
+function concurrentWriter(owner: string, namespace: string, name: string): KubeSinkError {
+  return new KubeSinkError(
+    'CONCURRENT_WRITER',
+    `another process wrote the inventory of reconciler "${owner}" (${namespace}/${name}) since this one did: two replicas are reconciling the same ` +
+      'application and will undo each other\'s changes. Run one replica per reconciler name (or elect a leader); this pass changed nothing and will be retried',
+    { data: { ref: inventoryRef(namespace, name), retryable: true } },
+  );
+}
+
 function rememberParts(ctx: SinkContext, owner: string, parts: string[]): void {
   let map = knownParts.get(ctx);
   if (!map) knownParts.set(ctx, (map = new Map()));
@@ -124,6 +147,11 @@ export async function readInventory(ctx: SinkContext, owner: string, inventory: 
   const { namespace, name } = inventoryLocation(owner, inventory);
   const cm = await getConfigMap(ctx, namespace, name, options.signal);
   rememberParts(ctx, owner, partsOf(cm));
+  const before = seen(ctx).get(owner);
+  const version = cm?.metadata['resourceVersion'] as string | undefined;
+  if (version === undefined) seen(ctx).delete(owner);
+  else seen(ctx).set(owner, version);
+  if (before !== undefined && version !== undefined && before !== version) throw concurrentWriter(owner, namespace, name);
   if (!cm) return undefined;
   const recordedOwner = cm.metadata.annotations?.[INVENTORY_OWNER_ANNOTATION];
   if (recordedOwner !== undefined && recordedOwner !== owner) {
@@ -200,7 +228,19 @@ export async function writeInventory(
     }));
   }
   for (const part of parts) await applyConfigMap(ctx, part, options.signal);
-  await applyConfigMap(ctx, head, options.signal);
+  // The version read or written last is a precondition: a write in between is another writer.
+  const expected = seen(ctx).get(owner);
+  if (expected !== undefined) head.metadata['resourceVersion'] = expected;
+  try {
+    const stored = await applyConfigMap(ctx, head, options.signal);
+    seen(ctx).set(owner, stored.metadata['resourceVersion'] as string);
+  } catch (err) {
+    if (err instanceof KubeSinkError && err.data.status === 409) {
+      seen(ctx).delete(owner);
+      throw concurrentWriter(owner, namespace, name);
+    }
+    throw err;
+  }
   const current = parts.map((p) => p.metadata.name);
   const stale = (knownParts.get(ctx)?.get(owner) ?? []).filter((n) => !current.includes(n));
   rememberParts(ctx, owner, current);
@@ -208,10 +248,10 @@ export async function writeInventory(
 }
 
 /** One server-side apply of an inventory ConfigMap, creating its namespace first if it is missing. */
-async function applyConfigMap(ctx: SinkContext, body: ConfigMap, signal?: AbortSignal): Promise<void> {
+async function applyConfigMap(ctx: SinkContext, body: ConfigMap, signal?: AbortSignal): Promise<ConfigMap> {
   const { namespace, name } = body.metadata as { namespace: string; name: string };
-  const apply = (): Promise<unknown> =>
-    ctx.transport.request({
+  const apply = (): Promise<ConfigMap> =>
+    ctx.transport.request<ConfigMap>({
       method: 'PATCH',
       path: path(namespace, name),
       query: { fieldManager: ctx.fieldManager, force: true },
@@ -221,7 +261,7 @@ async function applyConfigMap(ctx: SinkContext, body: ConfigMap, signal?: AbortS
     });
   const ref = inventoryRef(namespace, name);
   try {
-    await apply();
+    return await apply();
   } catch (err) {
     if (!(err instanceof KubeHttpError && err.status === 404 && err.body?.details?.kind === 'namespaces')) {
       throw toKubeError(err, { ref, verb: 'patch', resource: 'configmaps' });
@@ -235,7 +275,7 @@ async function applyConfigMap(ctx: SinkContext, body: ConfigMap, signal?: AbortS
         body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: namespace } },
         signal,
       });
-      await apply();
+      return await apply();
     } catch (second) {
       throw toKubeError(second, { ref, verb: 'patch', resource: 'configmaps' });
     }
@@ -269,4 +309,5 @@ export async function deleteInventory(ctx: SinkContext, owner: string, inventory
   }
   await deleteParts(ctx, namespace, knownParts.get(ctx)?.get(owner) ?? [], options.signal);
   rememberParts(ctx, owner, []);
+  seen(ctx).delete(owner);
 }

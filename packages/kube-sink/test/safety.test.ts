@@ -255,3 +255,26 @@ describe('large inventories', () => {
     await sink.close();
   });
 });
+
+describe('two replicas of one reconciler', () => {
+  it('on different revisions, each write by the other is reported as CONCURRENT_WRITER and the pass changes nothing', async () => {
+    const ns = uniqueName('replicas');
+    const { sink: sinkA } = recordingSink(kc, { inventory: { namespace: ns } });
+    const { sink: sinkB } = recordingSink(kc, { inventory: { namespace: ns } });
+    const a = desiredState([namespace(ns), configMap(ns, 'common', { v: '1' }), configMap(ns, 'only-a', { v: '1' })]);
+    const b = desiredState([namespace(ns), configMap(ns, 'common', { v: '1' }), configMap(ns, 'only-b', { v: '1' })]);
+    const ra = createReconciler({ name: 'web', source: a.source, render: a.render, sink: sinkA, prune: true });
+    const rb = createReconciler({ name: 'web', source: b.source, render: b.render, sink: sinkB, prune: true });
+    expect((await ra.reconcile()).status).toBe('succeeded');
+    expect((await rb.reconcile()).status).toBe('succeeded'); // b prunes only-a: the flap starts
+
+    const next = await ra.reconcile();
+    expect(next.status).toBe('failed');
+    expect(next.error?.code).toBe('CONCURRENT_WRITER');
+    expect(next.error?.message).toContain('two replicas');
+    // a changed nothing: b's object is still there.
+    expect((await core.readNamespacedConfigMap({ name: 'only-b', namespace: ns })).metadata?.name).toBe('only-b');
+    await sinkA.close();
+    await sinkB.close();
+  });
+});

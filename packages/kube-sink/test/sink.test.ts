@@ -194,6 +194,8 @@ describe('inventory', () => {
     expect(cm.metadata?.annotations?.['converge.dev/owner']).toBe(owner);
 
     await restarted.writeInventory(owner, []);
+    // Another process wrote this inventory since `sink` did: two replicas of one reconciler.
+    await expect(sink.readInventory(owner)).rejects.toMatchObject({ code: 'CONCURRENT_WRITER', retryable: true });
     expect(await sink.readInventory(owner)).toEqual([]);
 
     // Retired for good: the record itself goes; a second delete is a no-op.
