@@ -16,6 +16,8 @@ export interface PushArgs {
   kubeconfig?: string;
   prune: boolean;
   dryRun: boolean;
+  /** Allow this run to prune beyond the prune budget (more than half of what it recorded). */
+  approvePrune: boolean;
   waitTimeoutMs: number;
 }
 
@@ -30,6 +32,8 @@ export const USAGE = `usage: converge-push <diff|apply> (--dir <folder> | --repo
   --var KEY=VALUE        variable for \${KEY} substitution in YAML (repeatable)
   --kubeconfig <file>    cluster to apply to (default: $KUBECONFIG, then ~/.kube/config)
   --no-prune             keep objects that were removed from the manifests
+  --approve-prune        allow pruning more than half of the recorded objects (more than 10) in this run;
+                         without it such a run stops before changing anything (a wrong --path or branch)
   --dry-run              apply: validate on the server (dryRun=All) without persisting
   --wait-timeout <s>     apply: seconds to wait for health (default 300; 0 = do not wait)
 
@@ -56,6 +60,7 @@ export function parsePushArgs(argv: string[]): PushArgs {
       kubeconfig: { type: 'string' },
       'no-prune': { type: 'boolean', default: false },
       'dry-run': { type: 'boolean', default: false },
+      'approve-prune': { type: 'boolean', default: false },
       'wait-timeout': { type: 'string', default: '300' },
     },
   });
@@ -87,6 +92,7 @@ export function parsePushArgs(argv: string[]): PushArgs {
     ...(values.kubeconfig && { kubeconfig: values.kubeconfig }),
     prune: !values['no-prune'],
     dryRun: values['dry-run'],
+    approvePrune: values['approve-prune'],
     waitTimeoutMs: waitSeconds * 1000,
   };
 }

@@ -21,6 +21,10 @@ export function ciLogLine(e: ReconcileEvent, options: CiLogOptions = {}): string
       return `pruned ${formatRef(e.ref)}${e.dryRun ? ' (dry run)' : ''}`;
     case 'object.failed':
       return `FAILED ${formatRef(e.ref)} [${e.error.code}]: ${e.error.message}`;
+    case 'prune.blocked':
+      return `STOPPED: ${e.revision} would prune ${e.wouldDelete} objects, over the prune budget of ${e.allowed}`;
+    case 'inventory.repaired':
+      return `inventory repaired: dropped ${e.dropped.length} damaged ${e.dropped.length === 1 ? 'entry' : 'entries'}`;
     case 'health.changed':
       return `health ${formatRef(e.ref)}: ${e.health.status} — ${e.health.message}`;
     case 'pass.succeeded':

@@ -53,9 +53,10 @@ async function main(args: PushArgs): Promise<number> {
       const line = ciLogLine(event, { dryRun: args.dryRun });
       if (line) console.log(line);
     });
-    const result = await reconciler.reconcile();
+    const result = await reconciler.reconcile({ approvePrune: args.approvePrune });
     if (result.status === 'failed') {
-      reportFailure(`converge-push apply failed [${result.error!.code}]: ${result.error!.message}`);
+      const hint = result.error!.code === 'PRUNE_BUDGET_EXCEEDED' ? ' (run again with --approve-prune if this is intended)' : '';
+      reportFailure(`converge-push apply failed [${result.error!.code}]: ${result.error!.message}${hint}`);
       return 1;
     }
     return 0;

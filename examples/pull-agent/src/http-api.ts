@@ -9,7 +9,7 @@ export interface HttpApiOptions {
   registry: Registry;
   /** HMAC-SHA256 secret for POST /webhook (GitHub's `X-Hub-Signature-256`, or `X-Converge-Signature`). */
   webhookSecret?: string;
-  /** Bearer token required by the control endpoints (`/suspend`, `/resume`, `/apps/…`), if any. */
+  /** Bearer token required by the control endpoints (`/suspend`, `/resume`, `/apps/…`) and `GET /status`, if any. */
   controlToken?: string;
   /** Whether the first sync is done, for GET /readyz. */
   readiness(): { ready: boolean; revision?: string; waitingFor: string[] };
@@ -44,6 +44,10 @@ async function handle(o: HttpApiOptions, req: IncomingMessage, res: ServerRespon
   if (route === 'GET /metrics') {
     res.writeHead(200, { 'content-type': o.registry.contentType });
     return void res.end(await o.registry.metrics());
+  }
+  // Status names objects, revisions and error messages: as private as the controls.
+  if (route === 'GET /status' && o.controlToken && !bearerValid(o.controlToken, req)) {
+    return send(res, 401, { error: '/status needs Authorization: Bearer <token>' });
   }
   if (route === 'GET /status') return send(res, 200, publicStatus(o.fleet));
   if (route === 'POST /webhook') {

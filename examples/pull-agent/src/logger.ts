@@ -31,6 +31,10 @@ export function logEvent(log: Log, e: FleetEvent): void {
       return log('warn', 'drift detected', { ...r, object: formatRef(e.ref), via: e.via });
     case 'gate.blocked':
       return log('warn', 'gate blocked', { ...r, gate: e.gate, reason: e.message });
+    case 'prune.blocked':
+      return log('warn', 'prune blocked: over the prune budget, waiting for approval', { ...r, revision: e.revision, wouldDelete: e.wouldDelete, allowed: e.allowed });
+    case 'inventory.repaired':
+      return log('warn', 'inventory repaired: dropped entries no valid object could have written', { ...r, dropped: e.dropped });
     case 'pass.succeeded':
       if (e.counts.created + e.counts.updated + e.counts.deleted > 0) log('info', 'synced', { ...r, revision: e.revision, ...e.counts, durationMs: e.durationMs });
       return;

@@ -203,7 +203,8 @@ describe('pull agent on a real git server and control plane', () => {
     expect(inventory).toEqual([`ConfigMap ${webNs}/web-config`, `Namespace ${webNs}`, `Secret ${webNs}/web-db`, `Service ${webNs}/web`].sort());
     expect((await sink.readInventory(`${fleetName}-cache`))!.map(formatRef).sort()).toEqual([`ConfigMap ${cacheNs}/cache-config`, `Namespace ${cacheNs}`]);
 
-    const status = (await (await fetch(`${agent.url}/status`)).json()) as { apps: Record<string, { managedObjects: number; lastAppliedRevision: string }> };
+    expect((await fetch(`${agent.url}/status`)).status).toBe(401);
+    const status = (await (await fetch(`${agent.url}/status`, { headers: control })).json()) as { apps: Record<string, { managedObjects: number; lastAppliedRevision: string }> };
     expect(status.apps['web']).toMatchObject({ managedObjects: 4, lastAppliedRevision: await head() });
   });
 
