@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import git from 'isomorphic-git';
 import type { HttpClient } from 'isomorphic-git';
 import semver from 'semver';
-import { SourceError, type Artifact, type ConvergeError, type Source, type SourceCallOptions } from '@converge/core';
+import { AbortedError, SourceError, type Artifact, type ConvergeError, type Source, type SourceCallOptions } from '@converge/core';
 import { GitCacheCorruptError, GitRefNotFoundError, GitSignatureError } from './errors.js';
 import type { GitSourceEvent } from './events.js';
 import { formatRevision, parseRevision, type GitRevision } from './revision.js';
@@ -156,7 +156,7 @@ export function gitSource(options: GitSourceOptions): Source {
   async function latest(callOptions: SourceCallOptions = {}): Promise<GitRevision> {
     if (ref.commit) return { commit: ref.commit };
     const started = performance.now();
-    callOptions.signal?.throwIfAborted();
+    if (callOptions.signal?.aborted) throw new AbortedError(`${what('ls-refs')}: aborted`);
     const { http, fail } = await conn.open(callOptions.signal);
     const list = (prefix: string, extra: { symrefs?: boolean; peelTags?: boolean } = {}) =>
       git.listServerRefs({ http, url: conn.url, headers: { ...conn.headers }, protocolVersion: 2, prefix, ...extra });
@@ -246,7 +246,7 @@ export function gitSource(options: GitSourceOptions): Source {
       let bytes = 0;
       return cache.withLock(async (): Promise<Artifact> => {
         for (let attempt = 0; ; attempt++) {
-          signal?.throwIfAborted();
+          if (signal?.aborted) throw new AbortedError(`${what('fetch')}: aborted`);
           const cached = await cache.hasCommit(revision.commit);
           if (!cached) {
             emit({ type: 'fetch-start', revision: text });

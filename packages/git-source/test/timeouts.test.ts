@@ -6,6 +6,7 @@ import { afterAll, beforeAll, expect, test } from 'vitest';
 import { GitTimeoutError, gitSource, gitWriter } from '../src/index.js';
 import { startGitServer, type GitServer } from '../src/testing/index.js';
 import { readAll, tempDir } from './helpers.js';
+import { startFullBacklogListener } from './full-backlog-listener.js';
 import { startSilentTcpServer, type SilentTcpServer } from './silent-tcp-server.js';
 
 let git: GitServer;
@@ -54,10 +55,37 @@ test('latestRevision() against a server that accepts and never answers fails wit
   await silent.drained(1_000);
 });
 
+test('a connection that is never accepted fails with a connect GIT_TIMEOUT after connectTimeoutMs', async () => {
+  const listener = await startFullBacklogListener();
+  try {
+    const source = gitSource({ url: `${listener.url}/app.git`, cacheDir: cacheDir(), connectTimeoutMs: 300 });
+    const { error, ms } = await timed(() => source.latestRevision());
+    expect(error).toMatchObject({
+      code: 'GIT_TIMEOUT',
+      retryable: true,
+      data: { phase: 'connect', timeoutMs: 300 },
+      message: expect.stringMatching(/could not open a connection for GET .* within 300 ms \(connectTimeoutMs\)/),
+    });
+    expect(ms).toBeGreaterThanOrEqual(290);
+    expect(ms).toBeLessThan(2_000);
+  } finally {
+    await listener.close();
+  }
+});
+
 test('fetch() against a server that accepts and never answers fails with GIT_TIMEOUT', async () => {
   const source = gitSource({ url: `${silent.url}/app.git`, cacheDir: cacheDir(), responseTimeoutMs: 300 });
   const { error, ms } = await timed(() => source.fetch(someCommit));
   expect(error).toMatchObject({ code: 'GIT_TIMEOUT', retryable: true, data: { phase: 'response' } });
+  expect(ms).toBeLessThan(2_000);
+  await silent.drained(1_000);
+});
+
+test('a proxy that never answers CONNECT fails with GIT_TIMEOUT naming the proxy, not the server', async () => {
+  const source = gitSource({ url: 'https://git.invalid/app.git', proxy: silent.url, cacheDir: cacheDir(), responseTimeoutMs: 300 });
+  const { error, ms } = await timed(() => source.latestRevision());
+  expect(error).toMatchObject({ code: 'GIT_TIMEOUT', data: { phase: 'response', url: `${silent.url}/git.invalid:443` } });
+  expect((error as Error).message).toContain(`CONNECT ${silent.url}/git.invalid:443`);
   expect(ms).toBeLessThan(2_000);
   await silent.drained(1_000);
 });

@@ -71,7 +71,7 @@ export function toGitError(thrown: unknown, what: string, redact: (s: string) =>
 }
 
 const WAITED_FOR: Record<GitTimeoutPhase, (target: string) => string> = {
-  connect: (target) => `could not connect to ${target}`,
+  connect: (target) => `could not open a connection for ${target}`,
   response: (target) => `connected, but got no response headers for ${target}`,
   idle: (target) => `the response to ${target} stalled (no data)`,
 };
