@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { inspect } from 'node:util';
 import { CoreV1Api, RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { useTestEnv } from '@converge/kube-testenv/vitest';
@@ -276,5 +277,32 @@ describe('two replicas of one reconciler', () => {
     expect((await core.readNamespacedConfigMap({ name: 'only-b', namespace: ns })).metadata?.name).toBe('only-b');
     await sinkA.close();
     await sinkB.close();
+  });
+});
+
+describe('Secret values through a whole pass on a real cluster', () => {
+  it('a Secret the server rejects leaves no value in the result, events or status, plain or base64', async () => {
+    const ns = uniqueName('leak');
+    const marker = 'zebra-quartz-7781-marker';
+    const { sink } = recordingSink(kc, { inventory: { namespace: ns } });
+    const bad: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'creds', namespace: ns },
+      // Not valid base64: the server's 422 would quote it.
+      data: { password: `${marker}!!` },
+      stringData: { token: marker },
+    };
+    const state = desiredState([namespace(ns), bad]);
+    const events: ReconcileEvent[] = [];
+    const r = createReconciler({ name: 'leak', source: state.source, render: state.render, sink });
+    r.on('*', (e) => events.push(e));
+
+    const result = await r.reconcile();
+
+    expect(result.status).toBe('failed');
+    const printed = inspect({ result, events, status: r.status() }, { depth: null }) + JSON.stringify({ data: result.error?.data, events });
+    for (const form of [marker, Buffer.from(marker).toString('base64')]) expect(printed).not.toContain(form);
+    await sink.close();
   });
 });
