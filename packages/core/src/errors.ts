@@ -108,6 +108,51 @@ export class SourceError extends ConvergeError {
   }
 }
 
+/** The stage of a pass a plugin failed in. */
+export type PluginStage = 'source' | 'render' | 'transform' | 'gate';
+
+/** The code of a {@link PluginError}, one per stage. */
+export type PluginErrorCode = 'SOURCE_FAILED' | 'RENDER_FAILED' | 'TRANSFORM_FAILED' | 'GATE_FAILED';
+
+const STAGE_CODES: Record<PluginStage, PluginErrorCode> = {
+  source: 'SOURCE_FAILED',
+  render: 'RENDER_FAILED',
+  transform: 'TRANSFORM_FAILED',
+  gate: 'GATE_FAILED',
+};
+
+/**
+ * A Source, Renderer, Transform or Gate threw something that is not a `ConvergeError`: the
+ * code says which stage, `data.plugin` which plugin (the source's `id`, the function's name),
+ * and `cause` holds what was thrown. `ConvergeError`s that plugins throw keep their own code and
+ * get `data.stage` and `data.plugin` added.
+ */
+export class PluginError extends ConvergeError {
+  declare readonly code: PluginErrorCode;
+  constructor(stage: PluginStage, plugin: string, cause: unknown) {
+    const message = cause instanceof Error ? cause.message : String(cause);
+    super(STAGE_CODES[stage], `${stage} ${plugin} failed: ${message}`, { cause, data: { stage, plugin } });
+  }
+}
+
+/**
+ * Runs one plugin call and labels what it throws with the stage and plugin (see
+ * {@link PluginError}). Abort and timeout errors become `ABORTED`, unlabelled.
+ */
+export async function inStage<T>(stage: PluginStage, plugin: string, call: () => Promise<T> | T): Promise<T> {
+  try {
+    return await call();
+  } catch (thrown) {
+    if (thrown instanceof ConvergeError) {
+      thrown.data['stage'] ??= stage;
+      thrown.data['plugin'] ??= plugin;
+      throw thrown;
+    }
+    if (thrown instanceof Error && (thrown.name === 'AbortError' || thrown.name === 'TimeoutError')) throw toConvergeError(thrown);
+    throw new PluginError(stage, plugin, thrown);
+  }
+}
+
 /** The desired set is empty and the reconciler was not told `allowEmpty`. */
 export class EmptyDesiredStateError extends ConvergeError {
   constructor(reconciler: string) {
@@ -191,8 +236,8 @@ export class PassTimeoutError extends ConvergeError {
 
 /** The operation was cancelled through an `AbortSignal`. */
 export class AbortedError extends ConvergeError {
-  constructor(message = 'the operation was aborted') {
-    super('ABORTED', message);
+  constructor(message = 'the operation was aborted', options: ConvergeErrorOptions = {}) {
+    super('ABORTED', message, options);
   }
 }
 
@@ -202,7 +247,7 @@ export class AbortedError extends ConvergeError {
  */
 export function toConvergeError(thrown: unknown): ConvergeError {
   if (thrown instanceof ConvergeError) return thrown;
-  if (thrown instanceof Error && thrown.name === 'AbortError') return new AbortedError(thrown.message);
+  if (thrown instanceof Error && (thrown.name === 'AbortError' || thrown.name === 'TimeoutError')) return new AbortedError(thrown.message, { cause: thrown });
   const message = thrown instanceof Error ? thrown.message : String(thrown);
   return new ConvergeError('INTERNAL', message, { cause: thrown });
 }

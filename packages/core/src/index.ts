@@ -22,15 +22,18 @@ export {
   PruneBudgetError,
   NamespaceNotEmptyError,
   PassTimeoutError,
+  PluginError,
+  inStage,
   toConvergeError,
 } from './errors.js';
+export type { PluginStage, PluginErrorCode } from './errors.js';
 export { refProblem, isValidRef, nameProblem, namespaceProblem, kindProblem, groupProblem, versionProblem, gvkProblem } from './identity.js';
 export { INVENTORY_FORMAT, encodeInventory, decodeInventory } from './inventory-codec.js';
 export { MIN_REDACTED_LENGTH, sensitiveValues, redactText, redactError } from './redact.js';
 export type { FileTree, Artifact } from './file-tree.js';
 export type { Source, SourceCallOptions } from './source.js';
 export type { Renderer, RenderContext, Transform } from './renderer.js';
-export { pipe, combine } from './renderer.js';
+export { pipe, combine, named, pluginName } from './renderer.js';
 export type { Change, ChangeAction, ChangeCounts, JsonPatchOperation } from './change.js';
 export { countChanges } from './change.js';
 export type {

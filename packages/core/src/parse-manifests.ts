@@ -43,8 +43,9 @@ export function parseManifests(text: string, file: string): KubeObject[] {
     if (error) {
       const position = at(error.pos[0]);
       const reason = error.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+      // Not the parser's error as cause: its message quotes the offending lines, which may be a Secret's.
       throw new ManifestSyntaxError(`${formatPosition(position)}: invalid YAML: ${reason}. Fix the syntax there.`, position, {
-        cause: error,
+        data: { yamlCode: error.code },
       });
     }
   }

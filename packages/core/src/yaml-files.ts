@@ -5,7 +5,7 @@ import { assertUnique } from './internal/assert-unique.js';
 import { isUnder, normalizeTreePath } from './internal/tree-path.js';
 import type { KubeObject } from './object.js';
 import { parseManifests } from './parse-manifests.js';
-import type { Renderer } from './renderer.js';
+import { named, type Renderer } from './renderer.js';
 
 /** Options for {@link yamlFiles}. */
 export interface YamlFilesOptions {
@@ -71,7 +71,7 @@ export function yamlFiles(options: YamlFilesOptions = {}): Renderer {
   const onSkip = options.onSkip ?? (() => {});
   const decoder = new TextDecoder('utf-8', { fatal: true });
 
-  return async ({ artifact, signal }) => {
+  return named('yamlFiles', async ({ artifact, signal }) => {
     let files: string[];
     try {
       files = [...(await artifact.files.list(base))].sort();
@@ -130,5 +130,5 @@ export function yamlFiles(options: YamlFilesOptions = {}): Renderer {
     }
     assertUnique(objects);
     return objects;
-  };
+  });
 }

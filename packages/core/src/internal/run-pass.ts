@@ -5,6 +5,7 @@ import {
   AggregateConvergeError,
   EmptyDesiredStateError,
   GateError,
+  inStage,
   NamespaceNotEmptyError,
   OwnershipConflictError,
   PruneBudgetError,
@@ -18,7 +19,7 @@ import { formatRef, refKey, refOf, type KubeObject, type ObjectRef } from '../ob
 import { formatPosition, inheritOrigin, originOf } from '../origin.js';
 import { plan, type Plan } from '../plan.js';
 import { redactError, sensitiveValues } from '../redact.js';
-import type { Renderer } from '../renderer.js';
+import { pluginName, type Renderer } from '../renderer.js';
 import type { Sink } from '../sink.js';
 import type { Source } from '../source.js';
 import { admit } from './admit.js';
@@ -86,7 +87,7 @@ export interface PreparedPass {
  */
 export async function preparePass(c: PassConfig, memory: PassMemory, emit: Emit, onRevision: (revision: string) => void, signal: AbortSignal): Promise<PreparedPass> {
   signal.throwIfAborted();
-  const revision = await c.source.latestRevision({ signal });
+  const revision = await inStage('source', c.source.id, () => c.source.latestRevision({ signal }));
   signal.throwIfAborted();
   onRevision(revision);
   const revisionChanged = revision !== memory.lastAppliedRevision;
@@ -100,7 +101,7 @@ export async function preparePass(c: PassConfig, memory: PassMemory, emit: Emit,
   if (desired.length === 0 && !c.allowEmpty) throw new EmptyDesiredStateError(c.name);
 
   for (const gate of c.gates) {
-    const verdict = await gate.check(desired, { revision, signal });
+    const verdict = await inStage('gate', gate.name, () => gate.check(desired, { revision, signal }));
     if (!verdict.ok) {
       emit({ type: 'gate.blocked', gate: gate.name, message: verdict.message });
       throw new GateError(gate.name, verdict.message, verdict.data);
@@ -306,12 +307,12 @@ function minus(refs: readonly ObjectRef[], remove: readonly ObjectRef[]): Object
 }
 
 async function render(c: PassConfig, revision: string, signal: AbortSignal): Promise<KubeObject[]> {
-  const artifact = await c.source.fetch(revision, { signal });
+  const artifact = await inStage('source', c.source.id, () => c.source.fetch(revision, { signal }));
   signal.throwIfAborted();
-  const rendered: unknown = await c.render({ artifact, signal });
+  const rendered: unknown = await inStage('render', pluginName(c.render, 'renderer'), () => c.render({ artifact, signal }));
   signal.throwIfAborted();
   const objects = await admit(rendered, {
-    renderer: c.render.name || 'render',
+    renderer: pluginName(c.render, 'renderer'),
     reconciler: c.name,
     maxObjects: c.maxObjects,
     sink: c.sink,

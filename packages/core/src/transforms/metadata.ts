@@ -1,6 +1,6 @@
 import type { KubeObject } from '../object.js';
 import { inheritOrigin } from '../origin.js';
-import type { Transform } from '../renderer.js';
+import { named, type Transform } from '../renderer.js';
 
 /**
  * A transform that adds labels to every object's `metadata.labels`. Given labels replace
@@ -38,9 +38,10 @@ function mergeMetadata(field: 'labels' | 'annotations', entries: Record<string, 
   for (const [key, value] of Object.entries(added)) {
     if (typeof value !== 'string') throw new TypeError(`${field} value for ${JSON.stringify(key)} must be a string, got ${typeof value}`);
   }
-  return (objects) =>
+  return named(field === 'labels' ? 'addLabels' : 'addAnnotations', (objects: KubeObject[]) =>
     objects.map((obj): KubeObject => {
       const merged = { ...obj.metadata[field], ...added };
       return inheritOrigin({ ...obj, metadata: { ...obj.metadata, [field]: merged } }, obj);
-    });
+    }),
+  );
 }

@@ -2,7 +2,7 @@ import { assertUnique } from '../internal/assert-unique.js';
 import { parseApiVersion } from '../object.js';
 import type { KubeObject } from '../object.js';
 import { inheritOrigin } from '../origin.js';
-import type { Transform } from '../renderer.js';
+import { named, type Transform } from '../renderer.js';
 import { isClusterScoped } from './cluster-scoped-kinds.js';
 
 /** Options for {@link setNamespace}. */
@@ -45,7 +45,7 @@ export function setNamespace(namespace: string, options: SetNamespaceOptions = {
     throw new TypeError(`setNamespace: ${JSON.stringify(namespace)} is not a valid namespace name (lowercase letters, digits and "-", at most 63 characters)`);
   }
   const override = options.override ?? false;
-  return (objects) => {
+  return named('setNamespace', (objects: KubeObject[]) => {
     const clusterScoped = [...(options.clusterScoped ?? []), ...clusterScopedCustomKinds(objects)];
     const result = objects.map((obj) => {
       if (isClusterScoped({ group: parseApiVersion(obj.apiVersion).group, kind: obj.kind }, clusterScoped)) return obj;
@@ -55,7 +55,7 @@ export function setNamespace(namespace: string, options: SetNamespaceOptions = {
     });
     assertUnique(result, ` after setNamespace(${JSON.stringify(namespace)})`);
     return result;
-  };
+  });
 }
 
 /** `group/Kind` of every custom resource kind declared cluster-scoped by a CRD among `objects`. */

@@ -4,7 +4,7 @@ import { resolvePlainScalar } from '../internal/yaml-schema.js';
 import { formatRef, refOf } from '../object.js';
 import type { KubeObject } from '../object.js';
 import { formatPosition, inheritOrigin, originOf } from '../origin.js';
-import type { Transform } from '../renderer.js';
+import { named, type Transform } from '../renderer.js';
 
 /** Options for {@link substitute}. */
 export interface SubstituteOptions {
@@ -50,7 +50,7 @@ const NAME_START = /^[_a-zA-Z][_a-zA-Z0-9]*/;
 export function substitute(vars: Record<string, string>, options: SubstituteOptions = {}): Transform {
   const strict = options.strict ?? true;
   const values = new Map(Object.entries(vars));
-  return (objects) =>
+  return named('substitute', (objects: KubeObject[]) =>
     objects.map((obj) => {
       const annotations = obj.metadata.annotations ?? {};
       if (SUBSTITUTE_DISABLED_ANNOTATIONS.some((key) => annotations[key] === 'disabled')) return obj;
@@ -67,7 +67,8 @@ export function substitute(vars: Record<string, string>, options: SubstituteOpti
         return plain?.has(pointer) ? resolvePlainScalar(replaced) : replaced;
       };
       return inheritOrigin(walk(structuredClone(obj), '', replace) as KubeObject, obj);
-    });
+    }),
+  );
 }
 
 /** The value of `${expression}`, or `undefined` when it cannot be given one (unset, unsupported, not a name). */
