@@ -65,7 +65,7 @@ describe('parseManifests', () => {
 
   it('reports duplicate keys as YAML_SYNTAX, as kubectl does', () => {
     expect(() => parseManifests(`${cm('a')}data:\n  k: 1\n  k: 2\n`, 'd.yaml')).toThrow(
-      expect.objectContaining({ code: 'YAML_SYNTAX', data: { position: expect.objectContaining({ file: 'd.yaml', line: 7 }) } }),
+      expect.objectContaining({ code: 'YAML_SYNTAX', data: { position: expect.objectContaining({ file: 'd.yaml', line: 7 }), yamlCode: 'DUPLICATE_KEY' } }),
     );
   });
 
