@@ -14,8 +14,12 @@ interface Timer {
  * const clock = new FakeClock();
  * const r = createReconciler({ ..., clock, interval: 60_000 });
  * r.start();
- * await clock.advance(60_000); // runs the pass due at one minute, and everything it awaits
+ * await clock.advance(60_000); // fires every timer due up to one minute from now, in order
+ * await settled(r, { clock });  // and waits until the passes they started have finished
  * ```
+ *
+ * With `jitter` above 0 a pass is due a little after its interval; use `jitter: 0` in tests that
+ * count passes per interval.
  */
 export class FakeClock implements Clock {
   #now: number;
@@ -53,8 +57,10 @@ export class FakeClock implements Clock {
   }
 
   /**
-   * Moves time forward by `ms`, firing due timers in order and letting the promise chains they
-   * start settle (real I/O such as file reads included) before moving on.
+   * Moves time forward by `ms`, firing due timers in order. After each timer it yields to the
+   * event loop a few dozen times, which lets promise chains that need no real I/O finish;
+   * work waiting on real I/O (files, sockets) may still be running when it returns. Await
+   * `settled()` (or an event with `nextEvent`) for that.
    */
   async advance(ms: number): Promise<void> {
     const until = this.#now + ms;
@@ -76,7 +82,7 @@ export class FakeClock implements Clock {
   }
 }
 
-/** Waits for pending promise chains, including ones that do real async I/O, to settle. */
+/** Yields to the event loop 50 times, so promise chains without real I/O can finish. */
 async function settle(): Promise<void> {
   for (let i = 0; i < 50; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
