@@ -1,6 +1,6 @@
 import fastJsonPatch from 'fast-json-patch';
 import { stringify } from 'yaml';
-import type { Change } from './change.js';
+import { countChanges, type Change } from './change.js';
 import { normalize } from './normalize.js';
 import { isSecret, MASK, maskSecret } from './mask.js';
 import { formatRef } from './object.js';
@@ -8,24 +8,62 @@ import type { Plan } from './plan.js';
 
 /** Options of {@link formatPlan}. */
 export interface FormatPlanOptions {
+  /**
+   * `text` for terminals and CI logs; `markdown` for merge request comments (a summary line, the
+   * changes in a collapsible diff block, cut to `maxLength`); `json` for tools (the summary and
+   * each change with its ref and patch).
+   * @default 'text'
+   */
+  format?: 'text' | 'markdown' | 'json';
   /** Also list unchanged objects. @default false */
   showUnchanged?: boolean;
   /** Print created objects in full (as YAML) rather than one line each. @default true */
   showCreated?: boolean;
+  /**
+   * Most characters of `markdown` output; the diff is cut at a line boundary with a note of
+   * how many lines were left out. GitHub and GitLab comments hold about 65,000.
+   * @default 60000
+   */
+  maxLength?: number;
+  /** A heading for `markdown` output, e.g. the environment name. @default 'Plan' */
+  title?: string;
+}
+
+/**
+ * One line that sums a plan up, e.g. `2 to create, 1 to update, 0 to prune, 5 unchanged`.
+ *
+ * @example
+ * ```ts
+ * console.log(summarizePlan(p)); // "2 to create, 1 to update, 0 to prune, 5 unchanged"
+ * ```
+ */
+export function summarizePlan(p: Pick<Plan, 'changes'>): string {
+  const c = countChanges(p.changes);
+  return `${c.created} to create, ${c.updated} to update, ${c.deleted} to prune, ${c.unchanged} unchanged`;
 }
 
 const SECRET_PATH = /^\/(data|stringData)(\/|$)/;
 
 /**
- * A plan as text for people and CI logs, like `kubectl diff` but per field: `+` create,
- * `~` update with `old → new` per JSON pointer, `-` delete. Secret values are always masked.
+ * A plan for people, merge requests and tools. As `text` (the default), like `kubectl diff` but
+ * per field: `+` create, `~` update with `old → new` per JSON pointer, `-` delete. `markdown`
+ * adds a summary line and wraps the text in a diff block for a comment; `json` is
+ * `{ summary, changes: [{ action, ref, patch?, object? }] }`. Secret values are always masked,
+ * in every format.
  *
  * @example
  * ```ts
  * console.log(formatPlan(plan({ desired, live, inventory, prune: true })));
+ * const comment = formatPlan(p, { format: 'markdown', title: 'staging' });
  * ```
  */
 export function formatPlan(p: Pick<Plan, 'changes'>, options: FormatPlanOptions = {}): string {
+  if (options.format === 'json') return planJson(p, options);
+  if (options.format === 'markdown') return planMarkdown(p, options);
+  return planText(p, options);
+}
+
+function planText(p: Pick<Plan, 'changes'>, options: FormatPlanOptions): string {
   const { showUnchanged = false, showCreated = true } = options;
   const out: string[] = [];
   for (const change of p.changes) {
@@ -41,6 +79,39 @@ export function formatPlan(p: Pick<Plan, 'changes'>, options: FormatPlanOptions 
     }
   }
   return out.join('\n');
+}
+
+function planMarkdown(p: Pick<Plan, 'changes'>, options: FormatPlanOptions): string {
+  const maxLength = options.maxLength ?? 60_000;
+  const head = `### ${options.title ?? 'Plan'}: ${summarizePlan(p)}\n\n`;
+  const text = planText(p, options);
+  if (text === '') return `${head}No changes.\n`;
+  const open = '<details><summary>Changes</summary>\n\n```diff\n';
+  const close = '\n```\n</details>\n';
+  const lines = text.split('\n');
+  const budget = maxLength - head.length - open.length - close.length - 80;
+  let used = 0;
+  let kept = 0;
+  while (kept < lines.length && used + lines[kept]!.length + 1 <= budget) used += lines[kept++]!.length + 1;
+  const cut = lines.length - kept;
+  // A fence inside the diff would end the block early.
+  const body = lines.slice(0, kept).join('\n').replaceAll('```', '`\u200b``');
+  return `${head}${open}${body}${cut > 0 ? `\n… ${cut} more lines not shown` : ''}${close}`;
+}
+
+function planJson(p: Pick<Plan, 'changes'>, options: FormatPlanOptions): string {
+  const changes = p.changes
+    .filter((c) => options.showUnchanged || c.action !== 'unchanged')
+    .map((c) => {
+      const secret = c.desired !== undefined && isSecret(c.desired);
+      return {
+        action: c.action,
+        ref: c.ref,
+        ...(c.action === 'update' && { patch: (c.patch ?? []).map((op) => (secret && SECRET_PATH.test(op.path) && 'value' in op ? { ...op, value: MASK } : op)) }),
+        ...(c.action === 'create' && c.desired && { object: maskSecret(normalize(c.desired)) }),
+      };
+    });
+  return JSON.stringify({ summary: countChanges(p.changes), changes }, null, 2);
 }
 
 function formatPatch(change: Change): string[] {

@@ -83,7 +83,7 @@ export { setNamespace } from './transforms/set-namespace.js';
 export type { SubstituteOptions } from './transforms/substitute.js';
 export { SUBSTITUTE_DISABLED_ANNOTATIONS, substitute } from './transforms/substitute.js';
 export type { FormatPlanOptions } from './format-plan.js';
-export { formatPlan } from './format-plan.js';
+export { formatPlan, summarizePlan } from './format-plan.js';
 export type { AppSpec } from './fleet/app-spec.js';
 export { AppSpecError, validateAppSpec } from './fleet/app-spec.js';
 export { APP_TEMPLATE_FILE, readAppSpecs } from './fleet/read-app-specs.js';

@@ -39,3 +39,30 @@ describe('formatPlan', () => {
     expect(text).toBe('  Secret app/db (unchanged)\n- ConfigMap app/cfg (delete)');
   });
 });
+
+describe('formatPlan formats', () => {
+  const p = () => plan({ desired: [cm('new'), secret('s3cr3t-md')], live: [cm('old')], inventory: [] });
+
+  it('markdown has a summary line and the changes in a diff block, Secret values masked', () => {
+    const md = formatPlan(p(), { format: 'markdown', title: 'staging' });
+    expect(md.split('\n')[0]).toBe('### staging: 1 to create, 1 to update, 0 to prune, 0 unchanged');
+    expect(md).toContain('```diff\n+ Secret app/db (create)');
+    expect(md).toContain('~ /data/value: "old" → "new"');
+    expect(md).not.toContain('s3cr3t');
+  });
+
+  it('markdown is cut to maxLength at a line, saying how much was left out', () => {
+    const many = Array.from({ length: 400 }, (_, i) => ({ ...cm(`v${i}`), metadata: { name: `cfg-${i}`, namespace: 'app' } }));
+    const md = formatPlan(plan({ desired: many, live: [], inventory: [] }), { format: 'markdown', maxLength: 2_000 });
+    expect(md.length).toBeLessThanOrEqual(2_000);
+    expect(md).toMatch(/… \d+ more lines not shown\n```\n<\/details>\n$/);
+  });
+
+  it('json carries the summary and each change with ref and masked patch or object', () => {
+    const json = JSON.parse(formatPlan(p(), { format: 'json' })) as { summary: unknown; changes: { action: string; object?: { stringData?: unknown; data?: unknown } }[] };
+    expect(json.summary).toEqual({ created: 1, updated: 1, deleted: 0, unchanged: 0 });
+    expect(json.changes.map((c) => c.action)).toEqual(['create', 'update']);
+    expect(JSON.stringify(json)).not.toContain('s3cr3t');
+    expect(JSON.stringify(json)).not.toContain(Buffer.from('s3cr3t-md').toString('base64'));
+  });
+});
