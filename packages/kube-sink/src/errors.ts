@@ -1,5 +1,7 @@
 import { AbortedError, SinkError, formatRef } from '@converge/core';
 import type { ConvergeErrorData, ObjectRef } from '@converge/core';
+import { WITHHELD, readServerAnswer } from './internal/server-answer.js';
+import { FALLBACK_RULE, STATUS_RULES } from './internal/status-rules.js';
 
 /** The body of a Kubernetes `Status` response, as far as Converge reads it. */
 export interface KubeStatus {
@@ -47,7 +49,10 @@ export interface KubeRequestContext {
   verb: string;
   /** The plural resource, e.g. `configmaps`, when known. */
   resource?: string | undefined;
-  /** Whether the object is a Secret, so values quoted by the server are masked. */
+  /**
+   * Whether the request is about a Secret. Then no text the server wrote (message, cause
+   * messages) reaches the error: only status, reason, field paths and cause reasons.
+   */
   secret?: boolean | undefined;
   /** Whether the object's kind is cluster-scoped (the server names a Namespace's own name as its namespace). */
   clusterScoped?: boolean | undefined;
@@ -66,6 +71,10 @@ export type KubeErrorCode =
   | 'KUBE_UNAVAILABLE'
   | 'CRD_NOT_ESTABLISHED'
   | 'INVENTORY_INVALID'
+  | 'INVENTORY_TOO_LARGE'
+  | 'CONCURRENT_WRITER'
+  | 'NAMESPACE_TERMINATING'
+  | 'REQUEST_TOO_LARGE'
   | 'KUBE_API_ERROR';
 
 /** Data carried by every kube-sink error. */
@@ -76,6 +85,8 @@ export interface KubeErrorData extends ConvergeErrorData {
   reason?: string;
   /** The verb that failed. */
   verb?: string;
+  /** True when the server's message was left out because the request was about a Secret. */
+  messageWithheld?: boolean;
 }
 
 /** The base of every error the Kubernetes sink reports; `code` tells the kinds apart. */
@@ -168,17 +179,62 @@ export class KubeUnreachableError extends KubeSinkError {
   }
 }
 
+/** Data of a {@link NamespaceTerminatingError}. */
+export interface NamespaceTerminatingData extends KubeErrorData {
+  /** The namespace being deleted, when known. */
+  namespace?: string;
+}
+
+/**
+ * The object's Namespace is being deleted (HTTP 403, cause `NamespaceTerminating`), so nothing
+ * new can be created in it. Retryable: once the namespace is gone, the next pass creates it
+ * again if it is part of the desired state.
+ */
+export class NamespaceTerminatingError extends KubeSinkError {
+  declare readonly code: 'NAMESPACE_TERMINATING';
+  declare readonly data: NamespaceTerminatingData;
+  constructor(message: string, data: NamespaceTerminatingData, cause?: unknown) {
+    super('NAMESPACE_TERMINATING', message, { data: { ...data, retryable: true }, cause });
+  }
+}
+
+/** Data of a {@link RequestTooLargeError}. */
+export interface RequestTooLargeData extends KubeErrorData {
+  /** Who refused: the transport's `maxRequestBytes` before sending, the API server (413), or etcd. */
+  limitedBy: 'maxRequestBytes' | 'kube-apiserver' | 'etcd';
+  /** The request body's size in bytes, when known. */
+  requestBytes?: number;
+  /** The limit in bytes, when known. */
+  limitBytes?: number;
+}
+
+/**
+ * A request body is larger than the API server or etcd accepts: refused before sending (over
+ * the transport's `maxRequestBytes`), by the API server (413) or by etcd ("request is too
+ * large"). Not retryable: the same object fails the same way until it is made smaller.
+ */
+export class RequestTooLargeError extends KubeSinkError {
+  declare readonly code: 'REQUEST_TOO_LARGE';
+  declare readonly data: RequestTooLargeData;
+  constructor(message: string, data: RequestTooLargeData, cause?: unknown) {
+    super('REQUEST_TOO_LARGE', message, { data: { ...data, retryable: false }, cause });
+  }
+}
+
 /** Thrown by the transport for any non-2xx answer; {@link toKubeError} maps it to a typed error. */
 export class KubeHttpError extends Error {
   /** The HTTP status code. */
   readonly status: number;
   /** The `Status` the server sent, if it sent one. */
   readonly body: KubeStatus | undefined;
-  constructor(status: number, body: KubeStatus | undefined, text: string) {
+  /** The size of the request body in bytes, when there was one. */
+  readonly requestBytes: number | undefined;
+  constructor(status: number, body: KubeStatus | undefined, text: string, requestBytes?: number) {
     super(body?.message ?? (text.trim() || `HTTP ${status}`));
     this.name = 'KubeHttpError';
     this.status = status;
     this.body = body;
+    this.requestBytes = requestBytes;
   }
 }
 
@@ -202,11 +258,6 @@ const NETWORK_CODES = new Set([
   'ERR_HTTP2_STREAM_ERROR',
 ]);
 
-/** Masks everything the server quotes back from a Secret (`Invalid value: "…"`). */
-function maskQuoted(text: string): string {
-  return text.replace(/Invalid value: ("(?:[^"\\]|\\.)*"|\S+)/g, 'Invalid value: *** (masked)');
-}
-
 function networkCode(thrown: unknown): string | undefined {
   for (let e: unknown = thrown, depth = 0; e && depth < 5; depth++) {
     const code = (e as { code?: unknown }).code;
@@ -227,28 +278,37 @@ function baseData(ctx: KubeRequestContext, status?: number, reason?: string): Ku
   if (ctx.ref) data.ref = ctx.ref;
   if (status !== undefined) data.status = status;
   if (reason) data.reason = reason;
+  if (ctx.secret) data.messageWithheld = true;
   return data;
 }
 
-/** A copy of a Status without anything a Secret's values could hide in. */
-function safeStatus(body: KubeStatus | undefined, secret: boolean): KubeStatus | undefined {
-  if (!body || !secret) return body;
-  const copy = structuredClone(body);
-  if (copy.message) copy.message = maskQuoted(copy.message);
-  for (const cause of copy.details?.causes ?? []) if (cause.message) cause.message = maskQuoted(cause.message);
-  return copy;
+/** The transport refused before sending; name the object, which only the caller knows. */
+function withSubject(error: RequestTooLargeError, ctx: KubeRequestContext): RequestTooLargeError {
+  if (error.data.ref || !ctx.ref) return error;
+  const message = error.message.replace(/^\S+ \S+: /, `${ctx.verb} ${subject(ctx)}: `);
+  return new RequestTooLargeError(message, { ...error.data, verb: ctx.verb, ref: ctx.ref });
 }
 
 /**
- * Converts a failed request into a typed {@link KubeSinkError}: 409 apply conflicts name the
- * other field managers and fields, 422/400 name the invalid fields, 403 names the verb and
- * resource, network failures and timeouts become a retryable `KUBE_UNREACHABLE`. Values the
- * server quotes back from a Secret are masked.
+ * Converts a failed request into a typed {@link KubeSinkError}. The mapping of server answers
+ * is a table (`internal/status-rules.ts`): 409 apply conflicts name the other field managers
+ * and fields, 422/400 and schema mismatches name the invalid fields, 403 names the verb and
+ * resource (or, for a Namespace being deleted, a retryable `NAMESPACE_TERMINATING`), 413 and
+ * etcd's "request is too large" are `REQUEST_TOO_LARGE`; network failures and timeouts become
+ * a retryable `KUBE_UNREACHABLE`.
+ *
+ * For a request about a Secret (`ctx.secret`) no text the server or the network layer wrote is
+ * kept anywhere in the error (message, `data`, `cause`): typed-patch errors, validation messages
+ * and admission webhook denials can quote the Secret's values. The error keeps the status,
+ * reason, field paths and cause reasons, says the message was withheld, and its `cause` is a
+ * Status without any message.
  */
 export function toKubeError(thrown: unknown, ctx: KubeRequestContext): KubeSinkError | AbortedError {
+  if (thrown instanceof RequestTooLargeError) return withSubject(thrown, ctx);
   if (thrown instanceof KubeSinkError || thrown instanceof AbortedError) return thrown;
   if (thrown instanceof Error && thrown.name === 'AbortError') return new AbortedError(`${ctx.verb} ${subject(ctx)}: aborted`);
   const what = subject(ctx);
+  const secret = ctx.secret === true;
   if (!(thrown instanceof KubeHttpError)) {
     const code = networkCode(thrown);
     if (code) {
@@ -256,94 +316,23 @@ export function toKubeError(thrown: unknown, ctx: KubeRequestContext): KubeSinkE
       return new KubeUnreachableError(
         `${ctx.verb} ${what}: the API server is unreachable: request ${detail}; will retry`,
         baseData(ctx),
-        thrown,
+        // A socket error can hold the request's buffers; for a Secret keep only the code.
+        secret ? new Error(`request failed (${code})`) : thrown,
       );
+    }
+    if (secret) {
+      const name = thrown instanceof Error ? thrown.name : typeof thrown;
+      return new KubeSinkError('KUBE_API_ERROR', `${ctx.verb} ${what}: the request failed (${name}); ${WITHHELD}`, {
+        data: baseData(ctx),
+      });
     }
     const message = thrown instanceof Error ? thrown.message : String(thrown);
     return new KubeSinkError('KUBE_API_ERROR', `${ctx.verb} ${what}: ${message}`, { data: baseData(ctx), cause: thrown });
   }
 
-  const secret = ctx.secret === true;
-  const body = safeStatus(thrown.body, secret);
-  const status = thrown.status;
-  const reason = body?.reason;
-  const serverMessage = body?.message ?? (secret ? `HTTP ${status}` : thrown.message);
-  const data = baseData(ctx, status, reason);
-  // Keep the sanitized Status, never the raw body or request.
-  const cause = body ?? new Error(`HTTP ${status}`);
-
-  if (status === 409 && (body?.details?.causes ?? []).some((c) => c.reason === 'FieldManagerConflict')) {
-    const managers = new Set<string>();
-    const fields: string[] = [];
-    for (const c of body?.details?.causes ?? []) {
-      if (c.reason !== 'FieldManagerConflict') continue;
-      const manager = /conflict with "([^"]+)"/.exec(c.message ?? '')?.[1];
-      if (manager) managers.add(manager);
-      if (c.field) fields.push(c.field);
-    }
-    const list = [...managers];
-    const owners = list.map((m) => `"${m}"`).join(', ') || 'another field manager';
-    return new ApplyConflictError(
-      `apply ${what}: conflict with field manager ${owners} over ${fields.join(', ') || 'some fields'}; ` +
-        'remove these fields from the desired state, or set force: true to take them over',
-      { ...data, managers: list, fields },
-      cause,
-    );
-  }
-  if (status === 409) {
-    return new KubeSinkError('KUBE_CONFLICT', `${ctx.verb} ${what}: ${serverMessage}`, {
-      data: { ...data, retryable: true },
-      cause,
-    });
-  }
-  // Server-side apply answers a manifest that does not fit the schema with a 500
-  // ("failed to create typed patch object … .spec.foo: field not declared in schema").
-  const schemaMismatch = status === 500 && ctx.verb === 'patch' && /failed to create typed patch object/.test(serverMessage);
-  if (status === 422 || schemaMismatch || (status === 400 && reason === 'BadRequest' && ctx.verb === 'patch')) {
-    const causes = body?.details?.causes ?? [];
-    const fields = causes.map((c) => c.field).filter((f): f is string => !!f);
-    for (const m of serverMessage.matchAll(/(\.[\w.\[\]"=-]+): field not declared in schema/g)) if (m[1]) fields.push(m[1]);
-    if (schemaMismatch) {
-      const detail = serverMessage.replace(/^failed to create typed patch object \([^)]*\): /, '');
-      return new KubeInvalidError(`${what} does not match its schema: ${detail}`, { ...data, fields }, cause);
-    }
-    const detail = causes.length
-      ? causes.map((c) => (c.field ? `${c.field}: ${c.message ?? c.reason ?? 'invalid'}` : (c.message ?? ''))).join('; ')
-      : serverMessage;
-    return new KubeInvalidError(`${what} is invalid: ${detail}`, { ...data, fields }, cause);
-  }
-  if (status === 403) {
-    const m = /User "([^"]*)" cannot (\S+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]*)")?/.exec(
-      serverMessage,
-    );
-    const verb = m?.[2] ?? ctx.verb;
-    const resource = m?.[3] ?? ctx.resource ?? body?.details?.kind ?? 'unknown';
-    const group = m?.[4];
-    const scope = ctx.clusterScoped ? 'at cluster scope' : m?.[5] ? `in namespace "${m[5]}"` : m ? 'at cluster scope' : '';
-    const forbidden: KubeForbiddenData = { ...data, verb, resource };
-    if (m?.[1]) forbidden.user = m[1];
-    return new KubeForbiddenError(
-      `${what}: forbidden: ${m?.[1] ? `user "${m[1]}"` : 'this identity'} may not ${verb} ` +
-        `${group ? `${resource}.${group}` : resource}${scope ? ` ${scope}` : ''}; ` +
-        'grant it with RBAC or leave this object out of the desired state',
-      forbidden,
-      cause,
-    );
-  }
-  if (status === 401) {
-    return new KubeSinkError('KUBE_UNAUTHORIZED', `${ctx.verb} ${what}: unauthorized: the credentials were rejected`, {
-      data,
-      cause,
-    });
-  }
-  if (status === 404) {
-    return new KubeSinkError('KUBE_NOT_FOUND', `${ctx.verb} ${what}: ${serverMessage}`, { data, cause });
-  }
-  if (status === 408 || status === 429 || status === 500 || status === 502 || status === 503 || status === 504) {
-    return new KubeSinkError('KUBE_UNAVAILABLE', `${ctx.verb} ${what}: the API server answered ${status}: ${serverMessage}; will retry`, {
-      data: { ...data, retryable: true },
-      cause,
-    });
-  }
-  return new KubeSinkError('KUBE_API_ERROR', `${ctx.verb} ${what}: HTTP ${status}: ${serverMessage}`, { data, cause });
+  const answer = readServerAnswer(thrown, ctx);
+  const data = baseData(ctx, answer.status, answer.reason);
+  const rule = STATUS_RULES.find((r) => r.matches(answer, ctx)) ?? FALLBACK_RULE;
+  return rule.build({ answer, ctx, what, data, requestBytes: thrown.requestBytes });
 }
+

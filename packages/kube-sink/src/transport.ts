@@ -2,8 +2,9 @@ import { RequestContext } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { KubeHttpError } from './errors.js';
+import { KubeHttpError, RequestTooLargeError } from './errors.js';
 import type { KubeStatus } from './errors.js';
+import { APISERVER_MAX_REQUEST_BYTES, TOO_LARGE_ADVICE, formatBytes } from './internal/request-size.js';
 
 /** What kind of request was sent, for counting. `write` is true for apply, create, update and delete. */
 export interface KubeRequestInfo {
@@ -61,6 +62,14 @@ export interface TransportOptions {
    * @default 60000
    */
   authTtlMs?: number | undefined;
+  /**
+   * Largest request body, in bytes, the transport sends. A larger one fails at once with a
+   * non-retryable `REQUEST_TOO_LARGE` instead of being uploaded and cut off by the server
+   * (kube-apiserver reads at most 3 MiB of a body; etcd stores objects up to 1.5 MiB by
+   * default). Raise it only for an API server built with a larger limit.
+   * @default 3145728 (3 MiB, kube-apiserver's limit)
+   */
+  maxRequestBytes?: number | undefined;
 }
 
 interface Auth {
@@ -81,6 +90,7 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
   const server = cluster.server.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 30_000;
   const authTtlMs = options.authTtlMs ?? 60_000;
+  const maxRequestBytes = options.maxRequestBytes ?? APISERVER_MAX_REQUEST_BYTES;
   let auth: Promise<Auth> | undefined;
   let dispatcher: Dispatcher | undefined;
 
@@ -114,6 +124,16 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
     const pathAndQuery = url.pathname + url.search;
     const write = req.method !== 'GET';
     const dryRun = url.searchParams.get('dryRun') === 'All';
+    // Refused before sending, so not reported to onRequest: nothing went over the wire.
+    const body = req.body === undefined ? undefined : JSON.stringify(req.body);
+    const requestBytes = body === undefined ? undefined : Buffer.byteLength(body);
+    if (requestBytes !== undefined && requestBytes > maxRequestBytes) {
+      throw new RequestTooLargeError(
+        `${req.method} ${url.pathname}: the request body is ${formatBytes(requestBytes)} (${requestBytes} bytes), over the ` +
+          `limit of ${formatBytes(maxRequestBytes)} (${maxRequestBytes} bytes, maxRequestBytes); not sent. ${TOO_LARGE_ADVICE}`,
+        { limitedBy: 'maxRequestBytes', requestBytes, limitBytes: maxRequestBytes },
+      );
+    }
     const started = performance.now();
     let status = 0;
     try {
@@ -131,7 +151,7 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
         },
         signal: AbortSignal.any(signals),
         ...(d && { dispatcher: d }),
-        ...(req.body !== undefined && { body: JSON.stringify(req.body) }),
+        ...(body !== undefined && { body }),
       });
       status = res.statusCode;
       const text = await res.body.text();
@@ -142,14 +162,14 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
         return await send<T>(req, false);
       }
       if (status < 200 || status > 299) {
-        let body: KubeStatus | undefined;
+        let parsed: KubeStatus | undefined;
         try {
-          const parsed = JSON.parse(text) as KubeStatus;
-          if (parsed && parsed.kind === 'Status') body = parsed;
+          const json = JSON.parse(text) as KubeStatus;
+          if (json && json.kind === 'Status') parsed = json;
         } catch {
-          body = undefined;
+          parsed = undefined;
         }
-        throw new KubeHttpError(status, body, text.slice(0, 500));
+        throw new KubeHttpError(status, parsed, text.slice(0, 500), requestBytes);
       }
       return (text ? JSON.parse(text) : undefined) as T;
     } finally {
