@@ -31,7 +31,7 @@ const pack = (dir: string, ext: '.pack' | '.idx'): string => {
 
 /** Ways a cache directory gets damaged on disk, and what the rebuild event should say. */
 const damages: { name: string; damage: (dir: string) => Promise<void>; detail: RegExp }[] = [
-  { name: 'garbage config', damage: (d) => writeFile(join(d, 'config'), '\u0000\u0001 garbage ]]] \n[[['), detail: /config/ },
+  { name: 'garbage config', damage: (d) => writeFile(join(d, 'config'), '\u0000\u0001 garbage ]]] \n[[['), detail: /config line 1 is not valid git config/ },
   { name: 'config without its remote', damage: (d) => writeFile(join(d, 'config'), '[core]\n\tbare = true\n'), detail: /config has lost the remote/ },
   { name: 'missing HEAD', damage: (d) => rm(join(d, 'HEAD')), detail: /HEAD is missing/ },
   { name: 'garbage HEAD', damage: (d) => writeFile(join(d, 'HEAD'), 'not a ref\n'), detail: /HEAD is neither/ },
@@ -53,14 +53,14 @@ const damages: { name: string; damage: (dir: string) => Promise<void>; detail: R
       bytes[at] = bytes[at]! ^ 0xff;
       await writeFile(p, bytes);
     },
-    detail: /points at [0-9a-f]{40}, which cannot be read/,
+    detail: /fails its checksum/,
   },
-  { name: 'garbage pack index', damage: (d) => writeFile(pack(d, '.idx'), 'garbage'), detail: /does not start like a pack index/ },
+  { name: 'garbage pack index', damage: (d) => writeFile(pack(d, '.idx'), 'garbage'), detail: /not a version-2 pack index/ },
   { name: 'pack without its index', damage: (d) => rm(pack(d, '.idx')), detail: /has no index/ },
   {
     name: 'a ref pointing at a missing object',
     damage: (d) => writeFile(join(d, 'refs/converge/last'), `${'b'.repeat(40)}\n`),
-    detail: /refs\/converge\/last points at b{40}/,
+    detail: /refs\/converge\/last points at b{40}, which is missing/,
   },
   { name: 'garbage shallow file', damage: (d) => writeFile(join(d, 'shallow'), 'zzz\n'), detail: /shallow/ },
   { name: 'a half-initialised directory (no metadata)', damage: (d) => rm(join(d, 'converge-cache.json')), detail: /never fully initialised/ },

@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
-import { open, readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
+import { GitCacheCorruptError } from '../errors.js';
 import type { GitCache, RebuildReason } from './git-cache.js';
+import { PackIndex } from './pack-index.js';
 
 /** Files of its own that the cache keeps next to git's. */
 export const CACHE_FILES = {
@@ -29,13 +31,12 @@ const HEX40 = /^[0-9a-f]{40}$/;
 const HEAD_LINE = /^(ref: refs\/\S+|[0-9a-f]{40})\n?$/;
 // git's own config grammar, line by line: a section header, a variable, a comment or nothing.
 const CONFIG_LINE = /^\s*(\[[^\]\n]+\]\s*([#;].*)?|[A-Za-z][\w-]*\s*(=.*)?|[#;].*|)$/;
-const IDX_MAGIC = Buffer.from([0xff, 0x74, 0x4f, 0x63]);
 
 /**
  * Checks a cache directory before anything reads from or fetches into it: its metadata and
- * URL, `HEAD`, `config`, `shallow`, that every pack has its index and matches it, and that
- * every ref points at an object that reads back intact. Cheap: a few small reads per call;
- * a pack's full checksum is verified by isomorphic-git the first time it is read in a process.
+ * URL, `HEAD`, `config`, `shallow`, that every pack has its index and passes its checksum, and
+ * that every ref points at an object that is present and intact. A few small reads per call;
+ * each pack is hashed once per process.
  */
 export async function checkCache(cache: GitCache, url: string): Promise<CacheState> {
   const gitdir = cache.gitdir;
@@ -87,40 +88,37 @@ async function checkShallow(cache: GitCache): Promise<string | undefined> {
   return undefined;
 }
 
-/** Reads `length` bytes at `position` (negative: from the end). */
-async function readSlice(path: string, position: number, length: number): Promise<Buffer> {
-  const handle = await open(path, 'r');
-  try {
-    const size = (await handle.stat()).size;
-    const at = position < 0 ? size + position : position;
-    if (at < 0) return Buffer.alloc(0);
-    const buffer = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, at);
-    return buffer.subarray(0, bytesRead);
-  } finally {
-    await handle.close();
-  }
-}
-
+/**
+ * Checks every pack against its index (once per pack and process: the whole pack is hashed)
+ * and keeps the indexes in `cache.packs` for presence lookups. Returns what is wrong, if anything.
+ */
 async function checkPacks(cache: GitCache): Promise<string | undefined> {
   const dir = join(cache.gitdir, 'objects', 'pack');
   const names = await readdir(dir).catch(() => [] as string[]);
   for (const name of names) {
     if (name.endsWith('.idx') && !names.includes(name.replace(/\.idx$/, '.pack'))) return `${name} has no pack`;
-    if (!name.endsWith('.pack')) continue;
+    if (!name.endsWith('.pack') || cache.packs.has(name)) continue;
     const idx = name.replace(/\.pack$/, '.idx');
     if (!names.includes(idx)) return `${name} has no index: its download or indexing was cut short`;
-    const pack = join(dir, name);
-    if (!(await readSlice(pack, 0, 4)).equals(Buffer.from('PACK'))) return `${name} does not start like a pack`;
-    const index = join(dir, idx);
-    if (!(await readSlice(index, 0, 4)).equals(IDX_MAGIC)) return `${idx} does not start like a pack index`;
-    // A pack ends with its checksum, and its index records the same checksum: a truncated
-    // or half-replaced pack does not match.
-    const trailer = await readSlice(pack, -20, 20);
-    const recorded = await readSlice(index, -40, 20);
-    if (trailer.length !== 20 || !trailer.equals(recorded)) return `${name} is truncated or does not match its index`;
+    const loaded = await PackIndex.load(join(dir, name), join(dir, idx));
+    if (typeof loaded === 'string') return `${name}: ${loaded}`;
+    cache.packs.set(name, loaded);
   }
   return undefined;
+}
+
+/**
+ * Whether an object is in the cache and intact: in a checked pack, or a loose object that
+ * reads back with the right hash (isomorphic-git checks it).
+ */
+async function hasObject(cache: GitCache, oid: string): Promise<boolean> {
+  // Loose first, as isomorphic-git looks: a damaged loose copy shadows a good packed one.
+  if (fs.existsSync(join(cache.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)))) {
+    await git.readObject({ fs, gitdir: cache.gitdir, oid, format: 'content', cache: cache.objectCache });
+    return true;
+  }
+  for (const pack of cache.packs.values()) if (pack.has(oid)) return true;
+  return false;
 }
 
 async function checkRefs(cache: GitCache): Promise<string | undefined> {
@@ -139,28 +137,33 @@ async function checkRefs(cache: GitCache): Promise<string | undefined> {
       return `${ref} cannot be resolved`;
     }
     if (!HEX40.test(oid)) return `${ref} does not hold a commit id`;
-    try {
-      await git.readObject({ fs, gitdir: cache.gitdir, oid, cache: cache.objectCache });
-    } catch (e) {
-      return `${ref} points at ${oid}, which cannot be read (${(e as Error).message})`;
-    }
+    const present = await hasObject(cache, oid).catch((e: unknown) => (e as Error).message);
+    if (present !== true) return `${ref} points at ${oid}, which ${present === false ? 'is missing' : `cannot be read (${present})`}`;
   }
   return undefined;
 }
 
 /**
- * Reads every tree and blob under `tree` once, so an artifact is only served when all of its
- * objects are present and intact (isomorphic-git checks each loose object's hash and each
- * pack's checksum). Trees already checked since the cache was last rebuilt are skipped.
- * Throws what the failing read threw.
+ * Checks that every object under `tree` is in the cache and intact, so an artifact is only
+ * served when it is complete: trees are read (and hash-checked), blobs are looked up in the
+ * checked packs or read if loose. Packs a fetch just added are checked first. Trees already
+ * checked since the cache was last rebuilt are skipped. Throws `GitCacheCorruptError`.
  */
 export async function checkTree(cache: GitCache, tree: string): Promise<void> {
+  const packs = await checkPacks(cache);
+  if (packs) throw new GitCacheCorruptError(`the git cache ${cache.gitdir} is damaged: ${packs}`);
+  await walk(cache, tree);
+}
+
+async function walk(cache: GitCache, tree: string): Promise<void> {
   if (cache.checkedTrees.has(tree)) return;
   const { tree: entries } = await git.readTree({ fs, gitdir: cache.gitdir, oid: tree, cache: cache.objectCache });
   await Promise.all(
     entries.map(async (e) => {
-      if (e.type === 'tree') await checkTree(cache, e.oid);
-      else if (e.type === 'blob') await git.readBlob({ fs, gitdir: cache.gitdir, oid: e.oid, cache: cache.objectCache });
+      if (e.type === 'tree') await walk(cache, e.oid);
+      else if (e.type === 'blob' && !(await hasObject(cache, e.oid))) {
+        throw new GitCacheCorruptError(`the git cache ${cache.gitdir} lacks object ${e.oid} (${e.path}): the fetch that filled it was incomplete`);
+      }
     }),
   );
   cache.checkedTrees.add(tree);

@@ -6,6 +6,7 @@ import type { HttpClient, GitProgressEvent } from 'isomorphic-git';
 import { AbortedError } from '@converge/core';
 import { raceAbort } from './abortable-http.js';
 import { CACHE_FILES, checkCache } from './check-cache.js';
+import type { PackIndex } from './pack-index.js';
 
 const MARKER = CACHE_FILES.lock;
 const META = CACHE_FILES.meta;
@@ -21,6 +22,8 @@ export class GitCache {
   objectCache: object = {};
   /** Trees whose every object was read back intact since the last rebuild (see `checkTree`). */
   checkedTrees = new Set<string>();
+  /** Packs that passed their checksum in this process, by file name (see `checkCache`). */
+  packs = new Map<string, PackIndex>();
 
   constructor(
     readonly gitdir: string,
@@ -103,6 +106,7 @@ export class GitCache {
     this.onRebuild(reason, detail);
     this.objectCache = {};
     this.checkedTrees = new Set();
+    this.packs = new Map();
     await rm(this.gitdir, { recursive: true, force: true });
     await mkdir(this.gitdir, { recursive: true });
   }
