@@ -8,7 +8,7 @@ import { connect } from './internal/connection.js';
 import { formatRevision } from './revision.js';
 import { GitCache } from './internal/git-cache.js';
 import { listBlobs, normalisePath, readBlob } from './internal/git-file-tree.js';
-import { raceAbort } from './internal/abortable-http.js';
+import { raceAbort } from './internal/race-abort.js';
 
 /** A commit author or committer. */
 export interface GitIdentity {

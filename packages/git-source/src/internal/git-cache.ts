@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import git from 'isomorphic-git';
 import type { HttpClient, GitProgressEvent } from 'isomorphic-git';
 import { AbortedError } from '@converge/core';
-import { raceAbort } from './abortable-http.js';
+import { raceAbort } from './race-abort.js';
 import { CACHE_FILES, checkCache } from './check-cache.js';
 import type { PackIndex } from './pack-index.js';
 
