@@ -302,6 +302,13 @@ describe('toKubeError for answers a healthy test server does not give', () => {
     expect(error.cause).toEqual({ kind: 'Status', status: 'Failure', code: 400, details: { causes: [{ reason: 'FieldValueInvalid' }, { field: '.data.y' }] } });
   });
 
+  it('a denial that merely mentions a size is not REQUEST_TOO_LARGE', () => {
+    const body: KubeStatus = { kind: 'Status', code: 403, reason: 'Forbidden', message: 'admission webhook "x" denied the request: etcdserver: request is too large' };
+    expect(toKubeError(new KubeHttpError(403, body, ''), ctx).code).toBe('KUBE_FORBIDDEN');
+    const etcd: KubeStatus = { kind: 'Status', code: 500, message: 'etcdserver: request is too large' };
+    expect(toKubeError(new KubeHttpError(500, etcd, ''), ctx).code).toBe('REQUEST_TOO_LARGE');
+  });
+
   it('a 403 that is not an RBAC denial (an admission webhook) names the webhook reason, not RBAC', () => {
     const body: KubeStatus = { kind: 'Status', code: 403, reason: 'Forbidden', message: 'admission webhook "policy.example" denied the request: images must be signed' };
     const error = toKubeError(new KubeHttpError(403, body, ''), ctx);

@@ -72,7 +72,8 @@ const RBAC_DENIAL =
   /^(?:forbidden|\S+(?: "(?:[^"\\]|\\.)*")? is forbidden): User "((?:[^"\\]|\\.)*)" cannot (\S+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]*)")?/;
 const MANAGER = /^conflict with "([^"]+)"/;
 const TERMINATING = /unable to create new content in namespace (\S+) because it is being terminated/;
-const ETCD_TOO_LARGE = /etcdserver: request is too large|trying to send message larger than max/;
+/** etcd's refusal, and the API server's etcd client's, passed through as a 500. */
+const ETCD_TOO_LARGE = /^(?:etcdserver: request is too large|rpc error: code = ResourceExhausted desc = trying to send message larger than max)/;
 /** "limit is 3145728" (413) or "larger than max (2097718 vs. 2097152)" (etcd client). */
 const LIMIT = /limit is (\d+)|larger than max \(\d+ vs\. (\d+)\)/;
 
@@ -138,7 +139,7 @@ export function readServerAnswer(thrown: KubeHttpError, ctx: KubeRequestContext)
 
   let tooLarge: ServerAnswer['tooLarge'];
   const byServer = status === 413 || body?.reason === 'RequestEntityTooLarge';
-  if (byServer || ETCD_TOO_LARGE.test(text)) {
+  if (byServer || (status === 500 && ETCD_TOO_LARGE.test(text))) {
     const limit = LIMIT.exec(text);
     const limitBytes = limit ? Number(limit[1] ?? limit[2]) : undefined;
     tooLarge = { by: byServer ? 'kube-apiserver' : 'etcd', limitBytes };
