@@ -41,11 +41,14 @@ async function deleteOne(ctx: SinkContext, ref: ObjectRef, options: DeleteOption
         await ctx.transport.request({
           method: 'DELETE',
           path,
+          // The query's dryRun is for the transport's bookkeeping: with a body, the API server
+          // reads every option from the body and ignores the query, so it must say dryRun too.
           query: { dryRun: options.dryRun ? 'All' : undefined },
           body: {
             apiVersion: 'v1',
             kind: 'DeleteOptions',
             propagationPolicy: ctx.propagationPolicy,
+            ...(options.dryRun && { dryRun: ['All'] }),
             // Delete exactly what was checked above: not an object recreated under the same name,
             // nor one another reconciler claimed (or someone protected) since it was read.
             preconditions: { uid: live.metadata['uid'], resourceVersion: live.metadata['resourceVersion'] },
