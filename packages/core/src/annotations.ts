@@ -15,9 +15,10 @@ export function ownerOf(obj: { metadata: { annotations?: Record<string, string> 
 }
 
 /**
- * Annotation that, set to `"true"` on a live Namespace, lets a reconciler delete that Namespace
- * (when it leaves Git) even though it still holds objects the reconciler does not own. Without
- * it such a deletion is refused with `NAMESPACE_NOT_EMPTY`, because deleting a Namespace
- * deletes everything in it.
+ * Annotation that, set to `"true"` on a live Namespace or CustomResourceDefinition, lets a
+ * reconciler delete it (when it leaves Git) even though it still holds objects the reconciler
+ * does not delete in the same pass. Without it such a deletion is refused with
+ * `NAMESPACE_NOT_EMPTY`, because deleting a Namespace deletes everything in it, and deleting a
+ * CRD deletes every custom resource of its kind.
  */
 export const NAMESPACE_DELETE_ANNOTATION = 'converge.dev/delete-contents';

@@ -153,6 +153,18 @@ export async function inStage<T>(stage: PluginStage, plugin: string, call: () =>
   }
 }
 
+/**
+ * An inventory record could not be read as a whole (not its format, a part missing, a digest
+ * mismatch). Sinks throw it from `readInventory`; the runtime rebuilds the inventory from the
+ * objects annotated with the reconciler's name (`Sink.findOwned`) and reports it
+ * (`inventory.repaired`), or fails the pass with it when the sink cannot search.
+ */
+export class InventoryDamagedError extends ConvergeError {
+  constructor(message: string, data: ConvergeErrorData = {}) {
+    super('INVENTORY_DAMAGED', message, { data });
+  }
+}
+
 /** The desired set is empty and the reconciler was not told `allowEmpty`. */
 export class EmptyDesiredStateError extends ConvergeError {
   constructor(reconciler: string) {

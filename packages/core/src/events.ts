@@ -30,8 +30,12 @@ export type ReconcileEvent = ReconcileEventBase &
     | { type: 'object.pruned'; ref: ObjectRef; dryRun: boolean }
     | { type: 'object.failed'; ref: ObjectRef; error: ConvergeError }
     | { type: 'object.orphaned'; ref: ObjectRef }
-    /** The recorded inventory held entries no valid object could have written; they were dropped (never pruned). */
-    | { type: 'inventory.repaired'; dropped: string[] }
+    /**
+     * The recorded inventory held entries no valid object could have written (`dropped`; never
+     * pruned), or could not be read at all (`unreadable`, why): then it was rebuilt from the
+     * objects annotated with this reconciler's name (`Sink.findOwned`).
+     */
+    | { type: 'inventory.repaired'; dropped: string[]; unreadable?: string }
     /** The pass would delete more than the prune budget allows and stopped before writing anything. */
     | { type: 'prune.blocked'; revision: string; wouldDelete: number; allowed: number }
     | { type: 'drift.detected'; ref: ObjectRef; via: 'watch' | 'plan' }

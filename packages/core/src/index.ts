@@ -23,6 +23,7 @@ export {
   NamespaceNotEmptyError,
   PassTimeoutError,
   PluginError,
+  InventoryDamagedError,
   inStage,
   toConvergeError,
 } from './errors.js';

@@ -1,3 +1,4 @@
+import { InventoryDamagedError } from './errors.js';
 import type { ObjectRef } from './object.js';
 
 /** The inventory format version {@link encodeInventory} writes. */
@@ -39,10 +40,12 @@ export function encodeInventory(refs: readonly ObjectRef[]): string {
 
 /**
  * Reads what {@link encodeInventory} wrote, and the line format of earlier versions
- * (`group/Kind/namespace/name` per line). Never throws: a damaged record gives back every
- * entry it can, and each entry it cannot parse as a ref whose `kind` is empty and whose
- * `name` is the entry as stored, so that validation (`refProblem`) rejects it and the
- * runtime reports it and drops it on its next write, instead of failing every pass.
+ * (`group/Kind/namespace/name` per line). A damaged entry comes back as a ref whose `kind` is
+ * empty and whose `name` is the entry as stored, so that validation (`refProblem`) rejects
+ * it and the runtime reports it and drops it on its next write instead of failing every pass.
+ *
+ * @throws {@link InventoryDamagedError} when the record cannot be read as a whole (not JSON,
+ *   no `groups`): nothing in it can be trusted.
  */
 export function decodeInventory(text: string): ObjectRef[] {
   const trimmed = text.trim();
@@ -63,11 +66,11 @@ function decodeJson(text: string): ObjectRef[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch {
-    return [damaged(text)];
+  } catch (error) {
+    throw new InventoryDamagedError(`the inventory record is not valid JSON (${(error as Error).message})`);
   }
   const groups = (parsed as Partial<EncodedInventory> | null)?.groups;
-  if (!Array.isArray(groups)) return [damaged(text)];
+  if (!Array.isArray(groups)) throw new InventoryDamagedError('the inventory record has no list of groups');
   const refs: ObjectRef[] = [];
   for (const g of groups as unknown[]) {
     const { group, kind, namespace, names } = (g ?? {}) as Record<string, unknown>;

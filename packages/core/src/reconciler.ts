@@ -1,6 +1,6 @@
 import type { ChangeCounts } from './change.js';
 import { systemClock, type Clock } from './clock.js';
-import { PassTimeoutError, toConvergeError } from './errors.js';
+import { AbortedError, PassTimeoutError, toConvergeError } from './errors.js';
 import type { PassReason, ReconcileEvent, ReconcileEventType } from './events.js';
 import type { Gate } from './gate.js';
 import type { IgnoreRule } from './ignore-rules.js';
@@ -118,7 +118,7 @@ export interface Reconciler {
    * do now. Print it with `formatPlan`. Rejects with a `ConvergeError` if rendering, a gate
    * or reading live state fails.
    */
-  preview(): Promise<{ revision: string; plan: Plan }>;
+  preview(options?: { signal?: AbortSignal }): Promise<{ revision: string; plan: Plan }>;
   /** Starts the pull loop: a pass now, then every `interval` (with backoff after failures). */
   start(): void;
   /** Stops the loop and drift watch; resolves when the pass in flight has finished (or, with `abort`, was cancelled). */
@@ -195,8 +195,11 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     errorOf: (result) => result.error,
     settled,
     timeoutMs: passTimeoutMs,
-    timedOut: () => {
-      const error = (state.lastError = new PassTimeoutError(options.name, passTimeoutMs));
+    cancelled: (reason) => {
+      const timedOut = reason instanceof Error && reason.name === 'TimeoutError';
+      const error = (state.lastError = timedOut
+        ? new PassTimeoutError(options.name, passTimeoutMs)
+        : new AbortedError(`${options.name}: the pass was cancelled${reason instanceof Error ? `: ${reason.message}` : ''}`));
       return { status: 'failed', counts: { ...ZERO }, error, ...(state.lastAttemptedRevision && { revision: state.lastAttemptedRevision }) };
     },
   });
@@ -208,6 +211,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const approvals = new Set<PassReason>();
 
   async function pass(reason: PassReason, signal: AbortSignal): Promise<ReconcileResult> {
+    // An approval is for the pass it was given with: a skipped pass uses it up.
+    const approved = approvals.delete(reason);
     if (loop.suspended) {
       emit({ type: 'pass.skipped', reason: 'suspended' });
       return { status: 'skipped', counts: { ...ZERO } };
@@ -215,7 +220,6 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     current = { reason, startedAt: clock.now() };
     emit({ type: 'pass.started', reason });
     let revision: string | undefined;
-    const approved = approvals.delete(reason);
     try {
       const outcome = await runPass(config, memory, emit, (r) => {
         state.lastAttemptedRevision = revision = r;
@@ -269,12 +273,13 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       const approved = revision ?? state.lastAttemptedRevision;
       if (approved !== undefined) memory.pruneApproved = approved;
     },
-    async preview() {
+    async preview(o = {}) {
+      const scratch: PassMemory = { ...memory };
       try {
-        const prepared = await preparePass({ ...config, dryRun: true }, { ...memory }, emit, () => undefined, new AbortController().signal);
+        const prepared = await preparePass({ ...config, dryRun: true }, scratch, emit, () => undefined, o.signal ?? new AbortController().signal);
         return { revision: prepared.revision, plan: prepared.plan };
       } catch (thrown) {
-        throw toConvergeError(thrown);
+        throw redactError(toConvergeError(thrown), scratch.rendered?.sensitive ?? new Set());
       }
     },
     start: () => loop.start(),

@@ -72,7 +72,11 @@ function scrub(value: unknown, values: ReadonlySet<string>, seen: Set<object>, d
     const next = scrub(field, values, seen, depth + 1);
     if (next !== field) setField(value, key, next);
   }
-  if (value instanceof Error && 'cause' in value && !Object.keys(value).includes('cause')) scrub(value.cause, values, seen, depth + 1);
+  if (value instanceof Error) {
+    // `cause` and a native AggregateError's `errors` are own but not enumerable.
+    if ('cause' in value && !Object.keys(value).includes('cause')) scrub(value.cause, values, seen, depth + 1);
+    if ('errors' in value && !Object.keys(value).includes('errors')) scrub((value as { errors: unknown }).errors, values, seen, depth + 1);
+  }
   return value;
 }
 

@@ -40,9 +40,10 @@ export interface DeleteOptions extends SinkCallOptions {
   /** Called as each object finishes. */
   onResult?: (result: DeleteResult) => void;
   /**
-   * The reconciler pruning. The sink re-reads each object just before deleting it and keeps
-   * (`skipped: 'owned-by-other'`) one annotated with another owner, and deletes only the
-   * version it read, so an object claimed meanwhile by another reconciler survives.
+   * The reconciler pruning. The sink re-reads each object just before deleting it, deletes it
+   * only if it is annotated with this owner (`converge.dev/owner`) and keeps it otherwise
+   * (`skipped: 'owned-by-other'`: another reconciler's, or one made by hand under a recorded
+   * name), and deletes only the version it read, so an object claimed meanwhile survives.
    */
   owner?: string;
 }
@@ -73,10 +74,28 @@ export interface SinkReader {
   get(refs: readonly ObjectRef[], options?: SinkCallOptions): Promise<KubeObject[]>;
   /**
    * The refs last recorded for reconciler `owner`, or `undefined` if it never recorded any.
-   * A damaged record is not an error: entries that cannot be parsed come back as refs that
-   * fail `refProblem` (see `decodeInventory`), so the runtime reports and drops them.
+   * A damaged entry is not an error: entries that cannot be parsed come back as refs that
+   * fail `refProblem` (see `decodeInventory`), so the runtime reports and drops them; a record
+   * that cannot be read at all rejects with `InventoryDamagedError`.
    */
   readInventory(owner: string, options?: SinkCallOptions): Promise<ObjectRef[] | undefined>;
+  /**
+   * Optional: every object of a kind, in all namespaces. The runtime uses it before it deletes
+   * a CustomResourceDefinition (which deletes all its custom resources); without it, CRDs are
+   * only deleted when opted in (see `NAMESPACE_DELETE_ANNOTATION`).
+   */
+  listKind?(kind: { group: string; kind: string }, options?: SinkCallOptions): Promise<KubeObject[]>;
+  /**
+   * Optional: refs of every object annotated `converge.dev/owner: owner`, across every kind the
+   * sink can list. The runtime rebuilds an inventory that cannot be read from it (what carries
+   * the owner's name is proven to be the owner's); without it such a pass fails.
+   */
+  findOwned?(owner: string, options?: SinkCallOptions): Promise<ObjectRef[]>;
+  /**
+   * Optional: whether a ref names one of the sink's own records (an inventory). Desired objects
+   * may not name one, and the runtime never deletes one.
+   */
+  isReserved?(ref: ObjectRef): boolean;
   /**
    * Optional: every object in `namespace`, of every kind the sink can list there. Rejects if
    * some kind cannot be listed, because then the namespace cannot be proven free of objects

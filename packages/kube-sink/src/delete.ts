@@ -35,7 +35,8 @@ async function deleteOne(ctx: SinkContext, ref: ObjectRef, options: DeleteOption
       const live = await ctx.transport.request<KubeObject>({ method: 'GET', path, signal });
       if (isPruneDisabled(live)) return { ref, ok: true, found: true, skipped: 'prune-disabled' };
       const holder = ownerOf(live);
-      if (options.owner !== undefined && holder !== undefined && holder !== options.owner) return { ref, ok: true, found: true, skipped: 'owned-by-other' };
+      // Only what carries our name: not another reconciler's, nor one made by hand under a recorded name.
+      if (options.owner !== undefined && holder !== options.owner) return { ref, ok: true, found: true, skipped: 'owned-by-other' };
       verb = 'delete';
       try {
         await ctx.transport.request({
@@ -74,8 +75,8 @@ async function deleteOne(ctx: SinkContext, ref: ObjectRef, options: DeleteOption
 /**
  * Deletes objects, given in delete order, with the configured `propagationPolicy`. Each
  * object is read first: one annotated `converge.dev/prune: disabled` is kept (and reported
- * with `skipped: 'prune-disabled'`), and so is one annotated with another owner than
- * `options.owner` (`skipped: 'owned-by-other'`); the delete carries the uid and
+ * with `skipped: 'prune-disabled'`), and with `options.owner`, so is one not annotated with
+ * that owner (`skipped: 'owned-by-other'`); the delete carries the uid and
  * resourceVersion read as preconditions, so an object changed meanwhile is checked again.
  * An object already gone is `found: false`; one that cannot be read is an error. Namespaces and
  * CRDs go last, after the objects they contain.

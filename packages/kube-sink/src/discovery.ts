@@ -26,10 +26,11 @@ export interface Discovery {
   /** Forgets what is cached for `group` (all groups when omitted), e.g. after a CRD was applied. */
   invalidate(group?: string): void;
   /**
-   * Every namespaced resource the server serves that can be listed and deleted, one mapping
-   * per kind in its group's preferred version: what deleting a Namespace deletes.
+   * Every resource the server serves that can be listed and deleted, one mapping per kind in
+   * its group's preferred version; with `namespaced: true` only namespaced ones (what deleting
+   * a Namespace deletes).
    */
-  namespacedResources(options?: { signal?: AbortSignal | undefined }): Promise<ResourceMapping[]>;
+  deletableResources(options?: { signal?: AbortSignal | undefined; namespaced?: boolean }): Promise<ResourceMapping[]>;
 }
 
 interface ApiResource {
@@ -139,15 +140,15 @@ export function createDiscovery(transport: KubeTransport): Discovery {
       );
     },
     invalidate,
-    async namespacedResources(options = {}) {
+    async deletableResources(options = {}) {
       const out: ResourceMapping[] = [];
       for (const [group, info] of await loadGroups(options.signal)) {
         const version = info.preferred ?? info.versions[0];
         if (!version) continue;
         const list = await loadResources(group, version, options.signal);
         for (const r of list?.resources ?? []) {
-          if (!r.namespaced || r.name.includes('/') || !r.verbs?.includes('list') || !r.verbs.includes('delete')) continue;
-          out.push({ group, version, kind: r.kind, resource: r.name, namespaced: true });
+          if ((options.namespaced && !r.namespaced) || r.name.includes('/') || !r.verbs?.includes('list') || !r.verbs.includes('delete')) continue;
+          out.push({ group, version, kind: r.kind, resource: r.name, namespaced: r.namespaced });
         }
       }
       return out;

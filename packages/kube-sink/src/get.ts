@@ -1,4 +1,4 @@
-import { refKey } from '@converge/core';
+import { ownerOf, refKey } from '@converge/core';
 import type { KubeObject, ObjectRef, SinkCallOptions } from '@converge/core';
 import type { ResourceMapping } from './discovery.js';
 import { KubeHttpError, UnknownKindError, toKubeError } from './errors.js';
@@ -137,7 +137,7 @@ export async function getObjects(ctx: SinkContext, refs: readonly ObjectRef[], o
  * namespace cannot be shown to hold nothing else.
  */
 export async function listNamespace(ctx: SinkContext, namespace: string, options: SinkCallOptions = {}): Promise<KubeObject[]> {
-  const mappings = await ctx.discovery.namespacedResources({ signal: options.signal });
+  const mappings = await ctx.discovery.deletableResources({ signal: options.signal, namespaced: true });
   const lists = await mapLimit(mappings, ctx.concurrency, async (mapping) => {
     try {
       return (await listAll(ctx, mapping, namespace, options.signal)).items;
@@ -148,4 +148,42 @@ export async function listNamespace(ctx: SinkContext, namespace: string, options
     }
   });
   return lists.flat();
+}
+
+/** Every object of a kind, in all namespaces: one paged LIST. A kind the server does not serve has none. */
+export async function listKind(ctx: SinkContext, kind: { group: string; kind: string }, options: SinkCallOptions = {}): Promise<KubeObject[]> {
+  let mapping: ResourceMapping;
+  try {
+    mapping = await ctx.discovery.resolve(kind, { signal: options.signal });
+  } catch (err) {
+    if (err instanceof UnknownKindError) return [];
+    throw err;
+  }
+  try {
+    return (await listAll(ctx, mapping, undefined, options.signal)).items;
+  } catch (err) {
+    throw toKubeError(err, { verb: 'list', resource: mapping.group ? `${mapping.resource}.${mapping.group}` : mapping.resource });
+  }
+}
+
+/**
+ * Refs of every object annotated `converge.dev/owner: owner`, across every kind that can be
+ * listed and deleted, cluster-wide: one paged LIST per kind. For rebuilding an inventory that
+ * cannot be read; rejects if some kind may not be listed, because then the result proves nothing.
+ */
+export async function findOwned(ctx: SinkContext, owner: string, options: SinkCallOptions = {}): Promise<ObjectRef[]> {
+  const mappings = await ctx.discovery.deletableResources({ signal: options.signal });
+  const found = await mapLimit(mappings, ctx.concurrency, async (mapping) => {
+    let items: KubeObject[];
+    try {
+      items = (await listAll(ctx, mapping, undefined, options.signal)).items;
+    } catch (err) {
+      if (err instanceof KubeHttpError && err.status === 404) return [];
+      throw toKubeError(err, { verb: 'list', resource: mapping.group ? `${mapping.resource}.${mapping.group}` : mapping.resource });
+    }
+    return items
+      .filter((item) => ownerOf(item) === owner)
+      .map((item): ObjectRef => ({ group: mapping.group, kind: mapping.kind, name: item.metadata.name, ...(mapping.namespaced && item.metadata.namespace && { namespace: item.metadata.namespace }) }));
+  });
+  return found.flat();
 }

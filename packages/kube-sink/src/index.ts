@@ -18,6 +18,8 @@ export {
   KubeForbiddenError,
   UnknownKindError,
   KubeUnreachableError,
+  NamespaceTerminatingError,
+  RequestTooLargeError,
   KubeHttpError,
   toKubeError,
 } from './errors.js';
@@ -28,6 +30,8 @@ export type {
   KubeInvalidData,
   KubeForbiddenData,
   UnknownKindData,
+  NamespaceTerminatingData,
+  RequestTooLargeData,
   KubeStatus,
   KubeStatusDetails,
   KubeStatusCause,

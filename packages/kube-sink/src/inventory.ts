@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { decodeInventory, encodeInventory } from '@converge/core';
+import { InventoryDamagedError, decodeInventory, encodeInventory } from '@converge/core';
 import type { KubeObject, ObjectRef, SinkCallOptions } from '@converge/core';
 import { KubeHttpError, KubeSinkError, toKubeError } from './errors.js';
 import type { SinkContext } from './internal/context.js';
@@ -165,22 +165,23 @@ export async function readInventory(ctx: SinkContext, owner: string, inventory: 
   return decodeInventory(cm.data?.[INVENTORY_DATA_KEY] ?? cm.data?.[LEGACY_DATA_KEY] ?? '');
 }
 
-/** The JSON of a compressed inventory, or text that decodes as one damaged entry when a part is missing or does not match. */
+/** The JSON of a compressed inventory; `InventoryDamagedError` when a part is missing or does not match. */
 async function readCompressed(ctx: SinkContext, head: ConfigMap, namespace: string, name: string, signal?: AbortSignal): Promise<string> {
   const parts = Number(head.metadata.annotations?.[PARTS_ANNOTATION] ?? '1');
   const digest = head.metadata.annotations?.[DIGEST_ANNOTATION] ?? '';
-  if (!Number.isInteger(parts) || parts < 1 || parts > MAX_PARTS) return `damaged: ${parts} parts`;
+  const damaged = (why: string): InventoryDamagedError => new InventoryDamagedError(`inventory ConfigMap ${namespace}/${name}: ${why}`, { ref: inventoryRef(namespace, name) });
+  if (!Number.isInteger(parts) || parts < 1 || parts > MAX_PARTS) throw damaged(`it names ${parts} parts`);
   const chunks = [Buffer.from(head.binaryData?.[`${COMPRESSED_KEY}.0`] ?? '', 'base64')];
   for (let i = 1; i < parts; i++) {
     const part = await getConfigMap(ctx, namespace, partName(name, digest, i), signal);
     chunks.push(Buffer.from(part?.binaryData?.[`${COMPRESSED_KEY}.${i}`] ?? '', 'base64'));
   }
   const gz = Buffer.concat(chunks);
-  if (createHash('sha256').update(gz).digest('hex') !== digest) return `damaged: part digest mismatch in ${namespace}/${name}`;
+  if (createHash('sha256').update(gz).digest('hex') !== digest) throw damaged('its parts do not match its digest (a part is missing or was changed)');
   try {
     return gunzipSync(gz, { maxOutputLength: 256 * 1024 * 1024 }).toString('utf8');
   } catch (err) {
-    return `damaged: ${(err as Error).message}`;
+    throw damaged(`it does not decompress (${(err as Error).message})`);
   }
 }
 
@@ -310,4 +311,16 @@ export async function deleteInventory(ctx: SinkContext, owner: string, inventory
   await deleteParts(ctx, namespace, knownParts.get(ctx)?.get(owner) ?? [], options.signal);
   rememberParts(ctx, owner, []);
   seen(ctx).delete(owner);
+}
+
+/**
+ * Whether `ref` names an inventory ConfigMap (or a part of one) of any reconciler in the
+ * inventory namespace: such a ConfigMap may not be a desired object, or a reconciler could
+ * write its own record and then prune what it names.
+ */
+export function isInventoryRef(ref: ObjectRef, inventory: InventoryOptions = {}): boolean {
+  if (ref.group !== '' || ref.kind !== 'ConfigMap' || ref.namespace !== inventoryLocation('', inventory).namespace) return false;
+  const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const name = (inventory.name ?? 'converge-inventory-{owner}').split('{owner}').map(escape).join('.+');
+  return new RegExp(`^${name}(-[0-9a-f]{12}-\\d+)?$`).test(ref.name);
 }

@@ -6,8 +6,8 @@ import type { KubeDeleteResult } from './delete.js';
 import { createDiscovery } from './discovery.js';
 import { UnknownKindError } from './errors.js';
 import type { Discovery } from './discovery.js';
-import { getObjects, listNamespace } from './get.js';
-import { deleteInventory, readInventory, writeInventory } from './inventory.js';
+import { findOwned, getObjects, listKind, listNamespace } from './get.js';
+import { deleteInventory, isInventoryRef, readInventory, writeInventory } from './inventory.js';
 import type { InventoryOptions } from './inventory.js';
 import { createTransport } from './transport.js';
 import type { KubeRequestInfo } from './transport.js';
@@ -63,6 +63,12 @@ export interface KubeSinkOptions {
    * @default 30000
    */
   requestTimeoutMs?: number;
+  /**
+   * Largest request body in bytes; a larger object fails at once with a non-retryable
+   * `REQUEST_TOO_LARGE` instead of being sent (and cut off by the server).
+   * @default 3145728 (3 MiB, kube-apiserver's limit)
+   */
+  maxRequestBytes?: number;
   /** Drift watch tuning (debounce, error callback). */
   watch?: DriftWatchOptions;
   /**
@@ -86,6 +92,12 @@ export interface KubeSink extends Sink {
   readonly defaultNamespace: string;
   /** Every object in a namespace, of every kind that can be listed and deleted; required here, optional on `Sink`. */
   listNamespace(namespace: string, options?: SinkCallOptions): Promise<KubeObject[]>;
+  /** Every object of a kind in all namespaces (none if the kind is not served); required here, optional on `Sink`. */
+  listKind(kind: { group: string; kind: string }, options?: SinkCallOptions): Promise<KubeObject[]>;
+  /** Refs of every object annotated with `owner`, cluster-wide; required here, optional on `Sink`. */
+  findOwned(owner: string, options?: SinkCallOptions): Promise<ObjectRef[]>;
+  /** Whether a ref names one of this sink's inventory ConfigMaps; required here, optional on `Sink`. */
+  isReserved(ref: ObjectRef): boolean;
   /** Whether a kind is namespaced, from discovery; required here, optional on `Sink`. */
   scopeOf(kind: GroupVersionKind, options?: SinkCallOptions): Promise<'Namespaced' | 'Cluster' | undefined>;
   /** Closes pooled connections; the sink may not be used afterwards. */
@@ -125,7 +137,7 @@ function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
  */
 export function kubeSink(options: KubeSinkOptions = {}): KubeSink {
   const kubeConfig = options.kubeConfig ?? loadDefaultKubeConfig();
-  const transport = createTransport(kubeConfig, { onRequest: options.onRequest, timeoutMs: options.requestTimeoutMs });
+  const transport = createTransport(kubeConfig, { onRequest: options.onRequest, timeoutMs: options.requestTimeoutMs, maxRequestBytes: options.maxRequestBytes });
   const discovery = createDiscovery(transport);
   const contextNamespace = kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace;
   const ctx: SinkContext = {
@@ -149,6 +161,9 @@ export function kubeSink(options: KubeSinkOptions = {}): KubeSink {
     discovery,
     defaultNamespace: ctx.defaultNamespace,
     listNamespace: (namespace: string, o?: SinkCallOptions) => listNamespace(ctx, namespace, o),
+    listKind: (kind: { group: string; kind: string }, o?: SinkCallOptions) => listKind(ctx, kind, o),
+    isReserved: (ref: ObjectRef) => isInventoryRef(ref, inventory),
+    findOwned: (owner: string, o?: SinkCallOptions) => findOwned(ctx, owner, o),
     async scopeOf(kind: GroupVersionKind, o?: SinkCallOptions) {
       try {
         return (await discovery.resolve(kind, { signal: o?.signal })).namespaced ? 'Namespaced' : 'Cluster';

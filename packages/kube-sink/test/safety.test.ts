@@ -220,7 +220,7 @@ describe('namespace deletion on a real cluster', () => {
     expect((await core.readNamespace({ name: ns })).metadata?.deletionTimestamp).toBeUndefined();
     expect((await core.readNamespacedConfigMap({ name: 'ours', namespace: ns })).metadata?.name).toBe('ours');
 
-    await core.patchNamespace({ name: ns, body: [{ op: 'add', path: '/metadata/annotations', value: { [NAMESPACE_DELETE_ANNOTATION]: 'true' } }] });
+    await core.patchNamespace({ name: ns, body: [{ op: 'add', path: `/metadata/annotations/${NAMESPACE_DELETE_ANNOTATION.replace('/', '~1')}`, value: 'true' }] });
     const allowed = await r.reconcile({ approvePrune: true });
     expect(allowed.status).toBe('succeeded');
     expect((await core.readNamespace({ name: ns })).metadata?.deletionTimestamp).toBeDefined();

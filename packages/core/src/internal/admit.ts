@@ -2,7 +2,7 @@ import { InvalidObjectError, TooManyObjectsError } from '../errors.js';
 import type { FilePosition } from '../errors.js';
 import { gvkProblem, nameProblem, namespaceProblem } from '../identity.js';
 import { isSecret } from '../mask.js';
-import { formatRef, gvkOf, parseApiVersion, refOf, type GroupVersionKind, type KubeObject } from '../object.js';
+import { formatRef, gvkOf, parseApiVersion, refOf, type GroupVersionKind, type KubeObject, type ObjectRef } from '../object.js';
 import { defaultNamespaceOf, formatPosition, inheritOrigin, originOf } from '../origin.js';
 import type { Sink } from '../sink.js';
 import { CLUSTER_SCOPED_KINDS } from '../transforms/cluster-scoped-kinds.js';
@@ -17,7 +17,7 @@ export interface AdmitOptions {
   renderer: string;
   maxObjects: number;
   reconciler: string;
-  sink: Pick<Sink, 'scopeOf' | 'defaultNamespace'>;
+  sink: Pick<Sink, 'scopeOf' | 'defaultNamespace' | 'isReserved'>;
   defaultNamespace: string | undefined;
   signal: AbortSignal;
 }
@@ -36,7 +36,12 @@ export async function admit(rendered: unknown, o: AdmitOptions): Promise<KubeObj
     throw new InvalidObjectError(`${o.reconciler}: renderer ${o.renderer} returned ${typeof rendered}, not an array of objects`);
   }
   if (rendered.length > o.maxObjects) throw new TooManyObjectsError(o.reconciler, rendered.length, o.maxObjects);
-  const checked = rendered.map((obj: unknown, index) => check(obj, index, o.renderer));
+  const checked = rendered.map((obj: unknown, index) => {
+    const object = check(snapshot(obj, index, o.renderer), index, o.renderer);
+    const ref = refOf(object);
+    if (o.sink.isReserved?.(ref)) fail(`${formatRef(ref)} is where the sink keeps its own records (an inventory); it cannot be a desired object`, object, o.renderer, index, { ref });
+    return object;
+  });
   const scopes = new Scopes(checked, o);
   const out: KubeObject[] = [];
   for (const obj of checked) out.push(await settleNamespace(obj, await scopes.of(gvkOf(obj)), o));
@@ -48,6 +53,21 @@ function fail(message: string, obj: unknown, renderer: string, index: number, ex
   const position = obj !== null && typeof obj === 'object' ? originOf(obj) : undefined;
   const where = position ? `${formatPosition(position)}: ` : `object #${index + 1} from renderer ${renderer}: `;
   throw new InvalidObjectError(`${where}${message}`, position, { data: { renderer, ...extra } });
+}
+
+/**
+ * A plain-data copy of what a renderer returned, so that what is validated is what is used:
+ * getters are read once, inherited fields are left behind, functions are refused.
+ */
+function snapshot(obj: unknown, index: number, renderer: string): unknown {
+  if (obj === null || typeof obj !== 'object') return obj;
+  let copy: unknown;
+  try {
+    copy = structuredClone(obj);
+  } catch {
+    fail('it is not plain data (it holds functions, symbols or class instances that cannot be copied)', obj, renderer, index);
+  }
+  return inheritOrigin(copy as object, obj);
 }
 
 function check(obj: unknown, index: number, renderer: string): KubeObject {
@@ -102,11 +122,11 @@ function withoutServerMetadata(obj: KubeObject): KubeObject {
 type Scope = 'Namespaced' | 'Cluster' | undefined;
 
 /** Whether kinds are namespaced: CRDs in the same render first, then the sink's discovery, then the built-in table. */
-class Scopes {
+export class Scopes {
   readonly #known = new Map<string, Promise<Scope>>();
   constructor(
     objects: readonly KubeObject[],
-    private readonly o: AdmitOptions,
+    private readonly o: Pick<AdmitOptions, 'sink' | 'signal'>,
   ) {
     for (const obj of objects) {
       if (obj.kind !== 'CustomResourceDefinition' || parseApiVersion(obj.apiVersion).group !== 'apiextensions.k8s.io') continue;
@@ -117,15 +137,15 @@ class Scopes {
     }
   }
 
-  of(gvk: GroupVersionKind): Promise<Scope> {
+  of(gvk: Pick<GroupVersionKind, 'group' | 'kind'> & { version?: string }): Promise<Scope> {
     const key = `${gvk.group}/${gvk.kind}`;
     let scope = this.#known.get(key);
     if (!scope) this.#known.set(key, (scope = this.#lookup(gvk, key)));
     return scope;
   }
 
-  async #lookup(gvk: GroupVersionKind, key: string): Promise<Scope> {
-    if (this.o.sink.scopeOf) return this.o.sink.scopeOf(gvk, { signal: this.o.signal });
+  async #lookup(gvk: Pick<GroupVersionKind, 'group' | 'kind'> & { version?: string }, key: string): Promise<Scope> {
+    if (this.o.sink.scopeOf) return this.o.sink.scopeOf({ version: '', ...gvk }, { signal: this.o.signal });
     return CLUSTER_SCOPED_KINDS.has(key) ? 'Cluster' : 'Namespaced';
   }
 }
@@ -141,7 +161,34 @@ async function settleNamespace(obj: KubeObject, scope: Scope, o: AdmitOptions): 
       { data: { ref: refOf(obj), renderer: o.renderer } },
     );
   }
+  if (scope === undefined && namespace === undefined) {
+    const position = originOf(obj);
+    throw new InvalidObjectError(
+      `${position ? `${formatPosition(position)}: ` : ''}${obj.kind} ${obj.metadata.name} names no namespace, and the API server does not serve ${obj.apiVersion} ${obj.kind} (yet), ` +
+        'so whether it is namespaced is unknown; install its CustomResourceDefinition first (or in the same render), or set metadata.namespace',
+      position,
+      { data: { ref: refOf(obj), renderer: o.renderer } },
+    );
+  }
   if (scope !== 'Namespaced' || namespace !== undefined) return obj;
   const settled = defaultNamespaceOf(obj) ?? o.defaultNamespace ?? o.sink.defaultNamespace ?? 'default';
   return inheritOrigin({ ...obj, metadata: { ...obj.metadata, namespace: settled } }, obj);
+}
+
+/**
+ * Inventory refs as the server stores them: a cluster-scoped kind loses a namespace an earlier
+ * version recorded, a namespaced one without a namespace gets the sink's default (where the
+ * sink applied it). Kinds whose scope is unknown are left as they are.
+ */
+export async function settleInventory(refs: readonly ObjectRef[], scopes: Scopes, sink: Pick<Sink, 'defaultNamespace'>): Promise<ObjectRef[]> {
+  const out: ObjectRef[] = [];
+  for (const ref of refs) {
+    const scope = await scopes.of(ref);
+    if (scope === 'Cluster' && ref.namespace !== undefined) {
+      const { namespace: _dropped, ...clusterRef } = ref;
+      out.push(clusterRef);
+    } else if (scope === 'Namespaced' && ref.namespace === undefined) out.push({ ...ref, namespace: sink.defaultNamespace ?? 'default' });
+    else out.push(ref);
+  }
+  return out;
 }

@@ -20,12 +20,12 @@ function isClusterMade(obj: KubeObject): boolean {
 }
 
 /**
- * The objects in a namespace that deleting the namespace would take with it although this
- * pass may not delete them: objects of other reconcilers or made by hand (anything not
+ * The objects in a namespace (or of a custom resource kind) that deleting the namespace (or
+ * the CRD) would take with it although this pass may not delete them: objects of other reconcilers or made by hand (anything not
  * annotated with `owner`, unless Kubernetes made it), ours that this pass keeps, and any
  * object marked `converge.dev/prune: disabled`. Pure.
  *
- * @param contents - every object in the namespace.
+ * @param contents - every object in the namespace, or of the kind.
  * @param owner - this reconciler's name.
  * @param deleting - `refKey`s of the objects this pass deletes.
  */

@@ -17,10 +17,13 @@ export interface PassLoopOptions<R> {
   errorOf(result: R): ConvergeError | undefined;
   /** Called after each pass once the next one is scheduled; `retryInMs` is set when a retry was scheduled. */
   settled(result: R, next: { retryInMs?: number }): void;
-  /** Deadline of one pass in ms; when it passes, the pass's signal is aborted and {@link timedOut} is its result. */
+  /** Deadline of one pass in ms; when it passes, the pass's signal is aborted with a `TimeoutError`. */
   timeoutMs?: number;
-  /** The result of a pass cut by the deadline. */
-  timedOut?(): R;
+  /**
+   * The result of a pass whose signal was aborted (deadline, `stop({ abort })`, the caller's
+   * signal) before it finished: the loop does not wait for a pass that ignores its signal.
+   */
+  cancelled?(reason: unknown): R;
 }
 
 /**
@@ -101,24 +104,29 @@ export class PassLoop<R> {
     this.phase = 'reconciling';
     let result: R;
     let deadline: TimerHandle | undefined;
+    let onAbort: (() => void) | undefined;
     try {
       const run = this.o.run(reason, controller.signal);
-      const { timeoutMs, timedOut } = this.o;
-      result =
-        timeoutMs === undefined || !timedOut
-          ? await run
-          : await Promise.race([
-              run,
-              new Promise<R>((resolve) => {
-                deadline = this.o.clock.setTimeout(() => {
-                  // Cancel the pass; if it does not honour its signal, stop waiting for it anyway.
-                  controller.abort(new DOMException(`the pass exceeded its deadline of ${timeoutMs} ms`, 'TimeoutError'));
-                  resolve(timedOut());
-                }, timeoutMs);
-              }),
-            ]);
+      const { timeoutMs, cancelled } = this.o;
+      if (timeoutMs !== undefined) {
+        deadline = this.o.clock.setTimeout(
+          () => controller.abort(new DOMException(`the pass exceeded its deadline of ${timeoutMs} ms`, 'TimeoutError')),
+          timeoutMs,
+        );
+      }
+      result = !cancelled
+        ? await run
+        : await Promise.race([
+            run,
+            new Promise<R>((resolve) => {
+              onAbort = () => resolve(cancelled(controller.signal.reason));
+              if (controller.signal.aborted) onAbort();
+              else controller.signal.addEventListener('abort', onAbort, { once: true });
+            }),
+          ]);
     } finally {
       if (deadline !== undefined) this.o.clock.clearTimeout(deadline);
+      if (onAbort) controller.signal.removeEventListener('abort', onAbort);
       callerSignal?.removeEventListener('abort', onCallerAbort);
       this.#inFlight = undefined;
     }

@@ -6,6 +6,7 @@ import {
   EmptyDesiredStateError,
   GateError,
   inStage,
+  InventoryDamagedError,
   NamespaceNotEmptyError,
   OwnershipConflictError,
   PruneBudgetError,
@@ -15,14 +16,14 @@ import type { ReconcileEvent } from '../events.js';
 import type { Gate } from '../gate.js';
 import type { IgnoreRule } from '../ignore-rules.js';
 import { isValidRef, refProblem } from '../identity.js';
-import { formatRef, refKey, refOf, type KubeObject, type ObjectRef } from '../object.js';
+import { formatRef, parseApiVersion, refKey, refOf, type KubeObject, type ObjectRef } from '../object.js';
 import { formatPosition, inheritOrigin, originOf } from '../origin.js';
 import { plan, type Plan } from '../plan.js';
 import { redactError, sensitiveValues } from '../redact.js';
 import { pluginName, type Renderer } from '../renderer.js';
 import type { Sink } from '../sink.js';
 import type { Source } from '../source.js';
-import { admit } from './admit.js';
+import { admit, Scopes, settleInventory } from './admit.js';
 import { namespaceBlockers } from './namespace-blockers.js';
 import { sameRefs, unionRefs } from './ref-set.js';
 import { waitForHealth } from './wait-for-health.js';
@@ -109,12 +110,26 @@ export async function preparePass(c: PassConfig, memory: PassMemory, emit: Emit,
     emit({ type: 'gate.passed', gate: gate.name });
   }
 
-  const recorded = (await c.sink.readInventory(c.name, { signal })) ?? [];
-  const inventory = unionRefs(recorded.filter(isValidRef));
-  const damaged = recorded.filter((ref) => !isValidRef(ref));
-  if (damaged.length > 0) {
+  let recorded: ObjectRef[];
+  let unreadable: string | undefined;
+  try {
+    recorded = (await c.sink.readInventory(c.name, { signal })) ?? [];
+  } catch (error) {
+    // Nothing in the record can be trusted: rebuild it from what carries this reconciler's name.
+    if (!(error instanceof InventoryDamagedError) || !c.sink.findOwned) throw error;
+    recorded = await c.sink.findOwned(c.name, { signal });
+    unreadable = error.message;
+  }
+  const valid = recorded.filter((ref) => isValidRef(ref) && !c.sink.isReserved?.(ref));
+  const inventory = unionRefs(await settleInventory(valid, new Scopes(desired, { sink: c.sink, signal }), c.sink));
+  const damaged = recorded.filter((ref) => !valid.includes(ref));
+  if (damaged.length > 0 || unreadable !== undefined) {
     // Entries no valid object could have written: never pruned, dropped on the next write.
-    emit({ type: 'inventory.repaired', dropped: damaged.map((ref) => `${JSON.stringify(refKey(ref))}: ${refProblem(ref)}`) });
+    emit({
+      type: 'inventory.repaired',
+      dropped: damaged.map((ref) => `${JSON.stringify(refKey(ref))}: ${refProblem(ref) ?? 'a record of the sink itself'}`),
+      ...(unreadable !== undefined && { unreadable }),
+    });
   }
   const live = await c.sink.get(unionRefs(desired.map(refOf), inventory), { signal });
   const p = plan({ desired, live, inventory, prune: c.prune, owner: c.name, adopt: c.adopt, ignore: c.ignore });
@@ -126,7 +141,8 @@ export async function preparePass(c: PassConfig, memory: PassMemory, emit: Emit,
     });
   }
   emit({ type: 'planned', revision, counts: p.counts, dryRun: c.dryRun });
-  return { revision, revisionChanged, desired, inventory, inventoryRepaired: damaged.length > 0 || recorded.length !== inventory.length, plan: p };
+  const repaired = unreadable !== undefined || !sameRefs(recorded, inventory) || recorded.length !== inventory.length;
+  return { revision, revisionChanged, desired, inventory, inventoryRepaired: repaired, plan: p };
 }
 
 /**
@@ -148,12 +164,12 @@ export async function runPass(
   const upserts = p.changes.filter((x) => x.action === 'create' || x.action === 'update');
   const deletes = p.changes.filter((x) => x.action === 'delete');
   // Inventory objects not seen live are verified by the sink's delete: gone is dropped, unreadable stays.
-  const toDelete = c.prune ? [...deletes.map((x) => x.ref), ...p.unseen] : [];
+  const toDelete = c.prune ? [...deletes.map((x) => x.ref), ...p.unseen].filter((ref) => !c.sink.isReserved?.(ref)) : [];
   const actionOf = new Map(upserts.map((x) => [refKey(x.ref), x.action as 'create' | 'update']));
   if (!revisionChanged) for (const x of upserts) emit({ type: 'drift.detected', ref: x.ref, via: 'plan' });
 
   checkPruneBudget(c, memory, deletes.length, inventory.length, revision, emit);
-  await checkNamespaceDeletes(c, deletes, signal);
+  await checkContainerDeletes(c, deletes, signal);
   signal.throwIfAborted();
 
   // The inventory grows only by objects about to be applied, before they are.
@@ -162,6 +178,7 @@ export async function runPass(
 
   const failures: ConvergeError[] = [];
   const notCreated: ObjectRef[] = [];
+  const recordedBefore = new Set(inventory.map(refKey));
   if (upserts.length > 0) {
     signal.throwIfAborted();
     const results = await c.sink.apply(upserts.map(withPrecondition), {
@@ -178,8 +195,9 @@ export async function runPass(
     for (const r of results) {
       if (r.ok) continue;
       failures.push(r.error);
-      // A create the server refused outright created nothing; one that timed out may have.
-      if (actionOf.get(refKey(r.ref)) === 'create' && !r.error.retryable) notCreated.push(r.ref);
+      // A create the server refused outright created nothing; one that timed out may have. An
+      // object recorded before stays recorded: it may exist where this identity cannot see it.
+      if (actionOf.get(refKey(r.ref)) === 'create' && !r.error.retryable && !recordedBefore.has(refKey(r.ref))) notCreated.push(r.ref);
     }
   }
   if (failures.length > 0) {
@@ -270,35 +288,50 @@ function checkPruneBudget(c: PassConfig, memory: PassMemory, deletes: number, in
 }
 
 /**
- * Refuses, before anything is written, to delete a Namespace that holds objects this pass does
- * not delete itself: deleting a Namespace deletes everything in it, including objects of other
+ * Refuses, before anything is written, to delete a Namespace or a CustomResourceDefinition that
+ * holds objects this pass does not delete itself: deleting a Namespace deletes everything in it
+ * and deleting a CRD deletes every custom resource of its kind, including objects of other
  * reconcilers, objects made by hand and objects marked `converge.dev/prune: disabled`.
  */
-async function checkNamespaceDeletes(c: PassConfig, deletes: readonly Change[], signal: AbortSignal): Promise<void> {
-  const namespaces = deletes.filter((x) => x.ref.group === '' && x.ref.kind === 'Namespace');
-  if (namespaces.length === 0) return;
+async function checkContainerDeletes(c: PassConfig, deletes: readonly Change[], signal: AbortSignal): Promise<void> {
   const deleting = new Set(deletes.map((x) => refKey(x.ref)));
   const blocked: { name: string; blockers: ObjectRef[] }[] = [];
-  for (const ns of namespaces) {
-    if (ns.live?.metadata.annotations?.[NAMESPACE_DELETE_ANNOTATION] === 'true') continue;
-    const name = ns.ref.name;
-    if (!c.sink.listNamespace) {
-      blocked.push({ name, blockers: [] });
-      continue;
+  for (const change of deletes) {
+    const live = change.live;
+    if (!live || live.metadata.annotations?.[NAMESPACE_DELETE_ANNOTATION] === 'true') continue;
+    const contents = await containedBy(c, live, signal);
+    if (contents === undefined) continue;
+    const label = `${live.kind} ${live.metadata.name}`;
+    if (contents === 'unlistable') blocked.push({ name: label, blockers: [] });
+    else {
+      const blockers = namespaceBlockers(contents, c.name, deleting);
+      if (blockers.length > 0) blocked.push({ name: label, blockers });
     }
-    const blockers = namespaceBlockers(await c.sink.listNamespace(name, { signal }), c.name, deleting);
-    if (blockers.length > 0) blocked.push({ name, blockers });
   }
   if (blocked.length === 0) return;
   const describe = (b: { name: string; blockers: ObjectRef[] }): string =>
     b.blockers.length === 0
-      ? `Namespace ${b.name} (this sink cannot list its contents)`
-      : `Namespace ${b.name} holds ${b.blockers.slice(0, 10).map(formatRef).join(', ')}${b.blockers.length > 10 ? ` and ${b.blockers.length - 10} more` : ''}`;
+      ? `${b.name} (this sink cannot list what it holds)`
+      : `${b.name}, which holds ${b.blockers.slice(0, 10).map(formatRef).join(', ')}${b.blockers.length > 10 ? ` and ${b.blockers.length - 10} more` : ''}`;
   throw new NamespaceNotEmptyError(
-    `${c.name}: refusing to delete ${blocked.map(describe).join('; ')}: deleting a Namespace deletes everything in it. ` +
-      `Move or delete those objects, or annotate the Namespace ${NAMESPACE_DELETE_ANNOTATION}: "true" to delete it with its contents; nothing was changed`,
-    { namespaces: blocked, ref: { group: '', kind: 'Namespace', name: blocked[0]!.name } },
+    `${c.name}: refusing to delete ${blocked.map(describe).join('; ')}: deleting it deletes everything it holds. ` +
+      `Move or delete those objects, or annotate it ${NAMESPACE_DELETE_ANNOTATION}: "true" to delete it with its contents; nothing was changed`,
+    { namespaces: blocked },
   );
+}
+
+/** What deleting `live` would delete with it, `'unlistable'` if the sink cannot say, or `undefined` if it holds nothing. */
+async function containedBy(c: PassConfig, live: KubeObject, signal: AbortSignal): Promise<KubeObject[] | 'unlistable' | undefined> {
+  const { group } = parseApiVersion(live.apiVersion);
+  if (group === '' && live.kind === 'Namespace') {
+    return c.sink.listNamespace ? c.sink.listNamespace(live.metadata.name, { signal }) : 'unlistable';
+  }
+  if (group === 'apiextensions.k8s.io' && live.kind === 'CustomResourceDefinition') {
+    const spec = live['spec'] as { group?: unknown; names?: { kind?: unknown } } | undefined;
+    if (typeof spec?.group !== 'string' || typeof spec.names?.kind !== 'string') return undefined;
+    return c.sink.listKind ? c.sink.listKind({ group: spec.group, kind: spec.names.kind }, { signal }) : 'unlistable';
+  }
+  return undefined;
 }
 
 function minus(refs: readonly ObjectRef[], remove: readonly ObjectRef[]): ObjectRef[] {

@@ -134,7 +134,8 @@ export class MemorySink implements Sink {
     return refs && structuredClone(refs);
   }
 
-  async writeInventory(owner: string, refs: readonly ObjectRef[], _options?: SinkCallOptions): Promise<void> {
+  async writeInventory(owner: string, refs: readonly ObjectRef[], options?: SinkCallOptions): Promise<void> {
+    options?.signal?.throwIfAborted();
     this.#record('writeInventory', refs);
     this.#throwIfFaulted('writeInventory');
     this.#inventories.set(owner, structuredClone([...refs]));
@@ -147,6 +148,8 @@ export class MemorySink implements Sink {
   }
 
   async apply(objects: readonly KubeObject[], options: ApplyOptions = {}): Promise<ApplyResult[]> {
+    // Like a real API client: an aborted call sends nothing.
+    options.signal?.throwIfAborted();
     this.#record('apply', objects.map(refOf), options.dryRun, options.force);
     return objects.map((desired) => {
       const ref = refOf(desired);
@@ -162,12 +165,13 @@ export class MemorySink implements Sink {
   }
 
   async delete(refs: readonly ObjectRef[], options: DeleteOptions = {}): Promise<DeleteResult[]> {
+    options.signal?.throwIfAborted();
     this.#record('delete', refs, options.dryRun);
     return refs.map((ref) => {
       const fault = this.#takeFault('delete', ref);
       const live = this.#objects.get(refKey(ref));
       const owner = live && ownerOf(live);
-      const skipped = !live ? undefined : isPruneDisabled(live) ? 'prune-disabled' : options.owner && owner && owner !== options.owner ? 'owned-by-other' : undefined;
+      const skipped = !live ? undefined : isPruneDisabled(live) ? 'prune-disabled' : options.owner !== undefined && owner !== options.owner ? 'owned-by-other' : undefined;
       const result: DeleteResult = fault
         ? { ref, ok: false, error: fault }
         : { ref, ok: true, found: live !== undefined, ...(skipped && { skipped }) };
@@ -181,6 +185,18 @@ export class MemorySink implements Sink {
     this.#record('get', []);
     this.#throwIfFaulted('get');
     return [...this.#objects.values()].filter((obj) => obj.metadata.namespace === namespace).map((obj) => structuredClone(obj));
+  }
+
+  async findOwned(owner: string, _options?: SinkCallOptions): Promise<ObjectRef[]> {
+    this.#record('get', []);
+    this.#throwIfFaulted('get');
+    return [...this.#objects.values()].filter((obj) => ownerOf(obj) === owner).map(refOf);
+  }
+
+  async listKind(kind: { group: string; kind: string }, _options?: SinkCallOptions): Promise<KubeObject[]> {
+    this.#record('get', []);
+    this.#throwIfFaulted('get');
+    return [...this.#objects.values()].filter((obj) => obj.kind === kind.kind && parseApiVersion(obj.apiVersion).group === kind.group).map((obj) => structuredClone(obj));
   }
 
   async scopeOf(kind: GroupVersionKind, _options?: SinkCallOptions): Promise<'Namespaced' | 'Cluster'> {

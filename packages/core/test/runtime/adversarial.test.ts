@@ -45,6 +45,129 @@ function setup(objects: unknown[], options: Partial<ReconcilerOptions> = {}, sin
 
 const keys = (refs: readonly ObjectRef[] | undefined) => (refs ?? []).map(refKey).sort();
 
+describe('ATTACK odd shapes from renderers', () => {
+  it('a metadata.name getter that answers a valid name while checked and a forged one afterwards never reaches the sink', async () => {
+    const sink = new MemorySink();
+    let reads = 0;
+    const shifty = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: {
+        namespace: 'app',
+        get name() {
+          reads++;
+          return reads <= 2 ? 'innocent' : 'x\n/Secret/kube-system/token';
+        },
+      },
+      data: { v: '1' },
+    };
+    const { reconciler } = setup([cm('keep'), shifty], {}, sink);
+    const result = await reconciler.reconcile();
+    const names = sink.objects().map((o) => o.metadata.name);
+    expect({ status: result.status, forgedApplied: names.includes('x\n/Secret/kube-system/token') }).toEqual({ status: expect.any(String), forgedApplied: false });
+    expect(keys(await sink.readInventory('app')).every((k) => !k.includes('\n'))).toBe(true);
+  });
+
+  it('a name or namespace inherited from a prototype is either rejected or kept: the identity planned is the one checked', async () => {
+    const sink = new MemorySink();
+    const inherited = { apiVersion: 'v1', kind: 'ConfigMap', metadata: Object.create({ name: 'proto-name', namespace: 'kube-system' }) as object, data: { v: '1' } };
+    const { reconciler } = setup([cm('keep'), inherited], {}, sink);
+    const result = await reconciler.reconcile();
+    const stored = sink.objects().map((o) => refKey({ group: '', kind: o.kind, name: o.metadata.name, ...(o.metadata.namespace && { namespace: o.metadata.namespace }) }));
+    expect(result.status === 'failed' || stored.includes('/ConfigMap/kube-system/proto-name')).toBe(true);
+    expect(stored.some((k) => k.endsWith('/undefined'))).toBe(false);
+  });
+
+  it('a sparse array from a renderer is INVALID_OBJECT naming the hole, not a TypeError', async () => {
+    // eslint-disable-next-line no-sparse-arrays
+    const { reconciler } = setup([cm('a'), , cm('b')]);
+    const result = await reconciler.reconcile();
+    expect(result.error?.code).toBe('INVALID_OBJECT');
+  });
+});
+
+describe('ATTACK deadlines with a sink that does not honour its signal', () => {
+  /** A MemorySink whose next apply waits until released, ignoring the signal (a stuck connection). */
+  function stuckSink() {
+    const sink = new MemorySink();
+    let release: (() => void) | undefined;
+    let stuck = false;
+    const apply = sink.apply.bind(sink);
+    sink.apply = async (objects, options) => {
+      if (stuck) {
+        stuck = false;
+        await new Promise<void>((r) => (release = r));
+      }
+      return apply(objects, options);
+    };
+    return { sink, stickNext: () => (stuck = true), release: () => release?.() };
+  }
+
+  it('a pass cut by its deadline writes nothing after the next pass started (no stale inventory overwrite)', async () => {
+    const { sink, stickNext, release } = stuckSink();
+    const { reconciler, set } = setup([cm('a')], { passTimeoutMs: 200 }, sink);
+    expect((await reconciler.reconcile()).status).toBe('succeeded');
+    set([cm('a', 'app', { v: '2' })]);
+    stickNext();
+    const timedOut = await reconciler.reconcile();
+    expect(timedOut.error?.code).toBe('PASS_TIMEOUT');
+    set([cm('a', 'app', { v: '2' }), cm('b')]);
+    expect((await reconciler.reconcile()).status).toBe('succeeded');
+    expect(keys(await sink.readInventory('app'))).toEqual(['/ConfigMap/app/a', '/ConfigMap/app/b']);
+    release();
+    await new Promise((r) => setTimeout(r, 50));
+    // The stale pass must not shrink the inventory back to what its revision declared.
+    expect(keys(await sink.readInventory('app'))).toEqual(['/ConfigMap/app/a', '/ConfigMap/app/b']);
+  });
+
+  it('a pass cut by its deadline does not apply its older revision over the newer pass that ran meanwhile', async () => {
+    const { sink, stickNext, release } = stuckSink();
+    const { reconciler, set } = setup([cm('a')], { passTimeoutMs: 200 }, sink);
+    expect((await reconciler.reconcile()).status).toBe('succeeded');
+    set([cm('a', 'app', { v: '2' })]);
+    stickNext();
+    expect((await reconciler.reconcile()).error?.code).toBe('PASS_TIMEOUT');
+    set([cm('a', 'app', { v: '3' })]);
+    expect((await reconciler.reconcile()).status).toBe('succeeded');
+    release();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(sink.getObject({ group: '', kind: 'ConfigMap', namespace: 'app', name: 'a' })?.data).toEqual({ v: '3' });
+  });
+
+  it('stop({ abort: true }) returns promptly even if the sink ignores the abort', async () => {
+    const { sink, stickNext, release } = stuckSink();
+    const clock = new FakeClock(0);
+    const { reconciler, set } = setup([cm('a')], { clock, passTimeoutMs: 600_000 }, sink);
+    expect((await reconciler.reconcile()).status).toBe('succeeded');
+    set([cm('a', 'app', { v: '2' })]);
+    stickNext();
+    reconciler.start();
+    await clock.flush();
+    await new Promise((r) => setTimeout(r, 20));
+    const stopped = reconciler.stop({ abort: true }).then(() => 'stopped');
+    const outcome = await Promise.race([stopped, new Promise((r) => setTimeout(() => r('still waiting after 1 s'), 1000))]);
+    release();
+    await stopped;
+    expect(outcome).toBe('stopped');
+  });
+});
+
+describe('ATTACK prune approvals', () => {
+  it('an approval given to a pass that was skipped (suspended) does not approve a later, unrelated pass', async () => {
+    const objects = Array.from({ length: 30 }, (_, i) => cm(`o${i}`));
+    const { reconciler, set, sink } = setup(objects);
+    expect((await reconciler.reconcile()).status).toBe('succeeded');
+    reconciler.suspend();
+    expect((await reconciler.reconcile({ approvePrune: true })).status).toBe('skipped');
+    reconciler.resume();
+    await new Promise((r) => setTimeout(r, 20));
+    // Later a bad revision would prune 29 of 30; nobody approved this one.
+    set([cm('o0')]);
+    const result = await reconciler.reconcile();
+    expect({ status: result.status, code: result.error?.code, left: (sink as MemorySink).objects().length }).toEqual({ status: 'failed', code: 'PRUNE_BUDGET_EXCEEDED', left: 30 });
+  });
+});
+
 describe('GUARD a failed pass never prunes and never forgets the last good state', () => {
   const faults: { op: 'readInventory' | 'get' | 'apply' | 'delete' | 'writeInventory'; ref?: ObjectRef }[] = [
     { op: 'readInventory' },
@@ -58,7 +181,7 @@ describe('GUARD a failed pass never prunes and never forgets the last good state
     const { reconciler, set } = setup([cm('a'), cm('b')], {}, sink);
     expect((await reconciler.reconcile()).status).toBe('succeeded');
     set([cm('a', 'app', { v: '2' }), cm('c')]);
-    sink.fail({ op: fault.op, ...(fault.ref && { ref: fault.ref }) });
+    sink.fail({ op: fault.op, ...(fault.ref && { ref: fault.ref }), error: undefined as never });
     const failed = await reconciler.reconcile();
     expect(failed.status).toBe('failed');
     expect(keys(await sink.readInventory('app'))).toEqual(expect.arrayContaining(['/ConfigMap/app/a', '/ConfigMap/app/b']));
@@ -126,7 +249,7 @@ describe('GUARD prune budget and namespace guard', () => {
     expect(sink.writes).toBe(writes);
   });
 
-  it('a Namespace holding an object owned by another reconciler is not deleted with its contents', async () => {
+  it('a Namespace holding an object owned by another reconciler or marked prune-disabled is not deleted with its contents', async () => {
     const sink = new MemorySink();
     const { reconciler, set } = setup([cm('keep'), { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'shared' } }, cm('ours', 'shared')], {}, sink);
     expect((await reconciler.reconcile()).status).toBe('succeeded');
@@ -185,35 +308,26 @@ describe('GUARD Secret values never leave masked', () => {
   });
 });
 
+describe('ATTACK Secret values in less common error shapes', () => {
+  const marker = 'hunter2-aggregate-value';
+  const secret: KubeObject = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'creds', namespace: 'app' }, stringData: { pw: marker } };
 
-describe('GUARD odd renderer output and stuck sinks', () => {
-  it('holes in a rendered array are INVALID_OBJECT, not a TypeError', async () => {
-    const { reconciler } = setup([cm('a'), undefined, cm('b')]);
+  it('a sink error whose cause is a native AggregateError quoting a value is masked in its errors too', async () => {
+    const sink = new MemorySink();
+    const { SinkError } = await import('../../src/errors.js');
+    sink.fail({ op: 'apply', error: new SinkError('KUBE_API_ERROR', 'request failed', { cause: new AggregateError([new Error(`echo ${marker}`)], 'all attempts failed') }) });
+    const { reconciler, events } = setup([secret], {}, sink);
     const result = await reconciler.reconcile();
-    expect(result.error?.code).toBe('INVALID_OBJECT');
+    expect(result.status).toBe('failed');
+    expect(inspect({ result, events }, { depth: null })).not.toContain(marker);
   });
 
-  it('a pass cut by its deadline whose sink finishes late does not shrink the inventory the next pass wrote', async () => {
-    const sink = new MemorySink();
-    let release: (() => void) | undefined;
-    let stuck = false;
-    const apply = sink.apply.bind(sink);
-    sink.apply = async (objects, options) => {
-      if (stuck) {
-        stuck = false;
-        await new Promise<void>((r) => (release = r));
-      }
-      return apply(objects, options);
-    };
-    const { reconciler, set } = setup([cm('a')], { passTimeoutMs: 200 }, sink);
-    expect((await reconciler.reconcile()).status).toBe('succeeded');
-    set([cm('a', 'app', { v: '2' })]);
-    stuck = true;
-    expect((await reconciler.reconcile()).error?.code).toBe('PASS_TIMEOUT');
-    set([cm('a', 'app', { v: '2' }), cm('b')]);
-    expect((await reconciler.reconcile()).status).toBe('succeeded');
-    release?.();
-    await new Promise((r) => setTimeout(r, 50));
-    expect(keys(await sink.readInventory('app'))).toEqual(['/ConfigMap/app/a', '/ConfigMap/app/b']);
+  it('preview() masks Secret values in the errors it throws, as reconcile() does', async () => {
+    const gate = { name: 'policy', check: async (objects: readonly KubeObject[]) => ({ ok: false as const, message: `refused: ${JSON.stringify(objects.map((o) => o['stringData']))}` }) };
+    const { reconciler } = setup([secret], { gates: [gate] });
+    const viaReconcile = await reconciler.reconcile();
+    expect(inspect(viaReconcile, { depth: null })).not.toContain(marker);
+    const viaPreview = await reconciler.preview().catch((e: unknown) => e);
+    expect(inspect(viaPreview, { depth: null })).not.toContain(marker);
   });
 });
