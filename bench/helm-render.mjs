@@ -185,8 +185,9 @@ const request = {
   disableHooks: false,
   isUpgrade: false,
   skipSchemaValidation: false,
+  maxMemoryBytes: 512 << 20,
   maxOutputBytes: 64 << 20,
-  timeout: 60_000,
+  timeoutMs: 60_000,
 };
 const helmArgs = ['template', 'bench', chartDir, '--namespace', 'shop', '--kube-version', '1.33.0', '--api-versions', 'networking.k8s.io/v1/Ingress', '--include-crds', '--set', 'api.replicas=3'];
 const helmEnv = { PATH: process.env.PATH, HOME: work, HELM_CONFIG_HOME: join(work, 'c'), HELM_CACHE_HOME: join(work, 'k'), HELM_DATA_HOME: join(work, 'd') };

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"runtime/debug"
 	"syscall/js"
 )
 
@@ -33,6 +34,11 @@ func render(_ js.Value, args []js.Value) any {
 	req := &Request{}
 	reqErr := json.Unmarshal([]byte(args[0].String()), req)
 	if reqErr == nil {
+		var limits struct {
+			MaxMemoryBytes int64 `json:"maxMemoryBytes"`
+		}
+		_ = json.Unmarshal([]byte(args[0].String()), &limits)
+		applyMemoryLimit(limits.MaxMemoryBytes)
 		req.Files = make([]File, 0, args[1].Length())
 		for i := 0; i < args[1].Length(); i++ {
 			e := args[1].Index(i)
@@ -66,6 +72,21 @@ func render(_ js.Value, args []js.Value) any {
 		return nil
 	})
 	return js.Global().Get("Promise").New(handler)
+}
+
+// applyMemoryLimit fits the Go runtime into the hard cap the host put on this module's
+// memory (its declared maximum, patched in before compiling): memory.grow past it fails and
+// the runtime dies with "fatal error: out of memory", which the host reports as
+// ENGINE_MEMORY_LIMIT. The soft limit makes the collector work harder near the cap, so a
+// chart whose live heap fits is not killed by garbage it has not collected yet; the stack
+// limit stops a template that recurses (a define including itself) long before its stack
+// would fill memory, with "fatal error: stack overflow".
+func applyMemoryLimit(maxMemoryBytes int64) {
+	if maxMemoryBytes <= 0 {
+		return
+	}
+	debug.SetMemoryLimit(maxMemoryBytes / 4 * 3)
+	debug.SetMaxStack(int(min(maxMemoryBytes/8, 64<<20)))
 }
 
 // jsLookup calls globalThis.convergeHelmLookup(apiVersion, kind, namespace, name), which

@@ -1,10 +1,10 @@
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { AbortedError } from '@converge/core';
 import type { HelmEngine, RenderOutput, RenderRequest } from './engine.js';
 import { helmError } from './errors.js';
+import { runBounded } from './internal/bounded-process.js';
 import { classifyHelmMessage, engineError } from './internal/engine-error.js';
 import { safeRelativePath } from './internal/safe-path.js';
 
@@ -27,6 +27,11 @@ export interface CliEngineOptions {
  * values written to a temporary folder that is removed afterwards. Helm runs with its own
  * empty config, cache and data folders and no kubeconfig, so it cannot read the user's
  * repositories or reach a cluster. Use it to pin the exact Helm version you installed.
+ *
+ * Each render has the request's bounds: the process is killed (`SIGKILL`) when it runs longer
+ * than `timeoutMs`, writes more than `maxOutputBytes`, or its resident memory exceeds
+ * `maxMemoryBytes` (sampled every 50 ms, Linux only), and the render fails with
+ * `ENGINE_TIMEOUT`, `ENGINE_OUTPUT_LIMIT` or `ENGINE_MEMORY_LIMIT`.
  *
  * @example
  * ```ts
@@ -75,6 +80,8 @@ export class CliEngine implements HelmEngine {
         HELM_CACHE_HOME: join(home, 'cache'),
         HELM_DATA_HOME: join(home, 'data'),
         KUBECONFIG: join(home, 'no-kubeconfig'),
+        // Go's soft limit: the collector works harder before the memory bound kills helm.
+        GOMEMLIMIT: String(Math.floor((request.maxMemoryBytes / 4) * 3)),
       };
       const stdout = await this.#run(args, { cwd: dir, env, request });
       return { manifest: stdout, notes: '', warnings: [] };
@@ -86,40 +93,15 @@ export class CliEngine implements HelmEngine {
   /** Nothing to release: every render cleans up after itself. */
   async close(): Promise<void> {}
 
-  #run(args: string[], o: { cwd: string; env: NodeJS.ProcessEnv; request: RenderRequest }): Promise<string> {
+  async #run(args: string[], o: { cwd: string; env: NodeJS.ProcessEnv; request: RenderRequest }): Promise<string> {
     const { request } = o;
-    return new Promise((resolve, reject) => {
-      execFile(
-        this.helmPath,
-        args,
-        {
-          cwd: o.cwd,
-          env: o.env,
-          encoding: 'utf8',
-          maxBuffer: request.maxOutputBytes + 1,
-          timeout: request.timeout,
-          killSignal: 'SIGKILL',
-          ...(request.signal ? { signal: request.signal } : {}),
-          windowsHide: true,
-        },
-        (err, stdout, stderr) => {
-          if (!err) return resolve(stdout);
-          const e = err as NodeJS.ErrnoException & { killed?: boolean; signal?: string | null };
-          if (request.signal?.aborted) return reject(new AbortedError('helm render aborted'));
-          if (e.code === 'ERR_CHILD_PROCESS_STDIO_MAXBUFFER') {
-            return reject(helmError('HELM_OUTPUT_TOO_LARGE', `rendered output is more than the limit of ${request.maxOutputBytes} bytes`));
-          }
-          if (e.code === 'ENOENT') {
-            return reject(helmError('HELM_ENGINE_FAILED', `helm binary not found: ${this.helmPath}`, {}, err));
-          }
-          if (e.killed && e.signal === 'SIGKILL') {
-            return reject(helmError('HELM_RENDER_TIMEOUT', `helm template took longer than ${request.timeout} ms and was killed`));
-          }
-          const message = helmErrorMessage(stderr);
-          reject(engineError(classifyHelmMessage(message), message));
-        },
-      );
-    });
+    const result = await runBounded(this.helmPath, args, { cwd: o.cwd, env: o.env, limits: request, signal: request.signal });
+    if (result.ok) return result.stdout;
+    if (result.signal) {
+      throw helmError('HELM_ENGINE_FAILED', `helm template was killed by ${result.signal}`, { signal: result.signal });
+    }
+    const message = helmErrorMessage(result.stderr);
+    throw engineError(classifyHelmMessage(message), message, request);
   }
 }
 

@@ -30,10 +30,17 @@ export interface RenderRequest {
   disableHooks: boolean;
   isUpgrade: boolean;
   skipSchemaValidation: boolean;
-  /** Upper bound on the rendered output, in bytes. */
+  /**
+   * Upper bound on the memory the engine may use for this render, in bytes: the wasm
+   * engine's whole linear memory (heap, stacks, the chart), a hard cap; the peak resident
+   * memory of the `helm` process for the cli engine (sampled). Exceeding it is
+   * `ENGINE_MEMORY_LIMIT`.
+   */
+  maxMemoryBytes: number;
+  /** Upper bound on the rendered output, in bytes. Exceeding it is `ENGINE_OUTPUT_LIMIT`. */
   maxOutputBytes: number;
-  /** Upper bound on one render, in milliseconds. */
-  timeout: number;
+  /** Upper bound on one render, in milliseconds. Exceeding it is `ENGINE_TIMEOUT`. */
+  timeoutMs: number;
   signal?: AbortSignal | undefined;
   /** Answers `lookup` in templates (wasm engine only); empty results without it. */
   lookup?: HelmLookup | undefined;

@@ -11,13 +11,18 @@ import { ConvergeError, type ConvergeErrorOptions, type FilePosition } from '@co
  * - `HELM_TEMPLATE_ERROR` — a template failed to parse or execute (`fail`, `required`, …).
  * - `HELM_MANIFEST_INVALID` — a rendered manifest is not valid YAML or not a Kubernetes object.
  * - `HELM_KUBE_VERSION_INCOMPATIBLE` — the chart's `kubeVersion` excludes the target version.
- * - `HELM_OUTPUT_TOO_LARGE` — the rendered output exceeds `maxOutputBytes`.
- * - `HELM_RENDER_TIMEOUT` — the render took longer than `timeout`.
+ * - `ENGINE_MEMORY_LIMIT` — the engine needed more memory than `maxMemoryBytes` (a template
+ *   that recurses or loops without bound); the engine was stopped and is replaced.
+ * - `ENGINE_OUTPUT_LIMIT` — the rendered output exceeds `maxOutputBytes`.
+ * - `ENGINE_TIMEOUT` — the render took longer than `timeoutMs`; the engine was stopped and is replaced.
  * - `HELM_ENGINE_FAILED` — the engine itself failed (crash, missing wasm, helm binary error).
  * - `HELM_REPOSITORY_ERROR` — a Helm repository or OCI registry could not be read.
  * - `HELM_DIGEST_MISMATCH` — a downloaded chart does not match its published digest.
  * - `HELM_ARCHIVE_UNSAFE` — a chart archive holds paths outside its root (`../`, absolute, links).
  * - `HELM_INVALID_OPTIONS` — the options given to `helmChart` are inconsistent.
+ *
+ * The three `ENGINE_*` codes are the bounds every engine-backed renderer enforces (rule 10 of
+ * the design); `data.limit` names the option and `data.limitValue` its value.
  */
 export type HelmErrorCode =
   | 'HELM_CHART_NOT_FOUND'
@@ -28,8 +33,9 @@ export type HelmErrorCode =
   | 'HELM_TEMPLATE_ERROR'
   | 'HELM_MANIFEST_INVALID'
   | 'HELM_KUBE_VERSION_INCOMPATIBLE'
-  | 'HELM_OUTPUT_TOO_LARGE'
-  | 'HELM_RENDER_TIMEOUT'
+  | 'ENGINE_MEMORY_LIMIT'
+  | 'ENGINE_OUTPUT_LIMIT'
+  | 'ENGINE_TIMEOUT'
   | 'HELM_ENGINE_FAILED'
   | 'HELM_REPOSITORY_ERROR'
   | 'HELM_DIGEST_MISMATCH'

@@ -109,15 +109,31 @@ export interface HelmChartOptions {
    */
   helmPath?: string;
   /**
-   * Upper bound on the rendered output, in bytes.
+   * Upper bound on the memory one render may use, in bytes. For the wasm engine this is a
+   * hard cap on the engine's whole memory (Go heap, goroutine stacks, the chart), enforced by
+   * the WebAssembly runtime; for the cli engine, on the resident memory of the `helm` process
+   * (sampled every 50 ms on Linux). A render that needs more fails with `ENGINE_MEMORY_LIMIT`
+   * and the engine is replaced. At most 4 GiB (the most a 32-bit WebAssembly memory holds).
+   *
+   * Renders with different values run in differently compiled engines: keep one value per
+   * process where you can.
+   * @default 536870912 (512 MiB)
+   */
+  maxMemoryBytes?: number;
+  /**
+   * Upper bound on the rendered output, in bytes. A larger output fails with
+   * `ENGINE_OUTPUT_LIMIT`. The wasm engine builds the output in its memory before measuring
+   * it, so an output far beyond this bound may fail with `ENGINE_MEMORY_LIMIT` first.
    * @default 67108864 (64 MiB)
    */
   maxOutputBytes?: number;
   /**
-   * Upper bound on one render, in milliseconds (the engine is restarted after a timeout).
+   * Upper bound on one render, in milliseconds (from the moment the engine starts it; the
+   * wasm engine's cold start is not counted). A slower render fails with `ENGINE_TIMEOUT` and
+   * the engine is stopped (the wasm worker terminated, the `helm` process killed).
    * @default 60000
    */
-  timeout?: number;
+  timeoutMs?: number;
   /** Credentials, cache and transport for repository and OCI charts. */
   repository?: ChartRepositoryOptions;
   /**
@@ -126,6 +142,18 @@ export interface HelmChartOptions {
    */
   lookup?: HelmLookup;
 }
+
+/**
+ * The bounds a render runs within when {@link HelmChartOptions} does not set them. The engine
+ * starts at about 34 MiB; 512 MiB leaves room for large charts (and for the output cap: Go
+ * holds several copies of the output while assembling it) while keeping a runaway template
+ * to a bounded cost.
+ */
+export const DEFAULT_RENDER_LIMITS = {
+  maxMemoryBytes: 512 * 1024 * 1024,
+  maxOutputBytes: 64 * 1024 * 1024,
+  timeoutMs: 60_000,
+} as const;
 
 /** {@link HelmChartOptions} with every default filled in. */
 export interface ResolvedHelmChartOptions
@@ -156,8 +184,9 @@ export function resolveHelmChartOptions(o: HelmChartOptions): ResolvedHelmChartO
     skipSchemaValidation: o.skipSchemaValidation ?? false,
     engine: o.engine ?? 'wasm',
     helmPath: o.helmPath,
-    maxOutputBytes: o.maxOutputBytes ?? 64 * 1024 * 1024,
-    timeout: o.timeout ?? 60_000,
+    maxMemoryBytes: o.maxMemoryBytes ?? DEFAULT_RENDER_LIMITS.maxMemoryBytes,
+    maxOutputBytes: o.maxOutputBytes ?? DEFAULT_RENDER_LIMITS.maxOutputBytes,
+    timeoutMs: o.timeoutMs ?? DEFAULT_RENDER_LIMITS.timeoutMs,
     repository: o.repository ?? {},
     lookup: o.lookup,
   };

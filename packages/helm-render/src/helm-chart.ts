@@ -1,4 +1,4 @@
-import { type KubeObject, type Renderer, ConvergeError, toConvergeError } from '@converge/core';
+import { type KubeObject, type Renderer, ConvergeError, setDefaultNamespace, toConvergeError } from '@converge/core';
 import { parseChartLocation } from './chart-location.js';
 import { CliEngine } from './cli-engine.js';
 import type { ChartFile, HelmEngine, ValuesDocument } from './engine.js';
@@ -7,6 +7,7 @@ import { type HelmChartOptions, resolveHelmChartOptions, type ResolvedHelmChartO
 import { chartFromArtifact } from './internal/artifact-chart.js';
 import { parseHelmOutput } from './internal/parse-helm-output.js';
 import { remoteChart } from './internal/remote-chart.js';
+import { WASM32_MAX_BYTES } from './internal/wasm-memory-limit.js';
 import { defaultWasmEngine } from './wasm-engine.js';
 
 /**
@@ -21,8 +22,16 @@ import { defaultWasmEngine } from './wasm-engine.js';
  * then `values`. The output is parsed into objects in Helm's install order (CRDs first when
  * included, hooks last); each object's origin is the template that produced it.
  *
- * Errors are {@link HelmError}s; a template error carries the file and line Helm reports in
- * `data.position`.
+ * Objects whose template names no namespace get the release namespace recorded beside them
+ * (`defaultNamespaceOf` from `@converge/core`), not written into them: the runtime applies it
+ * once discovery says the kind is namespaced, as `helm install -n` does.
+ *
+ * Every render is bounded by `maxMemoryBytes`, `maxOutputBytes` and `timeoutMs` (512 MiB,
+ * 64 MiB and 60 s by default); a chart that runs away fails with `ENGINE_MEMORY_LIMIT`,
+ * `ENGINE_OUTPUT_LIMIT` or `ENGINE_TIMEOUT` and the engine is replaced for the next render.
+ *
+ * Errors are {@link HelmError}s naming the chart; a template error carries the file and line
+ * Helm reports in `data.position`.
  *
  * @example
  * ```ts
@@ -74,24 +83,37 @@ export function helmChart(options: HelmChartOptions): Renderer {
         disableHooks: o.skipHooks,
         isUpgrade: o.isUpgrade,
         skipSchemaValidation: o.skipSchemaValidation,
+        maxMemoryBytes: o.maxMemoryBytes,
         maxOutputBytes: o.maxOutputBytes,
-        timeout: o.timeout,
+        timeoutMs: o.timeoutMs,
         signal,
         lookup: o.lookup,
       });
-      return parseHelmOutput(out.manifest, o.chart);
+      const objects = parseHelmOutput(out.manifest, o.chart);
+      // `helm install -n` puts a namespaced object that names no namespace into the release
+      // namespace. Only the runtime knows (from discovery) which kinds are namespaced, so the
+      // namespace is recorded beside the object, not written into it: a ClusterRole or a
+      // Namespace must stay without one.
+      for (const obj of objects) if (!obj.metadata.namespace) setDefaultNamespace(obj, o.namespace);
+      return objects;
     } catch (err) {
       throw withChart(err, o.chart);
     }
   };
 }
 
+/** The longest delay `setTimeout` honours (a larger one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 function validate(o: ResolvedHelmChartOptions): void {
   const bad = (why: string) => helmError('HELM_INVALID_OPTIONS', `helmChart: ${why}`);
   if (typeof o.chart !== 'string') throw bad('chart is required');
   if (!o.releaseName) throw bad('releaseName is required');
-  if (!(o.maxOutputBytes > 0)) throw bad('maxOutputBytes must be a positive number');
-  if (!(o.timeout > 0)) throw bad('timeout must be a positive number');
+  if (!(Number.isSafeInteger(o.maxMemoryBytes) && o.maxMemoryBytes > 0 && o.maxMemoryBytes <= WASM32_MAX_BYTES)) {
+    throw bad(`maxMemoryBytes must be a whole number of bytes from 1 to ${WASM32_MAX_BYTES} (4 GiB), not ${o.maxMemoryBytes}`);
+  }
+  if (!(Number.isSafeInteger(o.maxOutputBytes) && o.maxOutputBytes > 0)) throw bad(`maxOutputBytes must be a positive whole number of bytes, not ${o.maxOutputBytes}`);
+  if (!(o.timeoutMs > 0 && o.timeoutMs <= MAX_TIMER_MS)) throw bad(`timeoutMs must be a number of milliseconds from 1 to ${MAX_TIMER_MS}, not ${o.timeoutMs}`);
   if (o.engine !== 'wasm' && o.engine !== 'cli' && typeof o.engine?.render !== 'function') {
     throw bad(`engine must be 'wasm', 'cli' or a HelmEngine`);
   }

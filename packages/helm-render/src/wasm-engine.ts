@@ -5,8 +5,10 @@ import { Worker } from 'node:worker_threads';
 import { AbortedError } from '@converge/core';
 import type { HelmEngine, RenderOutput, RenderRequest } from './engine.js';
 import { helmError } from './errors.js';
-import { engineError } from './internal/engine-error.js';
+import { DEFAULT_RENDER_LIMITS } from './helm-chart-options.js';
+import { crashError, engineError, limitError } from './internal/engine-error.js';
 import { packageRoot } from './internal/package-root.js';
+import { withMemoryMaximum } from './internal/wasm-memory-limit.js';
 import type { LookupQuery } from './lookup.js';
 
 /** Options of {@link WasmEngine}. */
@@ -43,6 +45,12 @@ type WorkerMessage =
   | { type: 'lookup'; id: number; lookupId: number; query: LookupQuery }
   | { type: 'exit'; code: number; log: string };
 
+/** How a worker died, for {@link WasmEngine}'s crash handling. */
+type WorkerCrash =
+  | { kind: 'go-exit'; code: number; log: string }
+  | { kind: 'error'; err: Error }
+  | { kind: 'worker-exit'; code: number };
+
 type EngineReply =
   | { ok: true; result: { manifest: string; notes: string; warnings: string[] } }
   | { ok: false; error: { kind: string; message: string } };
@@ -50,14 +58,41 @@ type EngineReply =
 /** A compiled `WebAssembly.Module` (the ES2023 lib this package targets has no wasm types). */
 type CompiledModule = object;
 const wasmApi = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<CompiledModule> } }).WebAssembly;
-const modules = new Map<string, Promise<CompiledModule>>();
 
-/** Compiles the wasm once per process; worker restarts reuse the compiled module. */
-function compiledModule(path: string): Promise<CompiledModule> {
-  let module = modules.get(path);
-  if (!module) {
+/** The engine compiled with a memory maximum, and what that maximum is. */
+interface CappedModule {
+  module: CompiledModule;
+  /** The declared maximum of the module's memory, in bytes: the hard cap. */
+  maximumBytes: number;
+}
+
+/**
+ * Compiled modules by path and memory cap. Each holds its machine code (~100 MiB), so only
+ * the two most recently used caps are kept; a process normally uses one.
+ */
+const modules = new Map<string, Promise<CappedModule>>();
+const MODULES_KEPT = 2;
+
+/**
+ * Compiles the wasm with its memory capped at `maxMemoryBytes` (see `withMemoryMaximum`),
+ * once per path and cap; worker restarts reuse the compiled module.
+ */
+function compiledModule(path: string, maxMemoryBytes: number): Promise<CappedModule> {
+  const key = `${maxMemoryBytes}\0${path}`;
+  let module = modules.get(key);
+  if (module) {
+    modules.delete(key); // re-insert: most recently used last
+  } else {
     module = readFile(path).then(
-      (bytes) => wasmApi.compile(bytes),
+      async (bytes) => {
+        let capped;
+        try {
+          capped = withMemoryMaximum(bytes, maxMemoryBytes);
+        } catch (err) {
+          throw helmError('HELM_INVALID_OPTIONS', `cannot cap the Helm wasm engine's memory at ${maxMemoryBytes} bytes (maxMemoryBytes): ${(err as Error).message}`, { maxMemoryBytes }, err);
+        }
+        return { module: await wasmApi.compile(capped.bytes), maximumBytes: capped.maximumBytes };
+      },
       (err: unknown) => {
         throw helmError(
           'HELM_ENGINE_FAILED',
@@ -68,17 +103,38 @@ function compiledModule(path: string): Promise<CompiledModule> {
         );
       },
     );
-    module.catch(() => modules.delete(path));
-    modules.set(path, module);
+    module.catch(() => modules.delete(key));
+  }
+  modules.set(key, module);
+  for (const old of modules.keys()) {
+    if (modules.size <= MODULES_KEPT) break;
+    modules.delete(old);
   }
   return module;
 }
 
 /**
+ * The V8 heap of a worker, in MiB. The worker's JavaScript holds only the chart files sent in,
+ * at most 1 MiB of engine log and one result (at most `maxOutputBytes`, which Go built inside
+ * the capped wasm memory first), so half the wasm cap is ample; the floor covers the runtime.
+ */
+function workerHeapMb(maxMemoryBytes: number): number {
+  return Math.max(128, Math.ceil(maxMemoryBytes / 2 / 1024 / 1024));
+}
+
+/**
  * Helm's own template engine (Helm v4, Go) compiled to WebAssembly, run in one worker
- * thread that is reused across renders. Renders are queued and run one at a time; a render
- * that times out or is aborted terminates the worker, and the next render starts a new one
- * (the compiled module is kept), so a runaway chart never takes the process down.
+ * thread that is reused across renders. Renders are queued and run one at a time.
+ *
+ * Every render is bounded (see {@link RenderRequest}): its memory by the maximum declared on
+ * the module's memory (`maxMemoryBytes`, patched in before compiling, so `memory.grow` past it
+ * fails and Go dies with "out of memory"; the Go side also limits goroutine stacks and tells
+ * its collector the limit), its output by `maxOutputBytes`, its time by `timeoutMs`. A render
+ * that breaks a bound, crashes the engine, or is aborted terminates the worker and fails with
+ * a typed error (`ENGINE_MEMORY_LIMIT`, `ENGINE_OUTPUT_LIMIT`, `ENGINE_TIMEOUT`,
+ * `HELM_ENGINE_FAILED`, or an `AbortedError`); the next render starts a new worker from the
+ * already compiled module, so a runaway chart never takes the process down or poisons the
+ * renders after it. The worker's own JavaScript heap is bounded too (`resourceLimits`).
  *
  * The Go program has no file system, network or environment: it sees only the chart files
  * and values passed in. `lookup` returns empty results, as in `helm template`.
@@ -98,7 +154,9 @@ export class WasmEngine implements HelmEngine {
   readonly #wasmPath: string;
   readonly #queue: Job[] = [];
   #worker: Worker | undefined;
-  #starting: Promise<Worker> | undefined;
+  /** The memory cap (`maxMemoryBytes`) the running worker's module was compiled with. */
+  #workerCap = 0;
+  #starting: { maxMemoryBytes: number; worker: Promise<Worker> } | undefined;
   #info: WasmEngineInfo | undefined;
   #current: Job | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -112,7 +170,8 @@ export class WasmEngine implements HelmEngine {
 
   /** Starts the worker now (instead of on the first render) and returns the engine's versions. */
   async info(): Promise<WasmEngineInfo> {
-    await this.#ensureWorker();
+    const cap = this.#starting?.maxMemoryBytes ?? (this.#worker ? this.#workerCap : DEFAULT_RENDER_LIMITS.maxMemoryBytes);
+    await this.#ensureWorker(cap);
     return this.#info!;
   }
 
@@ -150,14 +209,12 @@ export class WasmEngine implements HelmEngine {
       return;
     }
     this.#current = job;
-    this.#ensureWorker().then(
+    const { request } = job;
+    this.#ensureWorker(request.maxMemoryBytes).then(
       (worker) => {
         if (this.#current !== job) return; // aborted while the worker started
         worker.ref();
-        const { request } = job;
-        this.#timer = setTimeout(() => {
-          this.#fail(job, helmError('HELM_RENDER_TIMEOUT', `helm render took longer than ${request.timeout} ms; the engine was restarted`));
-        }, request.timeout);
+        this.#timer = setTimeout(() => this.#fail(job, limitError('timeoutMs', request.timeoutMs)), request.timeoutMs);
         worker.postMessage({
           type: 'render',
           id: job.id,
@@ -172,6 +229,7 @@ export class WasmEngine implements HelmEngine {
             isUpgrade: request.isUpgrade,
             skipSchemaValidation: request.skipSchemaValidation,
             maxOutputBytes: request.maxOutputBytes,
+            maxMemoryBytes: request.maxMemoryBytes,
             useLookup: request.lookup !== undefined,
             values: [],
           }),
@@ -185,19 +243,36 @@ export class WasmEngine implements HelmEngine {
     );
   }
 
-  #ensureWorker(): Promise<Worker> {
-    if (this.#worker) return Promise.resolve(this.#worker);
-    this.#starting ??= this.#startWorker().finally(() => {
-      this.#starting = undefined;
-    });
-    return this.#starting;
+  /**
+   * The worker for a render capped at `maxMemoryBytes`: the running one if its module has that
+   * cap, else a new one (the old one is terminated; the cap is part of the compiled module).
+   */
+  async #ensureWorker(maxMemoryBytes: number): Promise<Worker> {
+    for (;;) {
+      const starting = this.#starting;
+      if (starting) {
+        if (starting.maxMemoryBytes === maxMemoryBytes) return starting.worker;
+        await starting.worker.catch(() => undefined);
+        continue;
+      }
+      if (this.#worker && this.#workerCap === maxMemoryBytes) return this.#worker;
+      const old = this.#worker;
+      this.#worker = undefined;
+      if (old) void old.terminate();
+      const worker = this.#startWorker(maxMemoryBytes).finally(() => {
+        if (this.#starting?.worker === worker) this.#starting = undefined;
+      });
+      this.#starting = { maxMemoryBytes, worker };
+      return worker;
+    }
   }
 
-  async #startWorker(): Promise<Worker> {
-    const module = await compiledModule(this.#wasmPath);
+  async #startWorker(maxMemoryBytes: number): Promise<Worker> {
+    const { module } = await compiledModule(this.#wasmPath, maxMemoryBytes);
     const root = packageRoot();
     const worker = new Worker(join(root, 'worker', 'engine-worker.mjs'), {
       workerData: { module, wasmExecUrl: pathToFileURL(join(root, 'wasm', 'wasm_exec.js')).href },
+      resourceLimits: { maxOldGenerationSizeMb: workerHeapMb(maxMemoryBytes) },
     });
     return new Promise<Worker>((resolve, reject) => {
       const onStartError = (err: unknown) =>
@@ -210,10 +285,11 @@ export class WasmEngine implements HelmEngine {
           case 'ready':
             worker.off('error', onStartError);
             worker.off('exit', onStartExit);
-            worker.on('error', (err) => this.#crash(worker, `worker error: ${err.message}`));
-            worker.on('exit', (code) => this.#crash(worker, `worker exited with code ${code}`));
+            worker.on('error', (err) => this.#crash(worker, { kind: 'error', err }));
+            worker.on('exit', (code) => this.#crash(worker, { kind: 'worker-exit', code }));
             this.#info = JSON.parse(msg.info) as WasmEngineInfo;
             this.#worker = worker;
+            this.#workerCap = maxMemoryBytes;
             // Idle (e.g. the render that started it was aborted): do not hold the process open.
             if (!this.#current) worker.unref();
             resolve(worker);
@@ -223,7 +299,7 @@ export class WasmEngine implements HelmEngine {
             onStartError(msg.message);
             break;
           case 'exit':
-            this.#crash(worker, `the Go program exited with code ${msg.code}: ${msg.log.trim().slice(-2000)}`);
+            this.#crash(worker, { kind: 'go-exit', code: msg.code, log: msg.log });
             break;
           case 'result':
             this.#onResult(msg);
@@ -252,7 +328,7 @@ export class WasmEngine implements HelmEngine {
       if (log) warnings.push(...log.split('\n'));
       this.#finish(job, undefined, { manifest: reply.result.manifest, notes: reply.result.notes, warnings });
     } else {
-      this.#finish(job, engineError(reply.error.kind, reply.error.message));
+      this.#finish(job, engineError(reply.error.kind, reply.error.message, job.request));
     }
   }
 
@@ -277,12 +353,26 @@ export class WasmEngine implements HelmEngine {
     );
   }
 
-  /** The worker died (Go out of memory, fatal error): fail the current render, restart lazily. */
-  #crash(worker: Worker, reason: string): void {
+  /**
+   * The worker died: the Go program ended (out of its capped memory or stack, or a fatal
+   * error), the worker's JavaScript heap ran out, or it exited. Fails the current render with
+   * the reason — never the engine's log or partial output — and restarts lazily.
+   */
+  #crash(worker: Worker, how: WorkerCrash): void {
     if (this.#worker !== worker) return;
     this.#worker = undefined;
     void worker.terminate();
-    if (this.#current) this.#finish(this.#current, helmError('HELM_ENGINE_FAILED', `the Helm wasm engine crashed: ${reason}`));
+    const job = this.#current;
+    if (!job) return;
+    let err;
+    if (how.kind === 'go-exit') err = crashError(how.log, how.code, job.request);
+    else if ((how.kind === 'error' && (how.err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY')) {
+      err = limitError('maxMemoryBytes', job.request.maxMemoryBytes, "the engine worker's JavaScript heap ran out");
+    } else {
+      const reason = how.kind === 'error' ? `worker error: ${how.err.message}` : `worker exited with code ${how.code}`;
+      err = helmError('HELM_ENGINE_FAILED', `the Helm wasm engine crashed (${reason}); it is replaced for the next render`);
+    }
+    this.#finish(job, err);
   }
 
   #abort(job: Job): void {
@@ -318,7 +408,7 @@ export class WasmEngine implements HelmEngine {
   }
 
   async #stopWorker(): Promise<void> {
-    const worker = this.#worker ?? (await this.#starting?.catch(() => undefined));
+    const worker = this.#worker ?? (await this.#starting?.worker.catch(() => undefined));
     this.#worker = undefined;
     if (worker) await worker.terminate();
   }

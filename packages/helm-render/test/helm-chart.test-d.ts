@@ -17,6 +17,15 @@ test('chart and releaseName are required; engine is a name or an engine', () => 
   expectTypeOf<HelmChartOptions['lookup']>().toEqualTypeOf<HelmLookup | undefined>();
 });
 
-test('errors carry a closed union of codes', () => {
-  expectTypeOf<HelmError['code']>().toExtend<`HELM_${string}`>();
+test('errors carry a closed union of codes: Helm\'s own, and the engine bounds shared with other engines', () => {
+  expectTypeOf<HelmError['code']>().toExtend<`HELM_${string}` | `ENGINE_${string}`>();
+  expectTypeOf<'ENGINE_MEMORY_LIMIT' | 'ENGINE_OUTPUT_LIMIT' | 'ENGINE_TIMEOUT'>().toExtend<HelmError['code']>();
+});
+
+test('every bound is an option named with its unit', () => {
+  expectTypeOf<HelmChartOptions['maxMemoryBytes']>().toEqualTypeOf<number | undefined>();
+  expectTypeOf<HelmChartOptions['maxOutputBytes']>().toEqualTypeOf<number | undefined>();
+  expectTypeOf<HelmChartOptions['timeoutMs']>().toEqualTypeOf<number | undefined>();
+  // @ts-expect-error durations are named with their unit
+  helmChart({ chart: 'c', releaseName: 'r', timeout: 1000 });
 });

@@ -2,11 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AbortedError, ConvergeError, originOf } from '@converge/core';
+import { AbortedError, ConvergeError, defaultNamespaceOf, originOf } from '@converge/core';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { HelmError, WasmEngine, helmChart } from '../src/index.js';
 import { artifactOf, filesOf } from './helpers/artifact.js';
 import { fixtures } from './helpers/charts.js';
+import { rejection } from './helpers/rejection.js';
 import { tgz } from './helpers/tar.js';
 
 const helmBin = inject('helmBin');
@@ -21,15 +22,6 @@ async function fixtureArtifact(extra: Record<string, string | Uint8Array> = {}) 
     ...(await filesOf(join(fixtures, 'values'), 'values/')),
     ...extra,
   });
-}
-
-async function rejection(p: Promise<unknown>): Promise<HelmError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ConvergeError);
-  return err as HelmError;
 }
 
 describe('helmChart', () => {
@@ -52,6 +44,30 @@ describe('helmChart', () => {
     // The CRD file starts with a comment line, so its document starts on line 2.
     expect(originOf(objects[0]!)).toMatchObject({ file: 'crds/crds/gadgets.yaml', line: 2 });
     expect(originOf(objects.at(-1)!)).toMatchObject({ file: 'crds/templates/widget.yaml', line: 1 });
+  });
+
+  it('records the release namespace as the default of objects that name none, without writing it into them', async () => {
+    const artifact = await fixtureArtifact();
+    const objects = await helmChart({ chart: 'charts/basic', releaseName: 'web', namespace: 'team', engine })({ artifact });
+    const deployment = objects.find((o) => o.kind === 'Deployment')!;
+    const service = objects.find((o) => o.kind === 'Service')!;
+    // The template names no namespace: `helm install -n team` would put it in team. The
+    // runtime applies the default once discovery says the kind is namespaced.
+    expect(deployment.metadata).not.toHaveProperty('namespace');
+    expect(defaultNamespaceOf(deployment)).toBe('team');
+    expect(originOf(deployment)).toMatchObject({ file: 'basic/templates/deployment.yaml' });
+    // The template names one (.Release.Namespace): nothing to default.
+    expect(service.metadata.namespace).toBe('team');
+    expect(defaultNamespaceOf(service)).toBeUndefined();
+
+    // Without `namespace`, the release namespace is Helm's default, `default`; a
+    // cluster-scoped kind gets the record too but never a namespace field.
+    const crds = await helmChart({ chart: 'charts/crds', releaseName: 'w', engine })({ artifact });
+    const namespace = crds.find((o) => o.kind === 'Namespace')!;
+    expect(namespace.metadata).not.toHaveProperty('namespace');
+    expect(defaultNamespaceOf(namespace)).toBe('default');
+    expect(crds.every((o) => o.metadata.namespace === undefined)).toBe(true);
+    expect(crds.every((o) => defaultNamespaceOf(o) === 'default')).toBe(true);
   });
 
   it('merges chart values, then valuesFiles in order, then values', async () => {
@@ -162,24 +178,26 @@ describe('helmChart', () => {
         helmPath: helmBin,
       });
       const err = await rejection(render({ artifact }));
-      expect(err.code).toBe('HELM_OUTPUT_TOO_LARGE');
+      expect(err.code).toBe('ENGINE_OUTPUT_LIMIT');
+      expect(err.message).toMatch(/^helm chart bad\/huge-output: .*maxOutputBytes allows \(1048576 bytes \(1 MiB\)\)/);
+      expect(err.data).toMatchObject({ chart: 'bad/huge-output', limit: 'maxOutputBytes', limitValue: 1048576 });
     }
     // The engine still works.
     expect(await helmChart({ chart: 'charts/basic', releaseName: 'r', engine })({ artifact })).toHaveLength(2);
   });
 
-  it('stops a render that runs past its timeout and restarts the engine', async () => {
+  it('stops a render that runs past timeoutMs and restarts the engine', async () => {
     const artifact = await fixtureArtifact();
-    const slow = helmChart({ chart: 'bad/huge-output', releaseName: 'r', values: { count: 100_000_000 }, timeout: 1500, engine });
+    const slow = helmChart({ chart: 'bad/runaway', releaseName: 'r', values: { mode: 'spin' }, timeoutMs: 1500, engine });
     const err = await rejection(slow({ artifact }));
-    expect(err.code).toBe('HELM_RENDER_TIMEOUT');
+    expect(err.code).toBe('ENGINE_TIMEOUT');
     expect(await helmChart({ chart: 'charts/basic', releaseName: 'r', engine })({ artifact })).toHaveLength(2);
   });
 
   it('stops a render when its signal aborts', async () => {
     const artifact = await fixtureArtifact();
     const controller = new AbortController();
-    const slow = helmChart({ chart: 'bad/huge-output', releaseName: 'r', values: { count: 100_000_000 }, engine });
+    const slow = helmChart({ chart: 'bad/runaway', releaseName: 'r', values: { mode: 'spin' }, engine });
     const pending = slow({ artifact, signal: controller.signal });
     setTimeout(() => controller.abort(), 300);
     const err = await rejection(pending);
@@ -234,6 +252,8 @@ describe('helmChart', () => {
   it('rejects inconsistent options at construction', () => {
     expect(() => helmChart({ chart: 'x', releaseName: 'r', engine: 'cli', lookup: async () => undefined })).toThrow(/lookup needs the wasm engine/);
     expect(() => helmChart({ chart: 'x', releaseName: '' })).toThrow(/releaseName is required/);
-    expect(() => helmChart({ chart: 'x', releaseName: 'r', timeout: 0 })).toThrow(HelmError);
+    expect(() => helmChart({ chart: 'x', releaseName: 'r', timeoutMs: 0 })).toThrow(HelmError);
+    expect(() => helmChart({ chart: 'x', releaseName: 'r', maxMemoryBytes: 8 * 1024 ** 3 })).toThrow(/maxMemoryBytes must be .* to 4294967296 \(4 GiB\)/);
+    expect(() => helmChart({ chart: 'x', releaseName: 'r', maxOutputBytes: 1.5 })).toThrow(/maxOutputBytes/);
   });
 });

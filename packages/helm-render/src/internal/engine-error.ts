@@ -1,5 +1,68 @@
+import type { RenderRequest } from '../engine.js';
 import { helmError, type HelmError, type HelmErrorCode } from '../errors.js';
 import { templatePosition } from './template-position.js';
+
+/** The bounds of one render, as named in {@link RenderRequest}. */
+export type RenderLimits = Pick<RenderRequest, 'maxMemoryBytes' | 'maxOutputBytes' | 'timeoutMs'>;
+
+/** Which bound a render exceeded: the option's name. */
+export type RenderLimit = keyof RenderLimits;
+
+const LIMIT_CODES = {
+  maxMemoryBytes: 'ENGINE_MEMORY_LIMIT',
+  maxOutputBytes: 'ENGINE_OUTPUT_LIMIT',
+  timeoutMs: 'ENGINE_TIMEOUT',
+} as const satisfies Record<RenderLimit, HelmErrorCode>;
+
+/** `536870912 bytes (512 MiB)`. */
+function formatBytes(bytes: number): string {
+  const units = ['KiB', 'MiB', 'GiB'];
+  let value = bytes;
+  let unit = '';
+  for (const u of units) {
+    if (value < 1024) break;
+    value /= 1024;
+    unit = u;
+  }
+  return unit ? `${bytes} bytes (${Number(value.toFixed(1))} ${unit})` : `${bytes} bytes`;
+}
+
+/**
+ * The error for a render that exceeded one of its bounds. The message names the option and
+ * its value and what to do; `detail` (e.g. Helm's own size report) is added when given. It
+ * never holds engine output: no partial manifest (it may hold Secrets), no goroutine dump.
+ */
+export function limitError(limit: RenderLimit, value: number, detail?: string): HelmError {
+  const stopped = 'the engine was stopped and is replaced for the next render';
+  const what =
+    limit === 'maxMemoryBytes'
+      ? `the render needed more memory than maxMemoryBytes allows (${formatBytes(value)})${detail ? `: ${detail}` : ''}; ${stopped}. ` +
+        'A template that recurses or loops without bound does this; raise maxMemoryBytes only for a chart that really needs more'
+      : limit === 'timeoutMs'
+        ? `the render took longer than timeoutMs allows (${value} ms); ${stopped}. ` +
+          'A template that loops without bound does this; raise timeoutMs only for a chart that really needs more'
+        : `the rendered output is larger than maxOutputBytes allows (${formatBytes(value)})${detail ? `: ${detail}` : ''}. ` +
+          'Raise maxOutputBytes only for a chart that really renders that much';
+  return helmError(LIMIT_CODES[limit], what, { limit, limitValue: value });
+}
+
+/**
+ * The error for a wasm engine whose Go program died: it printed `fatal error: …` (and a
+ * goroutine dump, which is never passed on) to `log` and exited with `exitCode`. Running out
+ * of the capped memory or stack is {@link limitError}; anything else is `HELM_ENGINE_FAILED`
+ * with Go's one-line reason.
+ */
+export function crashError(log: string, exitCode: number, limits: RenderLimits): HelmError {
+  const fatal = /^fatal error: (.*)$/m.exec(log)?.[1]?.trim() ?? /^panic: (.*)$/m.exec(log)?.[1]?.trim();
+  if (fatal && /out of memory|cannot allocate memory/.test(fatal)) return limitError('maxMemoryBytes', limits.maxMemoryBytes);
+  if (fatal && /stack overflow/.test(fatal)) {
+    const stack = /goroutine stack exceeds (\d+)-byte limit/.exec(log)?.[1];
+    const detail = `a template recursed deeper than the engine's stack limit${stack ? ` of ${formatBytes(Number(stack))}` : ''} (a define that includes itself?)`;
+    return limitError('maxMemoryBytes', limits.maxMemoryBytes, detail);
+  }
+  const reason = fatal ? `: ${fatal.slice(0, 300)}` : '';
+  return helmError('HELM_ENGINE_FAILED', `the Helm wasm engine crashed (exit code ${exitCode}${reason}); it is replaced for the next render`, { exitCode });
+}
 
 /** The failure kinds the Go engine reports (engine/render.go), mapped to error codes. */
 const CODES: Record<string, HelmErrorCode> = {
@@ -10,17 +73,19 @@ const CODES: Record<string, HelmErrorCode> = {
   TEMPLATE: 'HELM_TEMPLATE_ERROR',
   MANIFEST_INVALID: 'HELM_MANIFEST_INVALID',
   KUBE_VERSION_INCOMPATIBLE: 'HELM_KUBE_VERSION_INCOMPATIBLE',
-  OUTPUT_TOO_LARGE: 'HELM_OUTPUT_TOO_LARGE',
+  OUTPUT_TOO_LARGE: 'ENGINE_OUTPUT_LIMIT',
   REQUEST_INVALID: 'HELM_INVALID_OPTIONS',
   INTERNAL: 'HELM_ENGINE_FAILED',
 };
 
 /**
  * Builds the typed error for an engine failure: `kind` is one of the Go engine's kinds,
- * `message` Helm's own message (the template position is parsed out of it).
+ * `message` Helm's own message (the template position is parsed out of it). `limits` are the
+ * render's bounds, named in the message when one was exceeded.
  */
-export function engineError(kind: string, message: string): HelmError {
+export function engineError(kind: string, message: string, limits?: RenderLimits): HelmError {
   const code = CODES[kind] ?? 'HELM_ENGINE_FAILED';
+  if (code === 'ENGINE_OUTPUT_LIMIT' && limits) return limitError('maxOutputBytes', limits.maxOutputBytes, message.trim());
   const position = code === 'HELM_TEMPLATE_ERROR' || code === 'HELM_MANIFEST_INVALID' ? templatePosition(message) : undefined;
   // Helm's partial output (what `--debug` prints) is deliberately not kept: it may hold Secrets.
   return helmError(code, message.trim(), { helmKind: kind, ...(position && { position }) });

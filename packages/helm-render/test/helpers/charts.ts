@@ -45,7 +45,8 @@ export function request(files: ChartFile[], over: Partial<RenderRequest> = {}): 
     isUpgrade: false,
     skipSchemaValidation: false,
     maxOutputBytes: 64 * 1024 * 1024,
-    timeout: 60_000,
+    maxMemoryBytes: 512 * 1024 * 1024,
+    timeoutMs: 60_000,
     ...over,
   };
 }

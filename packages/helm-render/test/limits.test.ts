@@ -1,0 +1,143 @@
+import { join } from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { type HelmChartOptions, HelmError, WasmEngine, helmChart } from '../src/index.js';
+import { withMemoryMaximum } from '../src/internal/wasm-memory-limit.js';
+import { artifactOf, filesOf } from './helpers/artifact.js';
+import { fixtures } from './helpers/charts.js';
+import { rejection } from './helpers/rejection.js';
+
+const helmBin = inject('helmBin');
+const MiB = 1024 * 1024;
+const engine = new WasmEngine();
+afterAll(() => engine.close());
+
+// bad/runaway: templates that never stop on their own, picked by `mode` (see its values.yaml).
+const artifact = artifactOf(await filesOf(join(fixtures, 'bad', 'runaway'), 'runaway/'));
+type Mode = 'recurse' | 'until' | 'double' | 'spin' | 'none';
+const runaway = (mode: Mode, o: Partial<HelmChartOptions> = {}) =>
+  helmChart({ chart: 'runaway', releaseName: 'r', values: { mode }, engine, maxMemoryBytes: 256 * MiB, ...o })({ artifact });
+
+/** The highest resident memory of this process while `fn` runs, sampled every 5 ms. */
+async function peakRss<T>(fn: () => Promise<T>): Promise<{ peak: number; result: T }> {
+  let peak = process.memoryUsage.rss();
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage.rss());
+  }, 5);
+  try {
+    const result = await fn();
+    return { peak: Math.max(peak, process.memoryUsage.rss()), result };
+  } finally {
+    clearInterval(sampler);
+  }
+}
+
+describe('wasm engine bounds', () => {
+  it.each([
+    ['a define that includes itself', 'recurse'],
+    ['a range over until 100000000', 'until'],
+    ['a string doubled in a loop', 'double'],
+  ] as const)('stops %s with ENGINE_MEMORY_LIMIT naming the chart and the limit, then renders the next chart', async (_, mode) => {
+    const err = await rejection(runaway(mode));
+    expect(err).toBeInstanceOf(HelmError);
+    expect(err.code).toBe('ENGINE_MEMORY_LIMIT');
+    expect(err.message).toMatch(/^helm chart runaway: the render needed more memory than maxMemoryBytes allows \(268435456 bytes \(256 MiB\)\)/);
+    expect(err.data).toMatchObject({ chart: 'runaway', limit: 'maxMemoryBytes', limitValue: 256 * MiB });
+    // Never Go's goroutine dump, never partial output.
+    expect(err.message).not.toMatch(/goroutine|runtime\.|\.go:\d|k0:|xxxx/);
+    expect(err.message.length).toBeLessThan(600);
+    // The worker was replaced: the next render works, on the same engine.
+    expect((await runaway('none')).map((o) => o.data)).toEqual([{ mode: 'none' }]);
+  });
+
+  it("keeps the host process's memory within the cap while templates run away", async () => {
+    await runaway('none'); // a warm engine, as in a long-running reconciler
+    const before = process.memoryUsage.rss();
+    const { peak, result: codes } = await peakRss(async () => {
+      const codes = [];
+      for (const mode of ['recurse', 'until', 'double'] as const) codes.push((await rejection(runaway(mode))).code);
+      return codes;
+    });
+    expect(codes).toEqual(['ENGINE_MEMORY_LIMIT', 'ENGINE_MEMORY_LIMIT', 'ENGINE_MEMORY_LIMIT']);
+    // The wasm memory is at most 256 MiB; the slack is a new worker's heap and startup.
+    // Without the cap, `recurse` alone grows the process by gigabytes.
+    expect(peak - before).toBeLessThan(256 * MiB + 192 * MiB);
+  });
+
+  it('stops a render that loops past timeoutMs with ENGINE_TIMEOUT, then renders the next chart', async () => {
+    const started = Date.now();
+    const err = await rejection(runaway('spin', { timeoutMs: 1000 }));
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(err.code).toBe('ENGINE_TIMEOUT');
+    expect(err.message).toMatch(/^helm chart runaway: the render took longer than timeoutMs allows \(1000 ms\)/);
+    expect(err.data).toMatchObject({ limit: 'timeoutMs', limitValue: 1000 });
+    expect(await runaway('none')).toHaveLength(1);
+  });
+
+  it('runs a render with another maxMemoryBytes in an engine compiled for it', async () => {
+    // The cap is compiled into the module: a render with another cap gets its own worker.
+    const small = await rejection(runaway('double', { maxMemoryBytes: 64 * MiB }));
+    expect(small.code).toBe('ENGINE_MEMORY_LIMIT');
+    expect(small.message).toMatch(/67108864 bytes \(64 MiB\)/);
+    expect(await runaway('none', { maxMemoryBytes: 64 * MiB })).toHaveLength(1);
+    expect(await runaway('none')).toHaveLength(1);
+  });
+
+  it('refuses a maxMemoryBytes below the memory the engine starts with', async () => {
+    const err = await rejection(runaway('none', { maxMemoryBytes: 1 * MiB }));
+    expect(err.code).toBe('HELM_INVALID_OPTIONS');
+    expect(err.message).toMatch(/maxMemoryBytes.*below the \d+ bytes the engine starts with/);
+    expect(await runaway('none')).toHaveLength(1);
+  });
+});
+
+describe('cli engine bounds', () => {
+  const cli = { engine: 'cli', helmPath: helmBin } as const;
+
+  it('kills helm past timeoutMs with ENGINE_TIMEOUT', async () => {
+    const started = Date.now();
+    const err = await rejection(runaway('spin', { ...cli, timeoutMs: 1000 }));
+    expect(err.code).toBe('ENGINE_TIMEOUT');
+    expect(err.message).toMatch(/^helm chart runaway: the render took longer than timeoutMs allows \(1000 ms\)/);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('kills helm past maxMemoryBytes with ENGINE_MEMORY_LIMIT', async () => {
+    const err = await rejection(runaway('double', { ...cli, maxMemoryBytes: 256 * MiB }));
+    expect(err.code).toBe('ENGINE_MEMORY_LIMIT');
+    expect(err.message).toMatch(/^helm chart runaway: the render needed more memory than maxMemoryBytes allows \(268435456 bytes \(256 MiB\)\): the helm process reached \d+ bytes/);
+    expect(await runaway('none', cli)).toHaveLength(1);
+  });
+});
+
+describe('withMemoryMaximum', () => {
+  // A module with one memory of 1 page and no maximum, exported as `mem`.
+  const module = Uint8Array.from([
+    0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+    0x05, 0x03, 0x01, 0x00, 0x01, // memory section: 1 memory, flags 0 (no max), min 1
+    0x07, 0x07, 0x01, 0x03, 0x6d, 0x65, 0x6d, 0x02, 0x00, // export "mem" = memory 0
+  ]);
+  type Wasm = { Module: new (b: Uint8Array) => object; Instance: new (m: object) => { exports: { mem: { grow(n: number): number } } } };
+  const wasm = (globalThis as unknown as { WebAssembly: Wasm }).WebAssembly;
+
+  it('declares a maximum, so memory.grow past it fails', () => {
+    const capped = withMemoryMaximum(module, 3 * 65_536 + 100);
+    expect(capped).toMatchObject({ initialBytes: 65_536, maximumBytes: 3 * 65_536 });
+    const mem = new wasm.Instance(new wasm.Module(capped.bytes)).exports.mem;
+    expect(mem.grow(2)).toBe(1);
+    expect(() => mem.grow(1)).toThrow(RangeError);
+    // The original grows freely.
+    expect(new wasm.Instance(new wasm.Module(module)).exports.mem.grow(16)).toBe(1);
+  });
+
+  it('keeps a smaller existing maximum and copies the other sections as they are', () => {
+    const once = withMemoryMaximum(module, 2 * 65_536);
+    const twice = withMemoryMaximum(once.bytes, 100 * 65_536);
+    expect(twice.maximumBytes).toBe(2 * 65_536);
+    expect([...twice.bytes.subarray(-9)]).toEqual([...module.subarray(-9)]);
+  });
+
+  it('refuses a maximum below the initial memory, and what is not a module', () => {
+    expect(() => withMemoryMaximum(module, 1000)).toThrow(/below the 65536 bytes the engine starts with/);
+    expect(() => withMemoryMaximum(new TextEncoder().encode('not wasm'), 65_536)).toThrow(/not a WebAssembly module/);
+  });
+});
