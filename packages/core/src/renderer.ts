@@ -43,6 +43,7 @@ export function pluginName(fn: { name: string }, fallback: string): string {
  * Gives a renderer or transform a name, so errors and events can say which one failed
  * (`render yamlFiles failed: …`). Returns `fn`.
  *
+ * @typeParam F - the function's type, kept as it is.
  * @example
  * ```ts
  * const render = named('my-renderer', async () => []);

@@ -26,6 +26,7 @@ export interface SinkConformanceOptions {
 export interface SinkConformanceCheck {
   /** What the check asserts, as a test name. */
   name: string;
+  /** Runs the check on a new sink; rejects with an error saying what the sink did wrong. */
   run(): Promise<void>;
 }
 
