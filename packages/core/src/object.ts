@@ -71,7 +71,7 @@ export function parseRefKey(key: string): ObjectRef {
   return ref;
 }
 
-/** A short human-readable form of a ref for messages, e.g. `Deployment web/api`. */
+/** A short human-readable form of a ref for messages: `Kind.group namespace/name`, e.g. `Deployment.apps web/api` or `ConfigMap web/settings` (core group), `Namespace web` (cluster-scoped). */
 export function formatRef(ref: ObjectRef): string {
   const kind = ref.group ? `${ref.kind}.${ref.group}` : ref.kind;
   return `${kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;

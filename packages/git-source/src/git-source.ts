@@ -132,7 +132,7 @@ function refLabel(ref: GitRef): string {
  *   url: 'https://git.example.com/platform/env.git',
  *   ref: { branch: 'main' },
  *   path: 'clusters/prod',
- *   auth: { token: process.env.GIT_TOKEN },
+ *   auth: { token }, // e.g. process.env.GIT_TOKEN, checked to be set
  * });
  * const revision = await source.latestRevision(); // 'main@sha1:…'
  * const artifact = await source.fetch(revision);

@@ -37,7 +37,7 @@ export function imagesOf(objects: readonly KubeObject[]): string[] {
   return imageUsages(objects).map((u) => u.image);
 }
 
-/** Like {@link imagesOf}, with the objects that name each image (for messages such as "used by Deployment web/api"). */
+/** Like {@link imagesOf}, with the objects that name each image (for messages such as "used by Deployment.apps web/api"). */
 export function imageUsages(objects: readonly KubeObject[]): ImageUsage[] {
   const byImage = new Map<string, ImageUsage>();
   for (const obj of objects) {

@@ -38,7 +38,7 @@ const kindRules: ReadonlyMap<string, (obj: KubeObject) => Health> = new Map([
 ]);
 
 /**
- * The health of a missing object: `NotFound`, e.g. `Deployment web/api not found`.
+ * The health of a missing object: `NotFound`, e.g. `Deployment.apps web/api not found`.
  *
  * @param ref - the object that was looked for; named in the message when given.
  */
@@ -58,9 +58,13 @@ export function notFoundHealth(ref?: ObjectRef): Health {
  *    `Deployment generation is 3, but latest observed generation is 2`;
  * 4. the first of the conditions `Reconciling=True` → `InProgress` and `Stalled=True` →
  *    `Failed`, with the condition's reason and message;
- * 5. a kind-specific rule: Deployment, StatefulSet, DaemonSet, ReplicaSet, Pod, Job, CronJob,
- *    Service, PersistentVolumeClaim, CustomResourceDefinition, Namespace, ConfigMap, Secret
- *    (see `deploymentHealth`, `podHealth`… for each);
+ * 5. a kind-specific rule, as kstatus has them: Deployment, StatefulSet, DaemonSet and
+ *    ReplicaSet are `InProgress` until every wanted replica is updated and ready (a Deployment
+ *    past its progress deadline is `Failed`); a Pod is `Failed` when its phase is `Failed`, it
+ *    is crash-looping or it cannot be scheduled; a Job is `Failed` on its `Failed` condition;
+ *    a CronJob is `Current`; a LoadBalancer Service waits for its address; a
+ *    PersistentVolumeClaim for `Bound`; a CustomResourceDefinition for `Established`; a
+ *    Namespace in phase `Terminating` is `Terminating`; ConfigMaps and Secrets are `Current`;
  * 6. for any other kind, a `Ready` condition: `True` → `Current`, `False` or `Unknown` →
  *    `InProgress` with its reason and message (the convention Flux and most operators follow);
  * 7. otherwise `Current`, `Resource is current` — kinds without status semantics.
@@ -70,7 +74,8 @@ export function notFoundHealth(ref?: ObjectRef): Health {
  *
  * @example
  * ```ts
- * const health = computeHealth(await reader.get(ref));
+ * const [live] = await sink.get([ref]);
+ * const health = computeHealth(live);
  * if (health.status === 'Failed') console.error(`${formatRef(ref)}: ${health.message}`);
  * ```
  */

@@ -39,8 +39,8 @@ export interface NotifySubscription {
  *
  * @example
  * ```ts
- * const stop = notifyOn(reconciler, webhookNotifier({ url: process.env.HOOK_URL!, secret: process.env.HOOK_SECRET }), {
- *   onError: (e) => log.warn({ code: e.code }, e.message),
+ * const stop = notifyOn(reconciler, webhookNotifier({ url: 'https://hooks.example.com/converge', secret }), {
+ *   onError: (e) => console.warn(e.code, e.message),
  * });
  * // on shutdown:
  * stop();

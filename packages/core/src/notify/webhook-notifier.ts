@@ -51,12 +51,14 @@ export const SIGNATURE_HEADER = 'X-Converge-Signature';
  *
  * @example
  * ```ts
- * const hook = webhookNotifier({ url: 'https://hooks.example.com/converge', secret: process.env.HOOK_SECRET });
+ * const hook = webhookNotifier({ url: 'https://hooks.example.com/converge', secret });
  * notifyOn(reconciler, hook);
  *
- * // receiver side:
- * const expected = 'sha256=' + createHmac('sha256', secret).update(rawBody).digest('hex');
- * timingSafeEqual(Buffer.from(expected), Buffer.from(req.headers['x-converge-signature']));
+ * // receiver side, on the raw body (timingSafeEqual throws on buffers of different lengths):
+ * const expected = Buffer.from('sha256=' + createHmac('sha256', secret).update(rawBody).digest('hex'));
+ * const header = req.headers['x-converge-signature'];
+ * const given = Buffer.from(typeof header === 'string' ? header : '');
+ * const signed = given.length === expected.length && timingSafeEqual(given, expected);
  * ```
  */
 export function webhookNotifier(options: WebhookNotifierOptions): Notifier {
