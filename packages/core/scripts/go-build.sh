@@ -77,7 +77,10 @@ go_build_cached() {
   kill "$ticker" 2>/dev/null || true
   wait "$ticker" 2>/dev/null || true
   # What went into it (Go version, every module and its hash), for whoever wonders later.
-  (cd "$_go_build_tmp" && GOTOOLCHAIN=local "$GO" version -m "$binary") > "$_go_build_tmp/BUILDINFO"
+  # `go version -m` cannot read a js/wasm module: list the modules it was built from instead.
+  if ! (cd "$_go_build_tmp" && GOTOOLCHAIN=local "$GO" version -m "$binary") > "$_go_build_tmp/BUILDINFO" 2>/dev/null; then
+    (cd "$dir" && GOTOOLCHAIN=local GOFLAGS=-mod=readonly "$GO" list -m all) > "$_go_build_tmp/BUILDINFO"
+  fi
 
   chmod 755 "$_go_build_tmp"
   # An incomplete folder (a binary deleted by hand) is replaced; we hold the lock.

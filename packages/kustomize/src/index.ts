@@ -1,0 +1,11 @@
+export { kustomize } from './kustomize.js';
+export type { KustomizeOptions, KustomizeImage, KustomizePatch, KustomizePatchTarget, KustomizeLabel } from './kustomize-options.js';
+export { DEFAULT_KUSTOMIZE_LIMITS } from './kustomize-options.js';
+export { KustomizeEngine, defaultKustomizeEngine } from './kustomize-engine.js';
+export type { KustomizeEngineOptions, KustomizeEngineInfo, BuildRequest, BuildOutput, KustomizationOverrides } from './kustomize-engine.js';
+export { gitRemoteResolver } from './remote-resolver.js';
+export type { RemoteResolver, RemoteContext, ResolvedRemote, GitRemoteResolverOptions } from './remote-resolver.js';
+export { parseRemoteUrl, redactUrl } from './remote-url.js';
+export type { RemoteUrl } from './remote-url.js';
+export { KustomizeError } from './errors.js';
+export type { KustomizeErrorCode } from './errors.js';
