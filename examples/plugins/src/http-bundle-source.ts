@@ -128,24 +128,26 @@ export function httpBundleSource(options: HttpBundleSourceOptions): Source {
     return { source: id, revision, files: memoryFileTree(files as Record<string, string>) };
   }
 
-  return {
-    id,
-    async latestRevision(call: SourceCallOptions = {}) {
-      return revisionOf((await request('HEAD', undefined, call.signal)).etag);
-    },
-    async fetch(revision?: string, call: SourceCallOptions = {}) {
-      if (revision !== undefined && revision === last?.revision) return last;
-      const known = last;
-      const answer = await request('GET', known && known.revision.slice('etag:'.length), call.signal);
-      const current = answer.status === 304 && known ? known : artifactOf(revisionOf(answer.etag), answer.body ?? new Uint8Array());
-      if (revision !== undefined && current.revision !== revision) {
-        // The bundle changed between latestRevision() and fetch(); the next pass takes the new one.
-        throw new SourceError('REVISION_NOT_FOUND', `${id}: revision ${revision} is no longer served (now ${current.revision}); the server keeps no history`, {
-          data: { revision, latest: current.revision, retryable: true },
-        });
-      }
-      last = current;
-      return current;
-    },
-  };
+  /** One HEAD request: the ETag is the revision. */
+  async function latestRevision(call: SourceCallOptions = {}): Promise<string> {
+    return revisionOf((await request('HEAD', undefined, call.signal)).etag);
+  }
+
+  /** The artifact at `revision` (default: the latest); downloads only a bundle it has not seen. */
+  async function fetchArtifact(revision?: string, call: SourceCallOptions = {}): Promise<Artifact> {
+    if (revision !== undefined && revision === last?.revision) return last;
+    const known = last;
+    const answer = await request('GET', known && known.revision.slice('etag:'.length), call.signal);
+    const current = answer.status === 304 && known ? known : artifactOf(revisionOf(answer.etag), answer.body ?? new Uint8Array());
+    if (revision !== undefined && current.revision !== revision) {
+      // The bundle changed between latestRevision() and fetch(); the next pass takes the new one.
+      throw new SourceError('REVISION_NOT_FOUND', `${id}: revision ${revision} is no longer served (now ${current.revision}); the server keeps no history`, {
+        data: { revision, latest: current.revision, retryable: true },
+      });
+    }
+    last = current;
+    return current;
+  }
+
+  return { id, latestRevision, fetch: fetchArtifact };
 }

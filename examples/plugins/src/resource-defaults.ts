@@ -52,44 +52,48 @@ const KINDS = ['cpu', 'memory'] as const;
  * ```
  */
 export function resourceDefaults(options: ResourceDefaultsOptions): Transform {
-  const max = Object.fromEntries(KINDS.flatMap((k) => (options.max?.[k] === undefined ? [] : [[k, quantity(options.max[k], `max.${k}`)]])));
+  const max: Partial<Record<(typeof KINDS)[number], number>> = {};
+  for (const kind of KINDS) if (options.max?.[kind] !== undefined) max[kind] = quantity(options.max[kind], `max.${kind}`);
   return named('resourceDefaults', (objects: KubeObject[]) =>
     objects.map((obj) => {
       const path = POD_SPEC_PATHS[obj.kind];
-      if (!path) return obj;
+      if (!path) return obj; // nothing to change: the same object, origin and all
+      // Never change the input: the runtime reuses a revision's render on later passes.
       const copy = inheritOrigin(structuredClone(obj), obj);
       let podSpec: unknown = copy;
       for (const key of path) podSpec = isRecord(podSpec) ? podSpec[key] : undefined;
       if (!isRecord(podSpec)) return obj;
       for (const list of ['initContainers', 'containers'] as const) {
         const containers = podSpec[list];
-        if (!Array.isArray(containers)) continue;
-        for (const container of containers.filter(isRecord)) {
-          const resources = isRecord(container['resources']) ? container['resources'] : (container['resources'] = {});
-          for (const field of ['requests', 'limits'] as const) {
-            const set = isRecord(resources[field]) ? resources[field] : {};
-            const merged = { ...options[field], ...set };
-            if (Object.keys(merged).length > 0) resources[field] = merged;
-          }
-          const limits = isRecord(resources['limits']) ? resources['limits'] : {};
-          for (const kind of KINDS) {
-            const limit = limits[kind];
-            const cap = max[kind];
-            if (limit === undefined || cap === undefined) continue;
-            const where = `${origin(obj)}container "${String(container['name'])}" of ${formatRef(refOf(obj))}`;
-            if (quantity(limit, `${where} limits.${kind}`) > cap) {
-              throw new ResourcePolicyError(
-                'RESOURCE_LIMIT_EXCEEDED',
-                `${where} sets a ${kind} limit of ${String(limit)}, above the platform's maximum of ${String(options.max?.[kind])}; lower it or ask the platform team`,
-                { data: { ref: refOf(obj), container: container['name'], resource: kind, ...positionOf(obj) } },
-              );
-            }
-          }
-        }
+        if (Array.isArray(containers)) for (const container of containers.filter(isRecord)) enforce(container, obj, options, max);
       }
       return copy;
     }),
   );
+}
+
+/** Gives `container` (of `obj`, for messages) the default resources, and checks its limits against `max`. */
+function enforce(container: Record<string, unknown>, obj: KubeObject, options: ResourceDefaultsOptions, max: Partial<Record<(typeof KINDS)[number], number>>): void {
+  const resources = isRecord(container['resources']) ? container['resources'] : (container['resources'] = {});
+  for (const field of ['requests', 'limits'] as const) {
+    const merged = { ...options[field], ...(isRecord(resources[field]) ? resources[field] : {}) };
+    if (Object.keys(merged).length > 0) resources[field] = merged;
+  }
+  const limits = isRecord(resources['limits']) ? resources['limits'] : {};
+  const position = originOf(obj); // the file and line, if a renderer recorded them
+  for (const kind of KINDS) {
+    const limit = limits[kind];
+    const cap = max[kind];
+    if (limit === undefined || cap === undefined) continue;
+    const where = `${position ? `${formatPosition(position)}: ` : ''}container "${String(container['name'])}" of ${formatRef(refOf(obj))}`;
+    if (quantity(limit, `${where} limits.${kind}`) <= cap) continue;
+    throw new ResourcePolicyError(
+      'RESOURCE_LIMIT_EXCEEDED',
+      `${where} sets a ${kind} limit of ${String(limit)}, above the platform's maximum of ${String(options.max?.[kind])}; lower it or ask the platform team`,
+      // data.position lets tools jump to the line; the runtime adds data.stage and data.plugin.
+      { data: { ref: refOf(obj), container: container['name'], resource: kind, ...(position && { position }) } },
+    );
+  }
 }
 
 /** The value of a Kubernetes quantity (`500m` → 0.5, `1Gi` → 1073741824). */
@@ -100,16 +104,6 @@ export function quantity(text: unknown, what: string): number {
     throw new ResourcePolicyError('INVALID_QUANTITY', `${what}: ${JSON.stringify(text)} is not a quantity Kubernetes accepts (e.g. 250m, 1.5, 512Mi, 2Gi)`);
   }
   return Number(match[1]) * factor;
-}
-
-function origin(obj: KubeObject): string {
-  const where = originOf(obj);
-  return where ? `${formatPosition(where)}: ` : '';
-}
-
-function positionOf(obj: KubeObject): { position?: NonNullable<ReturnType<typeof originOf>> } {
-  const position = originOf(obj);
-  return position ? { position } : {};
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
