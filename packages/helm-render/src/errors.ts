@@ -6,6 +6,12 @@ import { ConvergeError, type ConvergeErrorOptions, type FilePosition } from '@co
  * - `HELM_CHART_NOT_FOUND` — no chart at the path, URL or version asked for.
  * - `HELM_CHART_INVALID` — the chart cannot be loaded (bad `Chart.yaml`, library chart, …).
  * - `HELM_DEPENDENCY_MISSING` — `Chart.yaml` names a dependency that `charts/` lacks.
+ * - `HELM_DEPENDENCY_UNRESOLVED` — a dependency `Chart.yaml` names, not vendored in `charts/`,
+ *   cannot be fetched: its repository cannot be read, it has no version matching the
+ *   constraint, or its `file://` folder is missing. `data.dependency`, `data.version` and
+ *   `data.repository` (never with credentials) name it; `cause` says why.
+ * - `HELM_DEPENDENCY_LOCK_OUTDATED` — `Chart.lock` does not match the dependencies of
+ *   `Chart.yaml` (its digest differs): run `helm dependency update` and commit the lock.
  * - `HELM_VALUES_INVALID` — a values file is not valid YAML, or values could not be coalesced.
  * - `HELM_VALUES_SCHEMA` — values do not satisfy the chart's `values.schema.json`.
  * - `HELM_TEMPLATE_ERROR` — a template failed to parse or execute (`fail`, `required`, …).
@@ -28,6 +34,8 @@ export type HelmErrorCode =
   | 'HELM_CHART_NOT_FOUND'
   | 'HELM_CHART_INVALID'
   | 'HELM_DEPENDENCY_MISSING'
+  | 'HELM_DEPENDENCY_UNRESOLVED'
+  | 'HELM_DEPENDENCY_LOCK_OUTDATED'
   | 'HELM_VALUES_INVALID'
   | 'HELM_VALUES_SCHEMA'
   | 'HELM_TEMPLATE_ERROR'

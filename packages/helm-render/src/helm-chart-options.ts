@@ -134,8 +134,20 @@ export interface HelmChartOptions {
    * @default 60000
    */
   timeoutMs?: number;
-  /** Credentials, cache and transport for repository and OCI charts. */
+  /**
+   * Credentials, cache and transport for repository and OCI charts. Its `cacheDir`, `fetch`
+   * and `plainHttp` also apply to the repositories of the chart's dependencies; its
+   * credentials never do (see `dependencyRepositories`).
+   */
   repository?: ChartRepositoryOptions;
+  /**
+   * Credentials and settings for the repositories that the chart's `dependencies:` name, by
+   * repository URL as written in `Chart.yaml` (`https://…` or `oci://…`), like
+   * `helm repo add --username/--password` before `helm dependency build`. A dependency
+   * repository without an entry is read anonymously.
+   * @default {}
+   */
+  dependencyRepositories?: Record<string, ChartRepositoryOptions>;
   /**
    * Answers the `lookup` template function (wasm engine only).
    * @default none: `lookup` returns empty results, as in `helm template`
@@ -157,12 +169,13 @@ export const DEFAULT_RENDER_LIMITS = {
 
 /** {@link HelmChartOptions} with every default filled in. */
 export interface ResolvedHelmChartOptions
-  extends Required<Omit<HelmChartOptions, 'version' | 'values' | 'kubeVersion' | 'helmPath' | 'repository' | 'lookup'>> {
+  extends Required<Omit<HelmChartOptions, 'version' | 'values' | 'kubeVersion' | 'helmPath' | 'repository' | 'lookup' | 'dependencyRepositories'>> {
   version: string | undefined;
   values: Record<string, unknown> | undefined;
   kubeVersion: string;
   helmPath: string | undefined;
   repository: ChartRepositoryOptions;
+  dependencyRepositories: Record<string, ChartRepositoryOptions>;
   lookup: HelmLookup | undefined;
 }
 
@@ -188,6 +201,7 @@ export function resolveHelmChartOptions(o: HelmChartOptions): ResolvedHelmChartO
     maxOutputBytes: o.maxOutputBytes ?? DEFAULT_RENDER_LIMITS.maxOutputBytes,
     timeoutMs: o.timeoutMs ?? DEFAULT_RENDER_LIMITS.timeoutMs,
     repository: o.repository ?? {},
+    dependencyRepositories: o.dependencyRepositories ?? {},
     lookup: o.lookup,
   };
 }

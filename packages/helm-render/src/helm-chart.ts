@@ -5,6 +5,7 @@ import type { ChartFile, HelmEngine, ValuesDocument } from './engine.js';
 import { HelmError, helmError } from './errors.js';
 import { type HelmChartOptions, resolveHelmChartOptions, type ResolvedHelmChartOptions } from './helm-chart-options.js';
 import { chartFromArtifact } from './internal/artifact-chart.js';
+import { localChartReader, withDependencies } from './internal/chart-dependencies.js';
 import { parseHelmOutput } from './internal/parse-helm-output.js';
 import { remoteChart } from './internal/remote-chart.js';
 import { WASM32_MAX_BYTES } from './internal/wasm-memory-limit.js';
@@ -16,8 +17,13 @@ import { defaultWasmEngine } from './wasm-engine.js';
  * no subprocess, no file or network access beyond the chart and values given), or a `helm`
  * binary with `engine: 'cli'`.
  *
- * The chart comes from the artifact (a folder with its subcharts vendored in `charts/`, or a
- * `.tgz`), a Helm repository, or an OCI registry (see {@link HelmChartOptions.chart}).
+ * The chart comes from the artifact (a folder or a `.tgz`), a Helm repository, or an OCI
+ * registry (see {@link HelmChartOptions.chart}). Dependencies that `Chart.yaml` names and
+ * `charts/` does not hold are fetched as `helm dependency build` fetches them: the versions
+ * of `Chart.lock` when there is one (its digest checked), else the newest matching each
+ * constraint; from Helm repositories, OCI registries and `file://` folders, cached by digest
+ * (credentials in {@link HelmChartOptions.dependencyRepositories}). Vendored subcharts are
+ * used as they are.
  * Values are merged in Helm's order: the chart's `values.yaml`, then each of `valuesFiles`,
  * then `values`. The output is parsed into objects in Helm's install order (CRDs first when
  * included, hooks last); each object's origin is the template that produced it.
@@ -55,10 +61,16 @@ export function helmChart(options: HelmChartOptions): Renderer {
   return async ({ artifact, signal }): Promise<KubeObject[]> => {
     try {
       signal?.throwIfAborted();
-      const files: ChartFile[] =
+      const chartFiles: ChartFile[] =
         location.kind === 'artifact'
           ? await chartFromArtifact(artifact.files, location.path, signal)
           : await remoteChart(location, o.version, o.repository, signal);
+      const files = await withDependencies(chartFiles, {
+        local: localChartReader(location, artifact.files, chartFiles, signal),
+        repository: o.repository,
+        dependencyRepositories: o.dependencyRepositories,
+        signal,
+      });
 
       const values: ValuesDocument[] = [];
       for (const path of o.valuesFiles) {

@@ -3,6 +3,7 @@ import { helmError } from '../errors.js';
 import type { ChartRepositoryOptions } from '../helm-chart-options.js';
 import { extractChartArchive } from './chart-archive.js';
 import { ChartCache, sha256 } from './chart-cache.js';
+import type { FetchedChartArchive } from './helm-repository.js';
 import { authorization, download } from './http-client.js';
 import { selectVersion } from './select-version.js';
 
@@ -16,8 +17,7 @@ interface Manifest {
 /**
  * Fetches a chart pushed to an OCI registry (`helm push`): `oci://host[:port]/path/name`.
  * `version` is a tag, or a semver range resolved against the repository's tags (Helm
- * writes `+` as `_` in tags). The chart layer is checked against its digest and cached by it.
- * Registry auth: anonymous, basic, or the token flow (`WWW-Authenticate: Bearer`).
+ * writes `+` as `_` in tags). See {@link chartArchiveFromOci}.
  */
 export async function chartFromOci(
   reference: string,
@@ -25,6 +25,21 @@ export async function chartFromOci(
   repository: ChartRepositoryOptions,
   signal?: AbortSignal,
 ): Promise<ChartFile[]> {
+  const { archive, label } = await chartArchiveFromOci(reference, version, repository, signal);
+  return extractChartArchive(archive, label);
+}
+
+/**
+ * The chart archive (layer) of an OCI chart and the version chosen (the tag, `_` read as `+`).
+ * The layer is checked against its digest and cached by it.
+ * Registry auth: anonymous, basic, or the token flow (`WWW-Authenticate: Bearer`).
+ */
+export async function chartArchiveFromOci(
+  reference: string,
+  version: string | undefined,
+  repository: ChartRepositoryOptions,
+  signal?: AbortSignal,
+): Promise<FetchedChartArchive> {
   const { registry, name } = parseReference(reference);
   const scheme = repository.plainHttp ? 'http' : 'https';
   const api = `${scheme}://${registry}/v2/${name}`;
@@ -39,6 +54,7 @@ export async function chartFromOci(
     }
     tag = chosen;
   }
+  const chosenVersion = tag.replace(/_/g, '+');
   tag = tag.replace(/\+/g, '_');
 
   const manifest = JSON.parse(
@@ -52,7 +68,7 @@ export async function chartFromOci(
   const label = `${reference}:${tag}`;
   const cache = new ChartCache(repository.cacheDir);
   const cached = await cache.get(digest);
-  if (cached) return extractChartArchive(cached, label);
+  if (cached) return { archive: cached, version: chosenVersion, label };
 
   const archive = await client.bytes(`${api}/blobs/${layer.digest}`, `the chart layer of ${label}`);
   const actual = sha256(archive);
@@ -64,7 +80,7 @@ export async function chartFromOci(
     });
   }
   await cache.put(actual, archive);
-  return extractChartArchive(archive, label);
+  return { archive, version: chosenVersion, label };
 }
 
 function parseReference(reference: string): { registry: string; name: string } {
