@@ -61,6 +61,33 @@ describe('dependencies between workspace packages', () => {
   });
 });
 
+describe('package metadata a user sees on npm', () => {
+  it.each(packages)('$manifest.name has README, LICENSE, repository, homepage, bugs, keywords', ({ dir, manifest }) => {
+    const m = manifest as Manifest & Record<string, unknown>;
+    expect(existsSync(join(root, 'packages', dir, 'README.md')), 'README.md').toBe(true);
+    expect(existsSync(join(root, 'packages', dir, 'LICENSE')), 'LICENSE').toBe(true);
+    expect(m['license']).toBe('Apache-2.0');
+    expect(m['repository']).toMatchObject({ type: 'git', directory: `packages/${dir}` });
+    expect(m['homepage']).toMatch(/^https:\/\//);
+    expect(m['bugs']).toMatchObject({ url: expect.stringMatching(/^https:\/\//) });
+    expect((m['keywords'] as string[] | undefined)?.length ?? 0).toBeGreaterThan(0);
+  });
+
+  it.each(packages)('$manifest.name README links work from the npm page (absolute or anchors)', ({ dir }) => {
+    const file = join(root, 'packages', dir, 'README.md');
+    expect(existsSync(file), 'README.md').toBe(true);
+    const readme = existsSync(file) ? readFileSync(file, 'utf8') : '';
+    const relative = [...readme.matchAll(/\]\(([^)\s]+)\)/g)].map((m) => m[1]!).filter((href) => !/^(https?:|mailto:|#)/.test(href));
+    expect(relative).toEqual([]);
+  });
+
+  it.each(packages)('$manifest.name exports have a default condition (require() on Node >= 22.12)', ({ manifest }) => {
+    for (const [subpath, target] of Object.entries(manifest.exports ?? {})) {
+      if (typeof target === 'object' && target !== null) expect(Object.keys(target), subpath).toContain('default');
+    }
+  });
+});
+
 /** npm's environment without what `npm test` sets for its own project (prefix, workspace, package). */
 function npmEnv(): NodeJS.ProcessEnv {
   const keep = new Set(['npm_config_cache', 'npm_config_userconfig', 'npm_config_globalconfig', 'npm_config_registry']);

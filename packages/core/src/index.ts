@@ -24,6 +24,8 @@ export {
   PassTimeoutError,
   PluginError,
   InventoryDamagedError,
+  HookFailedError,
+  ImmutableFieldError,
   inStage,
   toConvergeError,
 } from './errors.js';
@@ -48,7 +50,9 @@ export type {
   DeleteResult,
   DriftEvent,
 } from './sink.js';
-export { OWNER_ANNOTATION, PRUNE_ANNOTATION, NAMESPACE_DELETE_ANNOTATION, isPruneDisabled, ownerOf } from './annotations.js';
+export { OWNER_ANNOTATION, PRUNE_ANNOTATION, NAMESPACE_DELETE_ANNOTATION, FORCE_ANNOTATION, isPruneDisabled, ownerOf } from './annotations.js';
+export type { HookPhase, HookDeletePolicy, HookSpec, UnsupportedHook } from './phases.js';
+export { WAVE_ANNOTATION, HOOK_ANNOTATION, HOOK_DELETE_POLICY_ANNOTATION, waveOf, hookOf, hookName } from './phases.js';
 export { normalize } from './normalize.js';
 export type { IgnoreRule } from './ignore-rules.js';
 export { MASK, isSecret, maskSecret } from './mask.js';
