@@ -13,6 +13,7 @@ import (
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/openapi"
 )
 
 // ArtifactRoot is where the artifact's files appear in the engine's in-memory file system.
@@ -91,7 +92,9 @@ type Result struct {
 	Remotes []RemoteRecord `json:"remotes"`
 }
 
-var artifactPrefix = regexp.MustCompile(`(^|[\s'"(=:])` + regexp.QuoteMeta(ArtifactRoot) + `(/|\b)`)
+// builtinSchemaVersion is how kyaml names its builtin schema before any build changed it.
+var builtinSchemaVersion = openapi.GetSchemaVersion()
+
 
 // Render runs kustomize's krusty on the request's files in memory.
 func Render(_ context.Context, req *Request) (*Result, error) {
@@ -151,6 +154,13 @@ func Render(_ context.Context, req *Request) (*Result, error) {
 	// itself must not try to run a helm binary.
 	opts.PluginConfig.HelmConfig.Enabled = false
 
+	// kustomize keeps the OpenAPI schema in a global, and a build without `openapi:` does not
+	// undo the custom schema of the build before it (kyaml's SetSchema leaves customSchema
+	// set): one `kustomize build` per process never notices, an engine that serves many
+	// does. Reset it whenever the previous build left anything but the builtin schema.
+	if openapi.GetSchemaVersion() != builtinSchemaVersion {
+		openapi.ResetOpenAPI()
+	}
 	m, err := krusty.MakeKustomizer(opts).Run(fs, root)
 	if err != nil {
 		return nil, fs.classify(err)
