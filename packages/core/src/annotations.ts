@@ -22,3 +22,11 @@ export function ownerOf(obj: { metadata: { annotations?: Record<string, string> 
  * CRD deletes every custom resource of its kind.
  */
 export const NAMESPACE_DELETE_ANNOTATION = 'converge.dev/delete-contents';
+
+/**
+ * Annotation that, set to `enabled`, lets a reconciler delete and re-create an object whose
+ * apply fails because an immutable field changed (a Job's template, a Service's clusterIP), as
+ * Flux's `kustomize.toolkit.fluxcd.io/force` does. Without it such an apply fails with
+ * `IMMUTABLE_FIELD`.
+ */
+export const FORCE_ANNOTATION = 'converge.dev/force';

@@ -165,6 +165,29 @@ export class InventoryDamagedError extends ConvergeError {
   }
 }
 
+/** A hook failed, did not finish in time, or could not be created; nothing was pruned. */
+export class HookFailedError extends ConvergeError {
+  constructor(phase: 'PreSync' | 'PostSync' | 'SyncFail', ref: ObjectRef, detail: string, cause?: unknown) {
+    super('HOOK_FAILED', `${phase} hook ${formatHookRef(ref)} ${detail}`, { ...(cause !== undefined && { cause }), data: { ref, phase } });
+  }
+}
+
+function formatHookRef(ref: ObjectRef): string {
+  return `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`;
+}
+
+/**
+ * An apply was refused because it changes a field the API server does not allow to change;
+ * `data.fields` names them. Sinks may use this class or their own with the code
+ * `IMMUTABLE_FIELD`: the runtime goes by the code (and re-creates objects that opted in).
+ */
+export class ImmutableFieldError extends ConvergeError {
+  declare readonly data: ConvergeErrorData & { fields: string[] };
+  constructor(message: string, data: ConvergeErrorData & { fields: string[] }, cause?: unknown) {
+    super('IMMUTABLE_FIELD', message, { data, ...(cause !== undefined && { cause }) });
+  }
+}
+
 /** The desired set is empty and the reconciler was not told `allowEmpty`. */
 export class EmptyDesiredStateError extends ConvergeError {
   constructor(reconciler: string) {

@@ -30,6 +30,16 @@ export type ReconcileEvent = ReconcileEventBase &
     | { type: 'object.pruned'; ref: ObjectRef; dryRun: boolean }
     | { type: 'object.failed'; ref: ObjectRef; error: ConvergeError }
     | { type: 'object.orphaned'; ref: ObjectRef }
+    /** A phase begins: hooks of `PreSync`/`PostSync`/`SyncFail`, or one wave of ordinary objects (`Sync`). Only when a pass has hooks or several waves. */
+    | { type: 'phase.started'; phase: 'PreSync' | 'Sync' | 'PostSync' | 'SyncFail'; wave?: number }
+    /** A hook object was created (or, in a dry run, validated). */
+    | { type: 'hook.applied'; phase: 'PreSync' | 'PostSync' | 'SyncFail'; ref: ObjectRef; dryRun: boolean }
+    /** A hook finished. */
+    | { type: 'hook.completed'; phase: 'PreSync' | 'PostSync' | 'SyncFail'; ref: ObjectRef; result: 'succeeded' | 'failed'; message: string }
+    /** An object annotated as a hook Converge does not run (e.g. Helm's `pre-delete`) was left out. */
+    | { type: 'hook.skipped'; ref: ObjectRef; reason: string }
+    /** An object whose immutable fields changed was deleted and created again (it opted in). */
+    | { type: 'object.recreated'; ref: ObjectRef; fields: string[] }
     /**
      * The recorded inventory held entries no valid object could have written (`dropped`; never
      * pruned), or could not be read at all (`unreadable`, why): then it was rebuilt from the

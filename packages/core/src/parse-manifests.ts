@@ -7,6 +7,7 @@ import { YAML_OPTIONS } from './internal/yaml-schema.js';
 import { formatRef, refOf } from './object.js';
 import type { KubeObject } from './object.js';
 import { formatPosition } from './origin.js';
+import { HOOK_ANNOTATION } from './phases.js';
 
 /**
  * Parses the Kubernetes objects in one file: multi-document YAML or JSON (JSON is YAML).
@@ -122,10 +123,11 @@ function validate(
   if (!isPlainObject(metadata)) {
     throw new InvalidObjectError(`${where}: this ${kind} has no metadata; ${need}. Add metadata.name.`, position);
   }
-  if (typeof metadata.name !== 'string' || metadata.name === '') {
+  const namedLater = metadata.generateName !== undefined && typeof metadata.generateName === 'string' && isHook(metadata);
+  if ((typeof metadata.name !== 'string' || metadata.name === '') && !namedLater) {
     const hint =
       metadata.generateName !== undefined
-        ? 'metadata.generateName cannot be reconciled (each pass would create a new object); set metadata.name instead.'
+        ? 'metadata.generateName can only be used by hooks (each pass would create a new object); set metadata.name instead.'
         : typeof metadata.name === 'number' || typeof metadata.name === 'boolean'
           ? `metadata.name must be a string: quote it (name: "${String(metadata.name)}").`
           : `${need}. Add metadata.name.`;
@@ -197,6 +199,13 @@ function findPlainTemplates(
 
 function escapePointer(key: string): string {
   return key.replace(/~/g, '~0').replace(/\//g, '~1');
+}
+
+/** Whether metadata marks a hook, which may use generateName (it is named per revision when it runs). */
+function isHook(metadata: Record<string, unknown>): boolean {
+  const annotations = metadata['annotations'];
+  if (!isPlainObject(annotations)) return false;
+  return [HOOK_ANNOTATION, 'argocd.argoproj.io/hook', 'helm.sh/hook'].some((key) => typeof annotations[key] === 'string');
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -86,6 +86,26 @@ export interface ReconcilerOptions {
    */
   pruneBudget?: false | { maxFraction?: number; minCount?: number };
   /**
+   * How long each wave may take to become healthy before the next one starts, when objects are
+   * spread over several waves (`converge.dev/wave`, `argocd.argoproj.io/sync-wave`); with
+   * `wait`, its timeout is used instead.
+   * @default 300000
+   */
+  waveTimeoutMs?: number;
+  /**
+   * How long a hook (`PreSync`, `PostSync`, `SyncFail`; Argo CD and Helm hook annotations) may
+   * run before it counts as failed.
+   * @default 300000
+   */
+  hookTimeoutMs?: number;
+  /**
+   * Objects to delete and re-create when an apply fails because an immutable field changed,
+   * besides objects annotated `converge.dev/force: enabled`. PersistentVolumeClaims,
+   * PersistentVolumes and Namespaces are only re-created when annotated themselves.
+   * @default () => false
+   */
+  recreate?: (ref: ObjectRef) => boolean;
+  /**
    * Deadline of one pass in ms: a pass still running then is cancelled (its signal aborted)
    * and fails with a retryable `PASS_TIMEOUT`, and the loop goes on; a `trigger()` made meanwhile
    * runs next.
@@ -172,6 +192,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     clock,
     defaultNamespace: options.defaultNamespace,
     maxObjects: options.maxObjects ?? 100_000,
+    waveTimeoutMs: options.waveTimeoutMs ?? 300_000,
+    hookTimeoutMs: options.hookTimeoutMs ?? 300_000,
+    recreate: options.recreate ?? (() => false),
     pruneBudget: options.pruneBudget === false ? false : { maxFraction: options.pruneBudget?.maxFraction ?? 0.5, minCount: options.pruneBudget?.minCount ?? 10 },
   };
   const passTimeoutMs = options.passTimeoutMs ?? 600_000 + (options.wait ? options.wait.timeout : 0);

@@ -6,6 +6,7 @@ import { formatRef, gvkOf, parseApiVersion, refOf, type GroupVersionKind, type K
 import { defaultNamespaceOf, formatPosition, inheritOrigin, originOf } from '../origin.js';
 import type { Sink } from '../sink.js';
 import { CLUSTER_SCOPED_KINDS } from '../transforms/cluster-scoped-kinds.js';
+import { hookName, hookOf } from '../phases.js';
 import { assertUnique } from './assert-unique.js';
 
 /** Metadata the server owns; a manifest copied from `kubectl get -o yaml` may carry it. */
@@ -20,6 +21,8 @@ export interface AdmitOptions {
   sink: Pick<Sink, 'scopeOf' | 'defaultNamespace' | 'isReserved'>;
   defaultNamespace: string | undefined;
   signal: AbortSignal;
+  /** The revision being rendered: names hooks that use `generateName`. */
+  revision: string;
 }
 
 /**
@@ -37,7 +40,7 @@ export async function admit(rendered: unknown, o: AdmitOptions): Promise<KubeObj
   }
   if (rendered.length > o.maxObjects) throw new TooManyObjectsError(o.reconciler, rendered.length, o.maxObjects);
   const checked = rendered.map((obj: unknown, index) => {
-    const object = check(snapshot(obj, index, o.renderer), index, o.renderer);
+    const object = check(nameHook(snapshot(obj, index, o.renderer), o.revision), index, o.renderer);
     const ref = refOf(object);
     if (o.sink.isReserved?.(ref)) fail(`${formatRef(ref)} is where the sink keeps its own records (an inventory); it cannot be a desired object`, object, o.renderer, index, { ref });
     return object;
@@ -70,6 +73,18 @@ function snapshot(obj: unknown, index: number, renderer: string): unknown {
   return inheritOrigin(copy as object, obj);
 }
 
+/** A hook with `generateName` and no name gets its name for this revision (see `hookName`). */
+function nameHook(obj: unknown, revision: string): unknown {
+  if (obj === null || typeof obj !== 'object') return obj;
+  const metadata = (obj as { metadata?: unknown }).metadata as Record<string, unknown> | undefined;
+  if (!metadata || typeof metadata !== 'object' || metadata['name'] !== undefined || typeof metadata['generateName'] !== 'string') return obj;
+  const hook = hookOf(obj as KubeObject);
+  if (!hook || 'unsupported' in hook) return obj;
+  metadata['name'] = hookName(metadata['generateName'], revision);
+  delete metadata['generateName'];
+  return obj;
+}
+
 function check(obj: unknown, index: number, renderer: string): KubeObject {
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) fail(`not an object (${Array.isArray(obj) ? 'an array' : typeof obj})`, obj, renderer, index);
   const { apiVersion, kind, metadata } = obj as Record<string, unknown>;
@@ -78,7 +93,7 @@ function check(obj: unknown, index: number, renderer: string): KubeObject {
   if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) fail(`this ${kind} has no metadata; add metadata.name`, obj, renderer, index);
   const { name, namespace } = metadata as Record<string, unknown>;
   if (typeof name !== 'string' || name === '') {
-    const hint = (metadata as Record<string, unknown>)['generateName'] !== undefined ? ' (metadata.generateName cannot be reconciled: each pass would create a new object)' : '';
+    const hint = (metadata as Record<string, unknown>)['generateName'] !== undefined ? ' (metadata.generateName can only be used by hooks: each pass would create a new object)' : '';
     fail(`this ${kind} has no metadata.name${hint}`, obj, renderer, index);
   }
   const gvk = gvkOf(obj as KubeObject);

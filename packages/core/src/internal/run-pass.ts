@@ -1,15 +1,17 @@
-import { NAMESPACE_DELETE_ANNOTATION, OWNER_ANNOTATION } from '../annotations.js';
+import { FORCE_ANNOTATION, NAMESPACE_DELETE_ANNOTATION, OWNER_ANNOTATION } from '../annotations.js';
 import type { Change, ChangeCounts } from '../change.js';
-import type { Clock } from '../clock.js';
+import { sleep, type Clock } from '../clock.js';
 import {
   AggregateConvergeError,
   EmptyDesiredStateError,
   GateError,
+  ImmutableFieldError,
   inStage,
   InventoryDamagedError,
   NamespaceNotEmptyError,
   OwnershipConflictError,
   PruneBudgetError,
+  toConvergeError,
   type ConvergeError,
 } from '../errors.js';
 import type { ReconcileEvent } from '../events.js';
@@ -18,12 +20,14 @@ import type { IgnoreRule } from '../ignore-rules.js';
 import { isValidRef, refProblem } from '../identity.js';
 import { formatRef, parseApiVersion, refKey, refOf, type KubeObject, type ObjectRef } from '../object.js';
 import { formatPosition, inheritOrigin, originOf } from '../origin.js';
+import { groupByNumber, hookOf, waveOf } from '../phases.js';
 import { plan, type Plan } from '../plan.js';
 import { redactError, sensitiveValues } from '../redact.js';
 import { pluginName, type Renderer } from '../renderer.js';
-import type { Sink } from '../sink.js';
+import type { ApplyResult, Sink } from '../sink.js';
 import type { Source } from '../source.js';
 import { admit, Scopes, settleInventory } from './admit.js';
+import { runHooks, type Hook, type HookRun } from './run-hooks.js';
 import { namespaceBlockers } from './namespace-blockers.js';
 import { sameRefs, unionRefs } from './ref-set.js';
 import { waitForHealth } from './wait-for-health.js';
@@ -50,12 +54,20 @@ export interface PassConfig {
   maxObjects: number;
   /** Most deletes one pass may make without approval. */
   pruneBudget: false | { maxFraction: number; minCount: number };
+  /** How long a wave may take to become healthy before the next one, when waves are in use. */
+  waveTimeoutMs: number;
+  /** How long a hook may run. */
+  hookTimeoutMs: number;
+  /** Objects (besides those annotated `converge.dev/force: enabled`) to delete and re-create when an immutable field changes. */
+  recreate: (ref: ObjectRef) => boolean;
 }
 
 /** What a pass remembers for the next one. */
 export interface PassMemory {
   lastAppliedRevision?: string;
-  rendered?: { revision: string; objects: KubeObject[]; sensitive: Set<string> };
+  rendered?: { revision: string; objects: KubeObject[]; hooks: Hook[]; sensitive: Set<string> };
+  /** The revision whose hooks have run: hooks run once per revision. */
+  hooksRanFor?: string;
   /** A revision whose prune may exceed the budget, approved by the user. */
   pruneApproved?: string;
 }
@@ -80,6 +92,8 @@ export interface PreparedPass {
   /** Whether the recorded inventory held entries that were dropped and must be rewritten. */
   inventoryRepaired: boolean;
   plan: Plan;
+  /** The hooks of this revision (not part of the plan or the inventory). */
+  hooks: Hook[];
 }
 
 /**
@@ -95,8 +109,12 @@ export async function preparePass(c: PassConfig, memory: PassMemory, emit: Emit,
   emit({ type: 'revision.checked', revision, changed: revisionChanged });
 
   const reused = c.reuseRender && memory.rendered?.revision === revision;
-  const desired = reused ? memory.rendered!.objects : await render(c, revision, signal);
-  if (!reused) memory.rendered = { revision, objects: desired, sensitive: sensitiveValues(desired) };
+  if (!reused) {
+    const { objects, hooks, skipped } = await render(c, revision, signal);
+    memory.rendered = { revision, objects, hooks, sensitive: sensitiveValues([...objects, ...hooks.map((h) => h.object)]) };
+    for (const { ref, reason } of skipped) emit({ type: 'hook.skipped', ref, reason });
+  }
+  const { objects: desired, hooks } = memory.rendered!;
   signal.throwIfAborted();
   emit({ type: 'rendered', revision, objects: desired.length, reused });
   if (desired.length === 0 && !c.allowEmpty) throw new EmptyDesiredStateError(c.name);
@@ -142,7 +160,7 @@ export async function preparePass(c: PassConfig, memory: PassMemory, emit: Emit,
   }
   emit({ type: 'planned', revision, counts: p.counts, dryRun: c.dryRun });
   const repaired = unreadable !== undefined || !sameRefs(recorded, inventory) || recorded.length !== inventory.length;
-  return { revision, revisionChanged, desired, inventory, inventoryRepaired: repaired, plan: p };
+  return { revision, revisionChanged, desired, inventory, inventoryRepaired: repaired, plan: p, hooks };
 }
 
 /**
@@ -157,7 +175,7 @@ export async function runPass(
   signal: AbortSignal,
 ): Promise<PassOutcome> {
   const prepared = await preparePass(c, memory, emit, onRevision, signal);
-  const { revision, revisionChanged, desired, inventory, plan: p } = prepared;
+  const { revision, revisionChanged, desired, inventory, plan: p, hooks } = prepared;
   const sensitive = memory.rendered?.sensitive ?? new Set<string>();
   const redacted = (error: ConvergeError): ConvergeError => redactError(error, sensitive);
   const desiredRefs = desired.map(refOf);
@@ -179,9 +197,10 @@ export async function runPass(
   const failures: ConvergeError[] = [];
   const notCreated: ObjectRef[] = [];
   const recordedBefore = new Set(inventory.map(refKey));
-  if (upserts.length > 0) {
+  const applyWave = async (changes: readonly Change[]): Promise<void> => {
+    if (changes.length === 0) return;
     signal.throwIfAborted();
-    const results = await c.sink.apply(upserts.map(withPrecondition), {
+    const results = await c.sink.apply(changes.map(withPrecondition), {
       dryRun: c.dryRun,
       // Reverting drift (same revision as the last success) takes fields back from whoever edited them.
       force: c.forceConflicts || !revisionChanged,
@@ -189,21 +208,84 @@ export async function runPass(
       signal,
       onResult: (r) => {
         if (r.ok) emit({ type: 'object.applied', ref: r.ref, action: actionOf.get(refKey(r.ref)) ?? 'update', dryRun: c.dryRun });
-        else emit({ type: 'object.failed', ref: r.ref, error: redacted(withOrigin(r.error, desired, r.ref)) });
       },
     });
     for (const r of results) {
       if (r.ok) continue;
+      const recreated = await recreateIfAllowed(r, changes);
+      if (recreated) continue;
+      emit({ type: 'object.failed', ref: r.ref, error: redacted(withOrigin(r.error, desired, r.ref)) });
       failures.push(r.error);
       // A create the server refused outright created nothing; one that timed out may have. An
       // object recorded before stays recorded: it may exist where this identity cannot see it.
       if (actionOf.get(refKey(r.ref)) === 'create' && !r.error.retryable && !recordedBefore.has(refKey(r.ref))) notCreated.push(r.ref);
     }
+  };
+  /** An immutable field changed on an object that opted in: delete it, wait until it is gone, create it again. */
+  const recreateIfAllowed = async (r: ApplyResult & { ok: false }, changes: readonly Change[]): Promise<boolean> => {
+    if (r.error.code !== 'IMMUTABLE_FIELD' || c.dryRun) return false;
+    const desiredObject = changes.find((x) => refKey(x.ref) === refKey(r.ref))?.desired;
+    if (!desiredObject || !mayRecreate(desiredObject, c.recreate)) return false;
+    const [gone] = await c.sink.delete([r.ref], { owner: c.name, signal });
+    if (!gone?.ok || gone.skipped) return false;
+    await waitUntilGone(c, r.ref, signal);
+    const [again] = await c.sink.apply([desiredObject], { owner: c.name, force: true, signal });
+    if (!again?.ok) return false;
+    emit({ type: 'object.recreated', ref: r.ref, fields: Array.isArray(r.error.data['fields']) ? (r.error.data['fields'] as string[]) : [] });
+    emit({ type: 'object.applied', ref: r.ref, action: 'update', dryRun: false });
+    return true;
+  };
+
+  // Hooks run once per revision: PreSync, the waves in order (each waited for before the next),
+  // PostSync; SyncFail when any of it fails.
+  const hooksNow = hooks.length > 0 && memory.hooksRanFor !== revision;
+  const hookRun: HookRun = {
+    owner: c.name,
+    sink: c.sink,
+    clock: c.clock,
+    signal,
+    dryRun: c.dryRun,
+    timeoutMs: c.hookTimeoutMs,
+    pollIntervalMs: c.wait ? c.wait.pollInterval : 2000,
+    emit,
+    redact: redacted,
+  };
+  const waves = groupByNumber(desired, waveOf);
+  const phased = hooksNow || waves.length > 1;
+  const hasPostSync = hooksNow && hooks.some((h) => h.spec.phase === 'PostSync');
+  try {
+    if (hooksNow) await runHooks('PreSync', hooks, hookRun);
+    for (const [i, wave] of waves.entries()) {
+      const keys = new Set(wave.items.map((o) => refKey(refOf(o))));
+      if (phased) emit({ type: 'phase.started', phase: 'Sync', wave: wave.key });
+      await applyWave(upserts.filter((x) => keys.has(refKey(x.ref))));
+      if (failures.length > 0) break;
+      const last = i === waves.length - 1;
+      if (!c.dryRun && ((!last && waves.length > 1) || (last && hasPostSync))) {
+        await waitForHealth({
+          sink: c.sink,
+          refs: wave.items.map(refOf),
+          timeout: c.wait ? c.wait.timeout : c.waveTimeoutMs,
+          pollInterval: hookRun.pollIntervalMs,
+          clock: c.clock,
+          signal,
+          onChange: (ref, health) => emit({ type: 'health.changed', ref, health }),
+        });
+      }
+    }
+    if (failures.length > 0) {
+      if (!c.dryRun && notCreated.length > 0) await c.sink.writeInventory(c.name, minus(pending, notCreated), { signal });
+      throw combine(`${c.name}: ${failures.length} of ${upserts.length} objects failed to apply; nothing was pruned`, failures);
+    }
+    if (hooksNow) await runHooks('PostSync', hooks, hookRun);
+  } catch (error) {
+    if (hooksNow && !c.dryRun && !signal.aborted) {
+      // Best effort: a SyncFail hook that fails too is reported, the pass's own error stands.
+      await runHooks('SyncFail', hooks, hookRun).catch((e: unknown) => emit({ type: 'object.failed', ref: (e as ConvergeError).data?.ref ?? refOf(hooks[0]!.object), error: redacted(toConvergeError(e)) }));
+    }
+    throw error;
   }
-  if (failures.length > 0) {
-    if (!c.dryRun && notCreated.length > 0) await c.sink.writeInventory(c.name, minus(pending, notCreated), { signal });
-    throw combine(`${c.name}: ${failures.length} of ${upserts.length} objects failed to apply; nothing was pruned`, failures);
-  }
+  if (hooksNow && !c.dryRun) memory.hooksRanFor = revision;
 
   const keep: ObjectRef[] = [];
   let deleted = 0;
@@ -334,30 +416,60 @@ async function containedBy(c: PassConfig, live: KubeObject, signal: AbortSignal)
   return undefined;
 }
 
+/** Whether an object may be deleted and created again to change an immutable field. */
+function mayRecreate(obj: KubeObject, recreate: (ref: ObjectRef) => boolean): boolean {
+  if (obj.metadata.annotations?.[FORCE_ANNOTATION] === 'enabled') return true;
+  const ref = refOf(obj);
+  // Objects that hold data are only recreated when the object itself says so.
+  if (ref.group === '' && (ref.kind === 'PersistentVolumeClaim' || ref.kind === 'Namespace' || ref.kind === 'PersistentVolume')) return false;
+  return recreate(ref);
+}
+
+/** Polls until `ref` no longer exists (its finalizers ran), for at most a minute. */
+async function waitUntilGone(c: PassConfig, ref: ObjectRef, signal: AbortSignal): Promise<void> {
+  const deadline = c.clock.now() + 60_000;
+  while ((await c.sink.get([ref], { signal })).length > 0) {
+    if (c.clock.now() >= deadline) throw new ImmutableFieldError(`${formatRef(ref)} was deleted to be re-created but is still there after 60 s (a finalizer?)`, { ref, fields: [] });
+    await sleep(c.clock, 500, signal);
+  }
+}
+
 function minus(refs: readonly ObjectRef[], remove: readonly ObjectRef[]): ObjectRef[] {
   const gone = new Set(remove.map(refKey));
   return refs.filter((ref) => !gone.has(refKey(ref)));
 }
 
-async function render(c: PassConfig, revision: string, signal: AbortSignal): Promise<KubeObject[]> {
+/** Renders and admits a revision, and splits what came out into ordinary objects and hooks. */
+async function render(c: PassConfig, revision: string, signal: AbortSignal): Promise<{ objects: KubeObject[]; hooks: Hook[]; skipped: { ref: ObjectRef; reason: string }[] }> {
   const artifact = await inStage('source', c.source.id, () => c.source.fetch(revision, { signal }));
   signal.throwIfAborted();
   const rendered: unknown = await inStage('render', pluginName(c.render, 'renderer'), () => c.render({ artifact, signal }));
   signal.throwIfAborted();
-  const objects = await admit(rendered, {
+  const admitted = await admit(rendered, {
     renderer: pluginName(c.render, 'renderer'),
     reconciler: c.name,
     maxObjects: c.maxObjects,
     sink: c.sink,
     defaultNamespace: c.defaultNamespace,
     signal,
+    revision,
   });
-  return objects.map((obj) =>
-    inheritOrigin(
-      { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations, [OWNER_ANNOTATION]: c.name } } },
-      obj,
-    ),
-  );
+  const objects: KubeObject[] = [];
+  const hooks: Hook[] = [];
+  const skipped: { ref: ObjectRef; reason: string }[] = [];
+  for (const admittedObject of admitted) {
+    const obj = inheritOrigin(
+      { ...admittedObject, metadata: { ...admittedObject.metadata, annotations: { ...admittedObject.metadata.annotations, [OWNER_ANNOTATION]: c.name } } },
+      admittedObject,
+    );
+    const hook = hookOf(obj);
+    if (!hook) {
+      waveOf(obj); // an annotation that is not an integer fails here, before anything is written
+      objects.push(obj);
+    } else if ('unsupported' in hook) skipped.push({ ref: refOf(obj), reason: `${hook.unsupported} is not a hook Converge runs; the object was left out` });
+    else hooks.push({ object: obj, spec: hook });
+  }
+  return { objects, hooks, skipped };
 }
 
 function combine(message: string, errors: ConvergeError[]): ConvergeError {

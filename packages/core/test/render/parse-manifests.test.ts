@@ -81,7 +81,7 @@ describe('parseManifests', () => {
     expect(() => parseManifests('kind: ConfigMap\nmetadata:\n  name: a\n', 'x.yaml')).toThrow(/x\.yaml:1: this ConfigMap has no apiVersion.*Add one/);
     expect(() => parseManifests('apiVersion: v1\nkind: ConfigMap\n', 'x.yaml')).toThrow(/x\.yaml:1: this ConfigMap has no metadata/);
     expect(() => parseManifests('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  labels: {}\n', 'x.yaml')).toThrow(/x\.yaml:1: this ConfigMap has no metadata\.name.*Add metadata\.name/);
-    expect(() => parseManifests('apiVersion: v1\nkind: Pod\nmetadata:\n  generateName: p-\n', 'x.yaml')).toThrow(/generateName cannot be reconciled/);
+    expect(() => parseManifests('apiVersion: v1\nkind: Pod\nmetadata:\n  generateName: p-\n', 'x.yaml')).toThrow(/generateName can only be used by hooks/);
   });
 
   it('reports a document that is not a mapping as INVALID_OBJECT', () => {

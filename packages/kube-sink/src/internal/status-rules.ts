@@ -110,6 +110,20 @@ export const STATUS_RULES: readonly StatusRule[] = [
     },
   },
   {
+    code: 'IMMUTABLE_FIELD',
+    // "spec.template: Invalid value: …: field is immutable" (a Job's template, a Service's
+    // clusterIP, a Deployment's selector): applying cannot change it; re-creating can.
+    matches: (a) => a.status === 422 && a.causes.some((c) => /field is immutable/.test(c.message ?? '')),
+    build({ answer: a, what, data }) {
+      const fields = a.causes.filter((c) => /field is immutable/.test(c.message ?? '')).map((c) => c.field ?? '').filter((f) => f !== '');
+      return new KubeSinkError(
+        'IMMUTABLE_FIELD',
+        `${what}: ${fields.join(', ') || 'a field'} cannot be changed once set (immutable); annotate the object converge.dev/force: enabled to delete and re-create it, or change it back`,
+        { data: { ...data, fields }, cause: a.cause },
+      );
+    },
+  },
+  {
     code: 'KUBE_INVALID',
     // Server-side apply answers a manifest that does not fit the schema with a 500
     // ("failed to create typed patch object … .spec.foo: field not declared in schema"), and one
