@@ -73,9 +73,6 @@ func (j *jailFS) inside(p string) bool {
 			return true
 		}
 	}
-	if c == "/" {
-		return true // kustomize walks up to "/" when it cleans paths
-	}
 	if j.violation == "" {
 		j.violation = c
 	}
