@@ -9,3 +9,5 @@ export { parseRemoteUrl, redactUrl } from './remote-url.js';
 export type { RemoteUrl } from './remote-url.js';
 export { KustomizeError } from './errors.js';
 export type { KustomizeErrorCode } from './errors.js';
+export { trackRemoteBases } from './track-remote-bases.js';
+export type { TrackedRemoteBases } from './track-remote-bases.js';

@@ -3,6 +3,7 @@ import { WasmHost, limitMessage, type EngineLimits, type HostFailure } from '@co
 import { kustomizeError, type KustomizeError, type KustomizeErrorCode } from './errors.js';
 import { packageRoot } from './internal/package-root.js';
 import type { ResolvedRemote } from './remote-resolver.js';
+import { redactUrl } from './remote-url.js';
 
 /** Options of {@link KustomizeEngine}. */
 export interface KustomizeEngineOptions {
@@ -170,7 +171,7 @@ export class KustomizeEngine {
     } catch (err) {
       throw kustomizeError('KUSTOMIZE_ENGINE_FAILED', 'unreadable reply from the kustomize wasm engine', {}, err);
     }
-    if (parsed.ok) return { yaml: parsed.result.yaml, remotes: parsed.result.remotes ?? [] };
+    if (parsed.ok) return { yaml: parsed.result.yaml, remotes: (parsed.result.remotes ?? []).map((r) => ({ url: redactUrl(r.url), revision: r.revision })) };
     const { kind, message, file, field, url } = parsed.error;
     const code = CODES[kind] ?? 'KUSTOMIZE_ENGINE_FAILED';
     if (code === 'ENGINE_OUTPUT_LIMIT') {
@@ -179,11 +180,12 @@ export class KustomizeEngine {
         limitValue: limits.maxOutputBytes,
       });
     }
-    throw kustomizeError(code, message, {
+    // A remote entry may carry credentials in its URL (as git accepts them): never in errors.
+    throw kustomizeError(code, redactUrl(message), {
       kustomizeKind: kind,
       ...(file && { position: { file } }),
       ...(field && { field }),
-      ...(url && { url }),
+      ...(url && { url: redactUrl(url) }),
     });
   }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Artifact } from '@converge/core';
+import type { Artifact, Source } from '@converge/core';
 import { gitSource, type GitAuth, type GitSourceOptions } from '@converge/git-source';
 import { parseRemoteUrl, redactUrl } from './remote-url.js';
 
@@ -31,7 +31,14 @@ export interface RemoteContext {
  * `Error` whose message says why; it becomes `KUSTOMIZE_REMOTE_FAILED` naming the URL
  * (without credentials).
  */
-export type RemoteResolver = (url: string, context: RemoteContext) => Promise<ResolvedRemote>;
+export interface RemoteResolver {
+  (url: string, context: RemoteContext): Promise<ResolvedRemote>;
+  /**
+   * The revision `url` resolves to now, without fetching it where possible (one ref lookup for
+   * Git). {@link trackRemoteBases} uses it so that a change upstream is a new revision.
+   */
+  latestRevision?: (url: string, options?: { signal?: AbortSignal | undefined }) => Promise<string>;
+}
 
 /** Options of {@link gitRemoteResolver}. */
 export interface GitRemoteResolverOptions {
@@ -75,17 +82,20 @@ async function artifactFiles(artifact: Artifact): Promise<Array<{ name: string; 
  */
 export function gitRemoteResolver(options: GitRemoteResolverOptions = {}): RemoteResolver {
   const maxFileBytes = options.maxFileBytes ?? 8 * 1024 * 1024;
-  return async (url, { signal }) => {
+
+  async function httpFile(url: string, signal?: AbortSignal): Promise<{ data: Uint8Array; digest: string }> {
+    const doFetch = options.fetch ?? globalThis.fetch;
+    const res = await doFetch(url, { ...(signal && { signal }) });
+    if (!res.ok) throw new Error(`${redactUrl(url)}: HTTP ${res.status}`);
+    const data = new Uint8Array(await res.arrayBuffer());
+    if (data.length > maxFileBytes) throw new Error(`${redactUrl(url)}: larger than ${maxFileBytes} bytes`);
+    return { data, digest: createHash('sha256').update(data).digest('hex') };
+  }
+
+  /** Tries the ways `?ref=` may be meant (commit, tag, branch) until one works. */
+  async function withGit<T>(url: string, signal: AbortSignal | undefined, use: (source: Source) => Promise<T>): Promise<T> {
     const parsed = parseRemoteUrl(url);
-    if (parsed.kind === 'http') {
-      const doFetch = options.fetch ?? globalThis.fetch;
-      const res = await doFetch(parsed.url, { ...(signal && { signal }) });
-      if (!res.ok) throw new Error(`${redactUrl(url)}: HTTP ${res.status}`);
-      const data = new Uint8Array(await res.arrayBuffer());
-      if (data.length > maxFileBytes) throw new Error(`${redactUrl(url)}: larger than ${maxFileBytes} bytes`);
-      const digest = createHash('sha256').update(data).digest('hex');
-      return { kind: 'file', id: digest.slice(0, 16), data, revision: `sha256:${digest}` };
-    }
+    if (parsed.kind !== 'git') throw new Error(`${redactUrl(url)} is not a Git URL`);
     const auth = typeof options.auth === 'function' ? options.auth(parsed.repository) : options.auth;
     const refs: GitSourceOptions['ref'][] =
       parsed.ref === undefined ? [undefined] : /^[0-9a-f]{40}$/.test(parsed.ref) ? [{ commit: parsed.ref }] : [{ tag: parsed.ref }, { branch: parsed.ref }];
@@ -99,14 +109,31 @@ export function gitRemoteResolver(options: GitRemoteResolverOptions = {}): Remot
         ...(options.cacheDir && { cacheDir: options.cacheDir }),
       });
       try {
-        const artifact = await source.fetch(undefined, { ...(signal && { signal }) });
-        return { kind: 'dir', id: hash(parsed.repository, artifact.revision), path: parsed.path, revision: artifact.revision, files: await artifactFiles(artifact) };
+        return await use(source);
       } catch (err) {
         lastErr = err;
         if (signal?.aborted) break;
       }
     }
     const reason = lastErr instanceof Error ? lastErr.message : String(lastErr);
-    throw new Error(`cannot fetch ${redactUrl(url)}: ${reason}`, { cause: lastErr });
+    throw new Error(`cannot fetch ${redactUrl(url)}: ${redactUrl(reason)}`, { cause: lastErr });
+  }
+
+  const resolve: RemoteResolver = async (url, { signal }) => {
+    const parsed = parseRemoteUrl(url);
+    if (parsed.kind === 'http') {
+      const { data, digest } = await httpFile(parsed.url, signal);
+      return { kind: 'file', id: digest.slice(0, 16), data, revision: `sha256:${digest}` };
+    }
+    return withGit(url, signal, async (source) => {
+      const artifact = await source.fetch(undefined, { ...(signal && { signal }) });
+      return { kind: 'dir', id: hash(parsed.repository, artifact.revision), path: parsed.path, revision: artifact.revision, files: await artifactFiles(artifact) };
+    });
   };
+  resolve.latestRevision = async (url, { signal } = {}) => {
+    const parsed = parseRemoteUrl(url);
+    if (parsed.kind === 'http') return `sha256:${(await httpFile(parsed.url, signal)).digest}`;
+    return withGit(url, signal, (source) => source.latestRevision({ ...(signal && { signal }) }));
+  };
+  return resolve;
 }

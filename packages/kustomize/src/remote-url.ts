@@ -73,7 +73,10 @@ export function parseRemoteUrl(entry: string): RemoteUrl {
   return { kind: 'http', url: entry.trim() };
 }
 
-/** The URL without credentials (`https://user:token@host/…` → `https://host/…`), for messages. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z+]+:\/\/)[^@/?#]*@/i, '$1');
+/**
+ * The text without the credentials of any URL in it (`https://user:token@host/…` →
+ * `https://host/…`), for messages and error data.
+ */
+export function redactUrl(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/)[^@/?#\s'"]*@/gi, '$1');
 }
