@@ -167,7 +167,7 @@ export class InventoryDamagedError extends ConvergeError {
 
 /** A hook failed, did not finish in time, or could not be created; nothing was pruned. */
 export class HookFailedError extends ConvergeError {
-  constructor(phase: 'PreSync' | 'PostSync' | 'SyncFail', ref: ObjectRef, detail: string, cause?: unknown) {
+  constructor(phase: 'PreSync' | 'Sync' | 'PostSync' | 'SyncFail', ref: ObjectRef, detail: string, cause?: unknown) {
     super('HOOK_FAILED', `${phase} hook ${formatHookRef(ref)} ${detail}`, { ...(cause !== undefined && { cause }), data: { ref, phase } });
   }
 }

@@ -33,9 +33,9 @@ export type ReconcileEvent = ReconcileEventBase &
     /** A phase begins: hooks of `PreSync`/`PostSync`/`SyncFail`, or one wave of ordinary objects (`Sync`). Only when a pass has hooks or several waves. */
     | { type: 'phase.started'; phase: 'PreSync' | 'Sync' | 'PostSync' | 'SyncFail'; wave?: number }
     /** A hook object was created (or, in a dry run, validated). */
-    | { type: 'hook.applied'; phase: 'PreSync' | 'PostSync' | 'SyncFail'; ref: ObjectRef; dryRun: boolean }
+    | { type: 'hook.applied'; phase: 'PreSync' | 'Sync' | 'PostSync' | 'SyncFail'; ref: ObjectRef; dryRun: boolean }
     /** A hook finished. */
-    | { type: 'hook.completed'; phase: 'PreSync' | 'PostSync' | 'SyncFail'; ref: ObjectRef; result: 'succeeded' | 'failed'; message: string }
+    | { type: 'hook.completed'; phase: 'PreSync' | 'Sync' | 'PostSync' | 'SyncFail'; ref: ObjectRef; result: 'succeeded' | 'failed'; message: string }
     /** An object annotated as a hook Converge does not run (e.g. Helm's `pre-delete`) was left out. */
     | { type: 'hook.skipped'; ref: ObjectRef; reason: string }
     /** An object whose immutable fields changed was deleted and created again (it opted in). */

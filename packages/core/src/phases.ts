@@ -5,7 +5,7 @@ import { formatPosition, originOf } from './origin.js';
 
 /** Annotation placing an object in a wave: waves are applied in ascending order, each waited for before the next. */
 export const WAVE_ANNOTATION = 'converge.dev/wave';
-/** Annotation making an object a hook of a phase: `PreSync`, `PostSync` or `SyncFail`. */
+/** Annotation making an object a hook of a phase: `PreSync`, `Sync` (run in its wave), `PostSync` or `SyncFail`. */
 export const HOOK_ANNOTATION = 'converge.dev/hook';
 /** Annotation listing when a hook is deleted: `BeforeHookCreation` (default), `HookSucceeded`, `HookFailed`. */
 export const HOOK_DELETE_POLICY_ANNOTATION = 'converge.dev/hook-delete-policy';
@@ -17,8 +17,8 @@ const HELM_HOOK = 'helm.sh/hook';
 const HELM_DELETE_POLICY = 'helm.sh/hook-delete-policy';
 const HELM_WEIGHT = 'helm.sh/hook-weight';
 
-/** When a hook runs: before the waves, after them, or when the pass fails. */
-export type HookPhase = 'PreSync' | 'PostSync' | 'SyncFail';
+/** When a hook runs: before the waves, in its wave (`Sync`), after them, or when the pass fails. */
+export type HookPhase = 'PreSync' | 'Sync' | 'PostSync' | 'SyncFail';
 
 /** When a hook object is deleted. */
 export type HookDeletePolicy = 'BeforeHookCreation' | 'HookSucceeded' | 'HookFailed';
@@ -26,7 +26,7 @@ export type HookDeletePolicy = 'BeforeHookCreation' | 'HookSucceeded' | 'HookFai
 /** What makes an object a hook. */
 export interface HookSpec {
   phase: HookPhase;
-  /** Hooks of one phase run in ascending weight; equal weights together. */
+  /** Hooks of one phase run in ascending weight (for `Sync` hooks: their wave); equal weights together. */
   weight: number;
   deletePolicies: HookDeletePolicy[];
 }
@@ -36,7 +36,7 @@ export interface UnsupportedHook {
   unsupported: string;
 }
 
-const ARGO_PHASES: Record<string, HookPhase | undefined> = { PreSync: 'PreSync', PostSync: 'PostSync', SyncFail: 'SyncFail' };
+const ARGO_PHASES: Record<string, HookPhase | undefined> = { PreSync: 'PreSync', Sync: 'Sync', PostSync: 'PostSync', SyncFail: 'SyncFail' };
 const HELM_PHASES: Record<string, HookPhase | 'test' | undefined> = {
   'pre-install': 'PreSync',
   'pre-upgrade': 'PreSync',
@@ -88,7 +88,7 @@ export function waveOf(obj: KubeObject): number {
  * `argocd.argoproj.io/hook`, else `helm.sh/hook` (`pre-install`/`pre-upgrade` → `PreSync`,
  * `post-install`/`post-upgrade` → `PostSync`). Helm test hooks are not hooks here (`helm-render`
  * leaves them out); hooks Converge does not run (Helm's delete and rollback hooks, Argo CD's
- * `Sync`, `Skip` and `PostDelete`) come back as {@link UnsupportedHook}. The delete policy
+ * `Skip` and `PostDelete`) come back as {@link UnsupportedHook}. The delete policy
  * defaults to `BeforeHookCreation`, as in Argo CD and Helm.
  *
  * @example

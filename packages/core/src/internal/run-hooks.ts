@@ -64,7 +64,7 @@ export function hookOutcome(obj: KubeObject): { done: false } | { done: true; ok
 export async function runHooks(phase: HookPhase, hooks: readonly Hook[], run: HookRun): Promise<void> {
   const own = hooks.filter((h) => h.spec.phase === phase);
   if (own.length === 0) return;
-  run.emit({ type: 'phase.started', phase });
+  if (phase !== 'Sync') run.emit({ type: 'phase.started', phase });
   for (const { items } of groupByNumber(own, (h) => h.spec.weight)) {
     const refs = items.map((h) => refOf(h.object));
     const recreate = items.filter((h) => h.spec.deletePolicies.includes('BeforeHookCreation')).map((h) => refOf(h.object));

@@ -250,21 +250,25 @@ export async function runPass(
     emit,
     redact: redacted,
   };
-  const waves = groupByNumber(desired, waveOf);
+  // Sync hooks run in their wave, after its objects; a wave may hold only hooks.
+  const syncHooks = hooksNow ? hooks.filter((h) => h.spec.phase === 'Sync') : [];
+  const waves = groupByNumber<KubeObject | Hook>([...desired, ...syncHooks], (x) => (isHook(x) ? x.spec.weight : waveOf(x)));
   const phased = hooksNow || waves.length > 1;
   const hasPostSync = hooksNow && hooks.some((h) => h.spec.phase === 'PostSync');
   try {
     if (hooksNow) await runHooks('PreSync', hooks, hookRun);
     for (const [i, wave] of waves.entries()) {
-      const keys = new Set(wave.items.map((o) => refKey(refOf(o))));
+      const objects = wave.items.filter((x): x is KubeObject => !isHook(x));
+      const keys = new Set(objects.map((o) => refKey(refOf(o))));
       if (phased) emit({ type: 'phase.started', phase: 'Sync', wave: wave.key });
       await applyWave(upserts.filter((x) => keys.has(refKey(x.ref))));
       if (failures.length > 0) break;
+      await runHooks('Sync', syncHooks.filter((h) => h.spec.weight === wave.key), hookRun);
       const last = i === waves.length - 1;
-      if (!c.dryRun && ((!last && waves.length > 1) || (last && hasPostSync))) {
+      if (!c.dryRun && objects.length > 0 && ((!last && waves.length > 1) || (last && hasPostSync))) {
         await waitForHealth({
           sink: c.sink,
-          refs: wave.items.map(refOf),
+          refs: objects.map(refOf),
           timeout: c.wait ? c.wait.timeout : c.waveTimeoutMs,
           pollInterval: hookRun.pollIntervalMs,
           clock: c.clock,
@@ -414,6 +418,10 @@ async function containedBy(c: PassConfig, live: KubeObject, signal: AbortSignal)
     return c.sink.listKind ? c.sink.listKind({ group: spec.group, kind: spec.names.kind }, { signal }) : 'unlistable';
   }
   return undefined;
+}
+
+function isHook(x: KubeObject | Hook): x is Hook {
+  return (x as Hook).object !== undefined && (x as Hook).spec !== undefined && (x as KubeObject).apiVersion === undefined;
 }
 
 /** Whether an object may be deleted and created again to change an immutable field. */

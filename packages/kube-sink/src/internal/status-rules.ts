@@ -37,6 +37,9 @@ export interface StatusRule {
 
 const RETRY_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
 
+/** How the API server words a change to a field that cannot change after creation. */
+const IMMUTABLE = /field is immutable|may not change once set|is immutable after creation|updates to \S+ spec for fields other than|pod updates may not change fields/;
+
 /** The server's message, or what stands in its place for a Secret. */
 function serverText(a: ServerAnswer): string {
   return a.message ?? `HTTP ${a.status}${a.reason ? ` ${a.reason}` : ''} (${WITHHELD})`;
@@ -111,11 +114,12 @@ export const STATUS_RULES: readonly StatusRule[] = [
   },
   {
     code: 'IMMUTABLE_FIELD',
-    // "spec.template: Invalid value: …: field is immutable" (a Job's template, a Service's
-    // clusterIP, a Deployment's selector): applying cannot change it; re-creating can.
-    matches: (a) => a.status === 422 && a.causes.some((c) => /field is immutable/.test(c.message ?? '')),
+    // "spec.template: Invalid value: …: field is immutable" (a Job's template, a Deployment's
+    // selector), "may not change once set" (a Service's clusterIP), "updates to statefulset spec
+    // for fields other than … are forbidden": applying cannot change them; re-creating can.
+    matches: (a) => a.status === 422 && a.causes.some((c) => IMMUTABLE.test(c.message ?? '')),
     build({ answer: a, what, data }) {
-      const fields = a.causes.filter((c) => /field is immutable/.test(c.message ?? '')).map((c) => c.field ?? '').filter((f) => f !== '');
+      const fields = a.causes.filter((c) => IMMUTABLE.test(c.message ?? '')).map((c) => c.field ?? '').filter((f) => f !== '');
       return new KubeSinkError(
         'IMMUTABLE_FIELD',
         `${what}: ${fields.join(', ') || 'a field'} cannot be changed once set (immutable); annotate the object converge.dev/force: enabled to delete and re-create it, or change it back`,
