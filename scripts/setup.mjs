@@ -43,6 +43,8 @@ if (mode === 'test') {
     'packages/helm-render/scripts/build-helm.sh',
     // The OCI registry startRegistry() runs (the image gate's and OCI charts' tests).
     'packages/core/scripts/build-registry.sh',
+    // The reference sops binary @converge/sops' conformance tests compare with.
+    'packages/sops/scripts/build-sops.sh',
   ];
   for (const script of scripts) {
     if (existsSync(join(root, script))) step(`building Go assets: ${script}`, () => run('bash', [script]));

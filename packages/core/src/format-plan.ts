@@ -4,6 +4,8 @@ import { countChanges, type Change } from './change.js';
 import { normalize } from './normalize.js';
 import { isSecret, MASK, maskSecret } from './mask.js';
 import { formatRef } from './object.js';
+import { inheritOrigin } from './origin.js';
+import { touchesSensitive } from './sensitive.js';
 import type { Plan } from './plan.js';
 
 /** Options of {@link formatPlan}. */
@@ -48,8 +50,8 @@ const SECRET_PATH = /^\/(data|stringData)(\/|$)/;
  * A plan for people, merge requests and tools. As `text` (the default), like `kubectl diff` but
  * per field: `+` create, `~` update with `old → new` per JSON pointer, `-` delete. `markdown`
  * adds a summary line and wraps the text in a diff block for a comment; `json` is
- * `{ summary, changes: [{ action, ref, patch?, object? }] }`. Secret values are always masked,
- * in every format.
+ * `{ summary, changes: [{ action, ref, patch?, object? }] }`. Secret values, and values marked
+ * with `markSensitive` on any object (decrypted SOPS values), are always masked, in every format.
  *
  * @example
  * ```ts
@@ -71,7 +73,7 @@ function planText(p: Pick<Plan, 'changes'>, options: FormatPlanOptions): string 
       if (showUnchanged) out.push(`  ${formatRef(change.ref)} (unchanged)`);
     } else if (change.action === 'create') {
       out.push(`+ ${formatRef(change.ref)} (create)`);
-      if (showCreated && change.desired) out.push(indent(stringify(maskSecret(normalize(change.desired))), '+   '));
+      if (showCreated && change.desired) out.push(indent(stringify(maskSecret(inheritOrigin(normalize(change.desired), change.desired))), '+   '));
     } else if (change.action === 'delete') {
       out.push(`- ${formatRef(change.ref)} (delete)`);
     } else {
@@ -103,12 +105,14 @@ function planJson(p: Pick<Plan, 'changes'>, options: FormatPlanOptions): string 
   const changes = p.changes
     .filter((c) => options.showUnchanged || c.action !== 'unchanged')
     .map((c) => {
-      const secret = c.desired !== undefined && isSecret(c.desired);
+      const desired = c.desired;
+      const secret = desired !== undefined && isSecret(desired);
+      const hidden = (path: string) => (secret && SECRET_PATH.test(path)) || (desired !== undefined && touchesSensitive(desired, path));
       return {
         action: c.action,
         ref: c.ref,
-        ...(c.action === 'update' && { patch: (c.patch ?? []).map((op) => (secret && SECRET_PATH.test(op.path) && 'value' in op ? { ...op, value: MASK } : op)) }),
-        ...(c.action === 'create' && c.desired && { object: maskSecret(normalize(c.desired)) }),
+        ...(c.action === 'update' && { patch: (c.patch ?? []).map((op) => (hidden(op.path) && 'value' in op ? { ...op, value: MASK } : op)) }),
+        ...(c.action === 'create' && c.desired && { object: maskSecret(inheritOrigin(normalize(c.desired), c.desired)) }),
       };
     });
   return JSON.stringify({ summary: countChanges(p.changes), changes }, null, 2);
@@ -118,7 +122,7 @@ function formatPatch(change: Change): string[] {
   const secret = change.desired !== undefined && isSecret(change.desired);
   const live = change.live ? normalize(change.live) : {};
   return (change.patch ?? []).map((op) => {
-    const masked = secret && SECRET_PATH.test(op.path);
+    const masked = (secret && SECRET_PATH.test(op.path)) || (change.desired !== undefined && touchesSensitive(change.desired, op.path));
     const show = (value: unknown) => (masked ? MASK : JSON.stringify(value));
     const before = op.op === 'add' ? undefined : valueAt(live, op.path);
     switch (op.op) {

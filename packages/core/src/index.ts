@@ -56,6 +56,7 @@ export { WAVE_ANNOTATION, HOOK_ANNOTATION, HOOK_DELETE_POLICY_ANNOTATION, waveOf
 export { normalize } from './normalize.js';
 export type { IgnoreRule } from './ignore-rules.js';
 export { MASK, isSecret, maskSecret } from './mask.js';
+export { markSensitive, sensitivePathsOf, touchesSensitive } from './sensitive.js';
 export type { DiffOptions, DiffResult } from './diff.js';
 export { diff } from './diff.js';
 export { APPLY_ORDER, applyRank, sortForApply } from './order.js';

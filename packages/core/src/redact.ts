@@ -1,5 +1,6 @@
 import { isSecret, MASK } from './mask.js';
 import type { KubeObject } from './object.js';
+import { sensitivePathsOf } from './sensitive.js';
 
 /**
  * Values shorter than this are not searched for in free text: masking every `1` or `ab` in
@@ -10,8 +11,10 @@ export const MIN_REDACTED_LENGTH = 4;
 
 /**
  * The sensitive strings among `objects`: every value under a Secret's `data` (as stored,
- * base64, and decoded) and `stringData` (as written, and base64-encoded), in every form a
- * message could quote them. Used by the runtime to scrub errors before anything prints them.
+ * base64, and decoded) and `stringData` (as written, and base64-encoded), and every value
+ * marked with {@link markSensitive} on any object (as written, and base64-encoded), in every
+ * form a message could quote them. Used by the runtime to scrub errors before anything
+ * prints them.
  */
 export function sensitiveValues(objects: readonly KubeObject[]): Set<string> {
   const values = new Set<string>();
@@ -19,6 +22,13 @@ export function sensitiveValues(objects: readonly KubeObject[]): Set<string> {
     if (value.length >= MIN_REDACTED_LENGTH) values.add(value);
   };
   for (const obj of objects) {
+    for (const pointer of sensitivePathsOf(obj)) {
+      for (const text of leavesAt(obj, pointer)) {
+        add(text);
+        add(Buffer.from(text, 'utf8').toString('base64'));
+        add(JSON.stringify(text).slice(1, -1));
+      }
+    }
     if (!isSecret(obj)) continue;
     for (const field of ['data', 'stringData'] as const) {
       const map = obj[field];
@@ -35,6 +45,23 @@ export function sensitiveValues(objects: readonly KubeObject[]): Set<string> {
     }
   }
   return values;
+}
+
+/** Every scalar at or under `pointer` in `doc`, as text. */
+function leavesAt(doc: unknown, pointer: string): string[] {
+  let node = doc;
+  for (const token of pointer.split('/').slice(1)) {
+    if (node === null || typeof node !== 'object') return [];
+    node = (node as Record<string, unknown>)[token.replaceAll('~1', '/').replaceAll('~0', '~')];
+  }
+  const out: string[] = [];
+  const visit = (value: unknown): void => {
+    if (value === null || value === undefined) return;
+    if (typeof value === 'object') for (const v of Object.values(value)) visit(v);
+    else out.push(String(value));
+  };
+  visit(node);
+  return out;
 }
 
 /** `text` with every occurrence of the given values replaced by {@link MASK}, longest first. */

@@ -15,6 +15,11 @@ export interface Provenance {
    * to be namespaced (Helm's release namespace, Kustomize's `namespace`), as `kubectl -n` does.
    */
   defaultNamespace?: string;
+  /**
+   * JSON pointers (relative to the object) of values that must never be shown: values a
+   * transform decrypted (SOPS) or otherwise knows to be secret, whatever the object's kind.
+   */
+  sensitive?: ReadonlySet<string>;
 }
 
 const provenance = new WeakMap<object, Provenance>();
