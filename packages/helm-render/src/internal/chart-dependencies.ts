@@ -11,7 +11,6 @@ import { packChart } from './chart-package.js';
 import { type ChartDependency, type ChartLock, hashReq, hashV2Req, toDependency, toLock } from './dependency-lock.js';
 import { HelmIgnore } from './helm-ignore.js';
 import { chartArchiveFromIndex, type FetchedChartArchive, fetchRepositoryIndex, type RepositoryIndex } from './helm-repository.js';
-import { redact } from './http-client.js';
 import { chartArchiveFromOci } from './oci-registry.js';
 import { selectVersion } from './select-version.js';
 
@@ -172,14 +171,13 @@ async function fetchDependency(
     return { name, version, archive: packChart(name, kept), label: repository };
   }
 
-  const options = optionsFor(repository, ctx);
+  const { url, options } = repositoryOf(repository, ctx);
   if (repository.startsWith('oci://')) {
-    return { name: w.name, ...(await chartArchiveFromOci(`${repository.replace(/\/+$/, '')}/${w.name}`, w.version, options, ctx.signal)) };
+    return { name: w.name, ...(await chartArchiveFromOci(`${url}/${w.name}`, w.version, options, ctx.signal)) };
   }
   if (/^https?:\/\//i.test(repository)) {
-    const key = repository.replace(/\/+$/, '');
-    let index = indexes.get(key);
-    if (!index) indexes.set(key, (index = fetchRepositoryIndex(key, options, ctx.signal)));
+    let index = indexes.get(url);
+    if (!index) indexes.set(url, (index = fetchRepositoryIndex(url, options, ctx.signal)));
     return { name: w.name, ...(await chartArchiveFromIndex(await index, w.name, locked ? exactly(w.version) : w.version, options, ctx.signal)) };
   }
   throw helmError(
@@ -193,18 +191,37 @@ async function fetchDependency(
 /** A locked version as a range that only it satisfies (`=1.2.3`), so `1.2` is not read as `1.2.x`. */
 const exactly = (version: string) => (/^[v=]?\d/.test(version.trim()) ? `=${version.trim().replace(/^[v=]/, '')}` : version);
 
-/** The options for a dependency repository: the chart's transport settings, then its own entry. */
-function optionsFor(repository: string, ctx: DependencyContext): ChartRepositoryOptions {
-  const key = repository.replace(/\/+$/, '');
-  const own = Object.entries(ctx.dependencyRepositories).find(([url]) => url.replace(/\/+$/, '') === key)?.[1] ?? {};
+/**
+ * Where a dependency repository is, and the options to read it with: the chart's transport
+ * settings, then the user info of the URL (`https://user:pass@host/…`, sent as basic auth as
+ * Helm's getter sends it), then its own `dependencyRepositories` entry.
+ */
+function repositoryOf(repository: string, ctx: DependencyContext): { url: string; options: ChartRepositoryOptions } {
+  const url = withoutUserInfo(repository).replace(/\/+$/, '');
+  const own = Object.entries(ctx.dependencyRepositories).find(([u]) => withoutUserInfo(u).replace(/\/+$/, '') === url)?.[1] ?? {};
   const { cacheDir, fetch, plainHttp } = ctx.repository;
-  return { ...(cacheDir === undefined ? {} : { cacheDir }), ...(fetch === undefined ? {} : { fetch }), ...(plainHttp === undefined ? {} : { plainHttp }), ...own };
+  const userInfo = /^\w+:\/\/([^/@]*)@/.exec(repository)?.[1];
+  const [username, password] = userInfo === undefined ? [] : userInfo.split(':').map((p) => decodeURIComponent(p));
+  return {
+    url,
+    options: {
+      ...(cacheDir === undefined ? {} : { cacheDir }),
+      ...(fetch === undefined ? {} : { fetch }),
+      ...(plainHttp === undefined ? {} : { plainHttp }),
+      ...(username === undefined ? {} : { username }),
+      ...(password === undefined ? {} : { password }),
+      ...own,
+    },
+  };
 }
+
+/** A repository URL without user info or query, as written otherwise: for messages and keys. */
+const withoutUserInfo = (url: string) => url.replace(/^(\w+:\/\/)[^/@]*@/, '$1').replace(/\?.*$/, '');
 
 /** The typed error for a dependency that could not be fetched, naming it, its version and repository. */
 function dependencyError(w: Wanted, err: unknown): unknown {
   if (!(err instanceof HelmError)) return err;
-  const repository = w.repository.startsWith('file://') ? w.repository : redact(w.repository);
+  const repository = withoutUserInfo(w.repository);
   const shown = w.declared.alias ? `${w.name} (alias ${w.declared.alias})` : w.name;
   const data = { ...err.data, dependency: w.name, version: w.version, repository };
   const what = `dependency ${shown} version ${JSON.stringify(w.version)} from ${repository || '(no repository)'}`;

@@ -18,7 +18,9 @@ export async function download(
     response = await fetchFn(url, { headers: o.headers ?? {}, redirect: 'follow', ...(o.signal ? { signal: o.signal } : {}) });
   } catch (err) {
     if (o.signal?.aborted) throw err;
-    throw helmError('HELM_REPOSITORY_ERROR', `cannot download ${o.what} from ${redact(url)}: ${(err as Error).message}`, { url: redact(url), retryable: true }, err);
+    // fetch's own messages may quote the URL, user info included.
+    const message = (err as Error).message.replaceAll(url, redact(url)).replace(/(\w+:\/\/)[^/@\s]*@/g, '$1');
+    throw helmError('HELM_REPOSITORY_ERROR', `cannot download ${o.what} from ${redact(url)}: ${message}`, { url: redact(url), retryable: true }, err);
   }
   if (!response.ok) {
     await response.body?.cancel();

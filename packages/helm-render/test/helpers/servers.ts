@@ -1,20 +1,31 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 /** Runs the helm binary with its own empty config/cache/data folders. */
 export function helm(helmBin: string, args: string[], home: string): string {
-  return execFileSync(helmBin, args, {
-    encoding: 'utf8',
-    env: {
-      PATH: process.env['PATH'] ?? '',
-      HOME: home,
-      HELM_CONFIG_HOME: join(home, 'config'),
-      HELM_CACHE_HOME: join(home, 'cache'),
-      HELM_DATA_HOME: join(home, 'data'),
-    },
-  });
+  return execFileSync(helmBin, args, { encoding: 'utf8', env: helmEnv(home) });
+}
+
+/**
+ * {@link helm} without blocking the event loop: for commands that talk to a server running in
+ * this process (a {@link startRepoServer} repository), which a blocked loop could not answer.
+ */
+export async function helmAsync(helmBin: string, args: string[], home: string): Promise<string> {
+  const { stdout } = await promisify(execFile)(helmBin, args, { encoding: 'utf8', env: helmEnv(home), maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
+}
+
+function helmEnv(home: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env['PATH'] ?? '',
+    HOME: home,
+    HELM_CONFIG_HOME: join(home, 'config'),
+    HELM_CACHE_HOME: join(home, 'cache'),
+    HELM_DATA_HOME: join(home, 'data'),
+  };
 }
 
 /** A static Helm repository on loopback: serves `dir`, optionally behind basic auth, and logs requests. */
