@@ -75,6 +75,7 @@ export { createReconciler } from './reconciler.js';
 export type { HealthStatus, Health } from './health/health-status.js';
 export { HEALTH_STATUSES, compareHealth, isWorseHealth, worstHealth } from './health/health-status.js';
 export { computeHealth, notFoundHealth } from './health/compute-health.js';
+export type { HealthCheck, HealthOptions } from './health/compute-health.js';
 export { memoryFileTree } from './memory-file-tree.js';
 export { directoryFileTree } from './directory-file-tree.js';
 export type { DirectorySourceOptions } from './directory-source.js';

@@ -11,6 +11,7 @@ import { preparePass, runPass, type PassConfig, type PassMemory } from './intern
 import type { ObjectRef } from './object.js';
 import type { Plan } from './plan.js';
 import { redactError } from './redact.js';
+import type { HealthOptions } from './health/compute-health.js';
 import type { ReconcileResult, ReconcilerStatus, PassRecord } from './reconciler-status.js';
 import type { Renderer } from './renderer.js';
 import { exponentialBackoff, type RetryPolicy } from './retry-policy.js';
@@ -106,6 +107,13 @@ export interface ReconcilerOptions {
    */
   recreate?: (ref: ObjectRef) => boolean;
   /**
+   * Health for waves, hooks and `wait`: custom checks per `group/Kind` consulted before the
+   * built-in kstatus rules (for your own CRDs), and whether LoadBalancer Services wait for an
+   * address. See `computeHealth`.
+   * @default {}
+   */
+  health?: Omit<HealthOptions, 'now'>;
+  /**
    * Deadline of one pass in ms: a pass still running then is cancelled (its signal aborted)
    * and fails with a retryable `PASS_TIMEOUT`, and the loop goes on; a `trigger()` made meanwhile
    * runs next.
@@ -195,6 +203,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     waveTimeoutMs: options.waveTimeoutMs ?? 300_000,
     hookTimeoutMs: options.hookTimeoutMs ?? 300_000,
     recreate: options.recreate ?? (() => false),
+    health: options.health ?? {},
     pruneBudget: options.pruneBudget === false ? false : { maxFraction: options.pruneBudget?.maxFraction ?? 0.5, minCount: options.pruneBudget?.minCount ?? 10 },
   };
   const passTimeoutMs = options.passTimeoutMs ?? 600_000 + (options.wait ? options.wait.timeout : 0);

@@ -1,19 +1,21 @@
 import { HealthError, computeHealth, formatRef, notFoundHealth, refKey, refOf } from '@converge/core';
-import type { Health, ObjectRef, SinkCallOptions, SinkReader } from '@converge/core';
+import type { Health, HealthOptions, ObjectRef, SinkCallOptions, SinkReader } from '@converge/core';
 
 /** The live health of each of `refs` (`NotFound` for missing objects), keyed by `refKey`. */
-export async function liveHealth(sink: SinkReader, refs: readonly ObjectRef[], options: SinkCallOptions = {}): Promise<Map<string, Health>> {
+export async function liveHealth(sink: SinkReader, refs: readonly ObjectRef[], options: SinkCallOptions & { health?: HealthOptions } = {}): Promise<Map<string, Health>> {
   const live = new Map((await sink.get(refs, options)).map((obj) => [refKey(refOf(obj)), obj]));
   const out = new Map<string, Health>();
   for (const ref of refs) {
     const obj = live.get(refKey(ref));
-    out.set(refKey(ref), obj ? computeHealth(obj) : notFoundHealth(ref));
+    out.set(refKey(ref), obj ? computeHealth(obj, options.health) : notFoundHealth(ref));
   }
   return out;
 }
 
 /** Options for {@link waitForHealth}. */
 export interface WaitForHealthOptions extends SinkCallOptions {
+  /** Custom health checks per `group/Kind`, and whether LoadBalancer Services wait for an address (see `computeHealth`). */
+  health?: HealthOptions;
   /**
    * Give up after this many milliseconds.
    * @default 300000

@@ -18,7 +18,42 @@ import { serviceHealth } from './service.js';
 import { statefulSetHealth } from './stateful-set.js';
 
 /** Kind-specific rules keyed by `group/Kind` (`Kind` for the core group), as in kstatus. */
-const kindRules: ReadonlyMap<string, (obj: KubeObject) => Health> = new Map([
+/**
+ * A health rule for one kind: the object's health, or `undefined` to fall through to the
+ * built-in rules. Must be pure and must not throw.
+ */
+export type HealthCheck = (obj: KubeObject) => Health | undefined;
+
+/** Options of {@link computeHealth}. */
+export interface HealthOptions {
+  /**
+   * Rules by kind, as `group/Kind` (`Kind` alone for the core group), e.g.
+   * `{ 'cert-manager.io/Certificate': (obj) => … }`. Consulted first, before every built-in
+   * rule; a rule that returns `undefined` falls through to them.
+   * @default {}
+   */
+  checks?: Readonly<Record<string, HealthCheck>>;
+  /**
+   * Whether a `LoadBalancer` Service waits for its load balancer's address. Turn it off on
+   * clusters without a load-balancer controller (kind, bare metal without MetalLB).
+   * @default true
+   */
+  waitForLoadBalancer?: boolean;
+  /**
+   * The current time (ms since the epoch), for the 15-second grace kstatus gives a new Pod
+   * before an unschedulable one counts as `Failed`.
+   * @default Date.now()
+   */
+  now?: number;
+}
+
+/** What kind rules read from the options, resolved. */
+export interface ResolvedHealthOptions {
+  waitForLoadBalancer: boolean;
+  now: number;
+}
+
+const kindRules: ReadonlyMap<string, (obj: KubeObject, options: ResolvedHealthOptions) => Health> = new Map<string, (obj: KubeObject, options: ResolvedHealthOptions) => Health>([
   ['Service', serviceHealth],
   ['Pod', podHealth],
   ['Secret', alwaysCurrentHealth],
@@ -52,6 +87,7 @@ export function notFoundHealth(ref?: ObjectRef): Health {
  *
  * Rules, first match wins:
  *
+ * 0. a rule the caller gave for the kind (`options.checks`) that returns a health;
  * 1. no object (`undefined`/`null`) → `NotFound`;
  * 2. `metadata.deletionTimestamp` set → `Terminating`, `Resource scheduled for deletion`;
  * 3. `metadata.generation` ≠ `status.observedGeneration` (when both are set) → `InProgress`,
@@ -79,18 +115,22 @@ export function notFoundHealth(ref?: ObjectRef): Health {
  * if (health.status === 'Failed') console.error(`${formatRef(ref)}: ${health.message}`);
  * ```
  */
-export function computeHealth(obj: KubeObject | null | undefined): Health {
+export function computeHealth(obj: KubeObject | null | undefined, options: HealthOptions = {}): Health {
   if (obj === undefined || obj === null) return notFoundHealth();
   if (typeof obj !== 'object' || typeof obj.kind !== 'string' || typeof obj.apiVersion !== 'string') {
     return { status: 'Unknown', message: 'Not a Kubernetes object: apiVersion and kind are required', reason: 'InvalidObject' };
   }
+  const { group } = parseApiVersion(obj.apiVersion);
+  const key = group ? `${group}/${obj.kind}` : obj.kind;
+
+  const custom = options.checks?.[key]?.(obj);
+  if (custom) return custom;
 
   const generic = genericHealth(obj);
   if (generic) return generic;
 
-  const { group } = parseApiVersion(obj.apiVersion);
-  const rule = kindRules.get(group ? `${group}/${obj.kind}` : obj.kind);
-  if (rule) return rule(obj);
+  const rule = kindRules.get(key);
+  if (rule) return rule(obj, { waitForLoadBalancer: options.waitForLoadBalancer ?? true, now: options.now ?? Date.now() });
 
   return readyConditionHealth(obj) ?? current('Resource is current');
 }

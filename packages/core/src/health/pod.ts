@@ -14,11 +14,15 @@ import { current, failed, inProgress } from '../internal/health-result.js';
  *   reconciler waiting on a bare Pod wants to know its workload failed;
  * - `Running` with `Ready=True` → `Current`, `Pod is Ready`; with a container waiting in
  *   `CrashLoopBackOff` → `Failed`, `Containers in CrashLoop state: a,b`; else `InProgress`;
- * - `Pending` with `PodScheduled=False` reason `Unschedulable` → `Failed`; else `InProgress`;
+ * - `Pending` with `PodScheduled=False` reason `Unschedulable` → `Failed` once the Pod is older
+ *   than 15 seconds (kstatus' schedule window); else `InProgress`;
  * - no phase yet → `InProgress`, `Pod phase not available`;
  * - any other phase → `Unknown`.
  */
-export function podHealth(obj: KubeObject): Health {
+/** How long a new Pod may be unschedulable before it counts as `Failed` (kstatus' `ScheduleWindow`). */
+const SCHEDULE_WINDOW_MS = 15_000;
+
+export function podHealth(obj: KubeObject, options: { now: number } = { now: Date.now() }): Health {
   const conditions = conditionsOf(obj);
   const phase = stringField(obj, 'status.phase', '');
   switch (phase) {
@@ -39,7 +43,11 @@ export function podHealth(obj: KubeObject): Health {
     }
     case 'Pending': {
       const scheduled = findCondition(conditions, 'PodScheduled', 'False');
-      if (scheduled?.reason === 'Unschedulable') return failed('PodUnschedulable', 'Pod could not be scheduled');
+      // kstatus gives a new Pod 15 s before it counts as unschedulable: the scheduler may still
+      // be making room (a node scaling up, a pod being preempted).
+      const created = Date.parse(stringField(obj, 'metadata.creationTimestamp', ''));
+      const young = Number.isFinite(created) && options.now - created < SCHEDULE_WINDOW_MS;
+      if (scheduled?.reason === 'Unschedulable' && !young) return failed('PodUnschedulable', 'Pod could not be scheduled');
       return inProgress('PodPending', 'Pod is in the Pending phase');
     }
     case '':

@@ -2,7 +2,7 @@ import { ownerOf } from '../annotations.js';
 import { sleep, type Clock } from '../clock.js';
 import { HookFailedError, type ConvergeError } from '../errors.js';
 import type { ReconcileEvent } from '../events.js';
-import { computeHealth } from '../health/compute-health.js';
+import { computeHealth, type HealthOptions } from '../health/compute-health.js';
 import { conditionsOf } from './conditions.js';
 import { stringField } from './object-fields.js';
 import { formatRef, refKey, refOf, type KubeObject, type ObjectRef } from '../object.js';
@@ -28,12 +28,14 @@ export interface HookRun {
   timeoutMs: number;
   pollIntervalMs: number;
   emit: Emit;
+  /** Custom health checks, for hooks that are neither Jobs nor Pods. */
+  health: HealthOptions;
   /** Turns an error into one safe to show (Secret values scrubbed). */
   redact(error: ConvergeError): ConvergeError;
 }
 
 /** Where a hook stands: finished well, finished badly, or still running. */
-export function hookOutcome(obj: KubeObject): { done: false } | { done: true; ok: boolean; message: string } {
+export function hookOutcome(obj: KubeObject, health: HealthOptions = {}): { done: false } | { done: true; ok: boolean; message: string } {
   if (obj.kind === 'Job' && obj.apiVersion === 'batch/v1') {
     for (const c of conditionsOf(obj)) {
       if (c.status !== 'True') continue;
@@ -48,9 +50,9 @@ export function hookOutcome(obj: KubeObject): { done: false } | { done: true; ok
     if (phase === 'Failed') return { done: true, ok: false, message: `Pod failed${stringField(obj, 'status.reason', '') ? `: ${stringField(obj, 'status.reason', '')}` : ''}` };
     return { done: false };
   }
-  const health = computeHealth(obj);
-  if (health.status === 'Current') return { done: true, ok: true, message: health.message };
-  if (health.status === 'Failed') return { done: true, ok: false, message: health.message };
+  const result = computeHealth(obj, health);
+  if (result.status === 'Current') return { done: true, ok: true, message: result.message };
+  if (result.status === 'Failed') return { done: true, ok: false, message: result.message };
   return { done: false };
 }
 
@@ -106,7 +108,7 @@ async function waitForHooks(refs: readonly ObjectRef[], run: HookRun): Promise<{
         finished.set(refKey(ref), { ref, ok: false, message: 'the hook object disappeared before it finished' });
         continue;
       }
-      const outcome = hookOutcome(obj);
+      const outcome = hookOutcome(obj, { ...run.health, now: run.clock.now() });
       if (outcome.done) finished.set(refKey(ref), { ref, ok: outcome.ok, message: outcome.message });
     }
     if (finished.size === refs.length) return refs.map((ref) => finished.get(refKey(ref)) as { ref: ObjectRef; ok: boolean; message: string });

@@ -20,6 +20,7 @@ import type { IgnoreRule } from '../ignore-rules.js';
 import { isValidRef, refProblem } from '../identity.js';
 import { formatRef, parseApiVersion, refKey, refOf, type KubeObject, type ObjectRef } from '../object.js';
 import { formatPosition, inheritOrigin, originOf } from '../origin.js';
+import type { HealthOptions } from '../health/compute-health.js';
 import { groupByNumber, hookOf, waveOf } from '../phases.js';
 import { plan, type Plan } from '../plan.js';
 import { redactError, sensitiveValues } from '../redact.js';
@@ -60,6 +61,8 @@ export interface PassConfig {
   hookTimeoutMs: number;
   /** Objects (besides those annotated `converge.dev/force: enabled`) to delete and re-create when an immutable field changes. */
   recreate: (ref: ObjectRef) => boolean;
+  /** Custom health checks and options for waves, hooks and `wait`. */
+  health: HealthOptions;
 }
 
 /** What a pass remembers for the next one. */
@@ -248,6 +251,7 @@ export async function runPass(
     timeoutMs: c.hookTimeoutMs,
     pollIntervalMs: c.wait ? c.wait.pollInterval : 2000,
     emit,
+    health: c.health,
     redact: redacted,
   };
   // Sync hooks run in their wave, after its objects; a wave may hold only hooks.
@@ -273,6 +277,7 @@ export async function runPass(
           pollInterval: hookRun.pollIntervalMs,
           clock: c.clock,
           signal,
+          health: c.health,
           onChange: (ref, health) => emit({ type: 'health.changed', ref, health }),
         });
       }
@@ -329,6 +334,7 @@ export async function runPass(
       pollInterval: c.wait.pollInterval,
       clock: c.clock,
       signal,
+      health: c.health,
       onChange: (ref, health) => emit({ type: 'health.changed', ref, health }),
     });
   }

@@ -1,6 +1,6 @@
 import { sleep, type Clock } from '../clock.js';
 import { HealthError } from '../errors.js';
-import { computeHealth, notFoundHealth } from '../health/compute-health.js';
+import { computeHealth, notFoundHealth, type HealthOptions } from '../health/compute-health.js';
 import type { Health } from '../health/health-status.js';
 import { formatRef, refKey, refOf, type ObjectRef } from '../object.js';
 import type { SinkReader } from '../sink.js';
@@ -13,6 +13,8 @@ export interface WaitForHealthOptions {
   pollInterval: number;
   clock: Clock;
   signal?: AbortSignal;
+  /** Custom checks and options, as the reconciler was given them. */
+  health?: HealthOptions;
   onChange(ref: ObjectRef, health: Health): void;
 }
 
@@ -29,7 +31,7 @@ export async function waitForHealth(o: WaitForHealthOptions): Promise<void> {
     for (const ref of o.refs) {
       const key = refKey(ref);
       const obj = live.get(key);
-      const health: Health = obj ? computeHealth(obj) : notFoundHealth(ref);
+      const health: Health = obj ? computeHealth(obj, { ...o.health, now: o.clock.now() }) : notFoundHealth(ref);
       const before = last.get(key);
       if (!before || before.status !== health.status || before.message !== health.message) o.onChange(ref, health);
       last.set(key, health);

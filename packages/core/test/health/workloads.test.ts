@@ -37,8 +37,13 @@ describe('DaemonSet health', () => {
     expect(health('updating')).toMatchObject({ status: 'InProgress', message: 'Updated: 2/3', reason: 'LessUpdated' });
   });
 
-  it('is InProgress until the controller reports the desired number scheduled', () => {
-    expect(health('not-observed')).toMatchObject({ status: 'InProgress', message: 'Missing .status.desiredNumberScheduled' });
+  it('is InProgress until the controller has observed it and reports the desired number scheduled', () => {
+    expect(health('not-observed')).toMatchObject({ status: 'InProgress', message: 'DaemonSet status.observedGeneration not found' });
+    expect(health('no-desired-number')).toMatchObject({ status: 'InProgress', message: 'Missing .status.desiredNumberScheduled' });
+  });
+
+  it('is not Current without generation fields, even with every replica ready (kstatus)', () => {
+    expect(health('no-generation')).toMatchObject({ status: 'InProgress', reason: 'NoGeneration' });
   });
 });
 
@@ -89,8 +94,11 @@ describe('Pod health', () => {
     });
   });
 
-  it('is Failed when it cannot be scheduled', () => {
+  it('is Failed when it cannot be scheduled, after kstatus\' 15-second grace for new Pods', () => {
+    const created = Date.parse('2026-01-01T00:00:00Z');
     expect(health('unschedulable')).toMatchObject({ status: 'Failed', message: 'Pod could not be scheduled' });
+    expect(computeHealth(fixture('pod', 'unschedulable'), { now: created + 5_000 })).toMatchObject({ status: 'InProgress', message: 'Pod is in the Pending phase' });
+    expect(computeHealth(fixture('pod', 'unschedulable'), { now: created + 16_000 })).toMatchObject({ status: 'Failed' });
   });
 
   it('is InProgress while Pending', () => {
@@ -119,6 +127,10 @@ describe('Job health', () => {
 
   it('is InProgress until started', () => {
     expect(health('not-started')).toMatchObject({ status: 'InProgress', message: 'Job not started' });
+  });
+
+  it('is Current when suspended on purpose (spec.suspend and Suspended=True), as kstatus', () => {
+    expect(health('suspended')).toEqual({ status: 'Current', message: 'Job is suspended' });
   });
 
   it('is Current while running, as kstatus: a running Job is what its spec asks for', () => {
