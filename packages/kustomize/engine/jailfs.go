@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,8 @@ import (
 
 	"sigs.k8s.io/kustomize/api/konfig"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	"sigs.k8s.io/yaml"
 )
 
@@ -53,6 +56,7 @@ type jailFS struct {
 	req           *Request
 	rootOverrides string
 	rewritten     map[string][]byte
+	inheritedNS   map[string]string
 	remotes       map[string]RemoteRecord
 	remoteOrder   []string
 	violation     string
@@ -60,7 +64,7 @@ type jailFS struct {
 }
 
 func newJailFS(mem filesys.FileSystem, req *Request) *jailFS {
-	return &jailFS{FileSystem: mem, req: req, rewritten: map[string][]byte{}, remotes: map[string]RemoteRecord{}}
+	return &jailFS{FileSystem: mem, req: req, rewritten: map[string][]byte{}, inheritedNS: map[string]string{}, remotes: map[string]RemoteRecord{}}
 }
 
 func (j *jailFS) inside(p string) bool {
@@ -152,7 +156,7 @@ func (j *jailFS) rewrite(file string, data []byte) ([]byte, error) {
 		return data, nil // kustomize reports it
 	}
 	changed := false
-	if j.req.Resolve != nil || true {
+	{
 		for _, field := range []string{"resources", "components", "bases"} {
 			list, ok := k[field].([]any)
 			if !ok {
@@ -172,14 +176,32 @@ func (j *jailFS) rewrite(file string, data []byte) ([]byte, error) {
 			}
 		}
 	}
-	if charts, ok := k["helmCharts"].([]any); ok && len(charts) > 0 && j.req.EnableHelm {
-		if err := j.inflate(k, charts, file, dir); err != nil {
-			return nil, err
-		}
-		changed = true
-	}
 	if file == j.rootOverrides {
 		applyOverrides(k, j.req.Overrides)
+		changed = true
+	}
+	// kustomize gives a chart without a namespace its kustomization's namespace, else the one
+	// inherited from the kustomizations above it (target/kusttarget.go, helmRootNamespace).
+	ns, _ := k["namespace"].(string)
+	if ns == "" {
+		ns = j.inheritedNS[dir]
+	}
+	if ns != "" {
+		for _, field := range []string{"resources", "components", "bases"} {
+			list, _ := k[field].([]any)
+			for _, e := range list {
+				if entry, ok := e.(string); ok {
+					if sub := path.Join(dir, entry); j.FileSystem.IsDir(sub) {
+						j.inheritedNS[sub] = ns
+					}
+				}
+			}
+		}
+	}
+	if charts, ok := k["helmCharts"].([]any); ok && len(charts) > 0 && j.req.EnableHelm {
+		if err := j.inflate(k, charts, file, dir, ns); err != nil {
+			return nil, err
+		}
 		changed = true
 	}
 	if !changed {
@@ -244,7 +266,7 @@ func (j *jailFS) resolve(entry, file, dir string) (string, error) {
 	return "", fail(fmt.Sprintf("%s: remote entry %s: the resolver returned kind %q", relToArtifact(file), entry, res.Kind))
 }
 
-func (j *jailFS) inflate(k map[string]any, charts []any, file, dir string) error {
+func (j *jailFS) inflate(k map[string]any, charts []any, file, dir, namespace string) error {
 	if j.req.Helm == nil {
 		j.failure = &RenderError{Kind: KindHelm, File: relToArtifact(file), Field: "helmCharts", Message: fmt.Sprintf("%s: helmCharts: no Helm engine", relToArtifact(file))}
 		return j.failure
@@ -252,6 +274,11 @@ func (j *jailFS) inflate(k map[string]any, charts []any, file, dir string) error
 	resources, _ := k["resources"].([]any)
 	for i, c := range charts {
 		chart, _ := c.(map[string]any)
+		if chart != nil && namespace != "" {
+			if own, _ := chart["namespace"].(string); own == "" {
+				chart["namespace"] = namespace
+			}
+		}
 		req, _ := json.Marshal(map[string]any{
 			"chart":             chart,
 			"globals":           k["helmGlobals"],
@@ -263,9 +290,14 @@ func (j *jailFS) inflate(k map[string]any, charts []any, file, dir string) error
 			j.failure = &RenderError{Kind: KindHelm, File: relToArtifact(file), Field: "helmCharts", Message: err.Error()}
 			return j.failure
 		}
+		marked, err := markHelmGenerated(out)
+		if err != nil {
+			j.failure = &RenderError{Kind: KindHelm, File: relToArtifact(file), Field: "helmCharts", Message: fmt.Sprintf("%s: helmCharts: reading the chart's output: %v", relToArtifact(file), err)}
+			return j.failure
+		}
 		name, _ := chart["name"].(string)
 		fname := fmt.Sprintf(".converge-helm-%d-%s.yaml", i, safeID(name))
-		if err := j.FileSystem.WriteFile(path.Join(dir, fname), []byte(out)); err != nil {
+		if err := j.FileSystem.WriteFile(path.Join(dir, fname), marked); err != nil {
 			return err
 		}
 		resources = append(resources, fname)
@@ -274,6 +306,26 @@ func (j *jailFS) inflate(k map[string]any, charts []any, file, dir string) error
 	delete(k, "helmCharts")
 	delete(k, "helmGlobals")
 	return nil
+}
+
+// markHelmGenerated annotates each object of a chart's output as kustomize's Helm generator
+// does (config.kubernetes.io/helm-generated: "true"), so that the kustomization's
+// `namespace:` leaves them to Helm; kustomize removes the annotation before output.
+func markHelmGenerated(manifest string) ([]byte, error) {
+	nodes, err := (&kio.ByteReader{Reader: bytes.NewBufferString(manifest), OmitReaderAnnotations: true}).Read()
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range nodes {
+		if err := n.PipeE(kyaml.SetAnnotation(konfig.HelmGeneratedAnnotation, "true")); err != nil {
+			return nil, err
+		}
+	}
+	var buf bytes.Buffer
+	if err := (kio.ByteWriter{Writer: &buf}).Write(nodes); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
 
 func applyOverrides(k map[string]any, o *Overrides) {

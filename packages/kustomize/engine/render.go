@@ -95,7 +95,6 @@ type Result struct {
 // builtinSchemaVersion is how kyaml names its builtin schema before any build changed it.
 var builtinSchemaVersion = openapi.GetSchemaVersion()
 
-
 // Render runs kustomize's krusty on the request's files in memory.
 func Render(_ context.Context, req *Request) (*Result, error) {
 	mem := filesys.MakeFsInMemory()

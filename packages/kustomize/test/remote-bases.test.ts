@@ -137,7 +137,7 @@ describe('remote bases', () => {
     const fetched = await tracked.source.fetch(r2);
     expect(fetched.revision).toBe(r2);
     const second = await render({ artifact: fetched });
-    const image = (objs: typeof first) => (objs.find((o) => o.kind === 'Deployment') as { spec: { template: { spec: { containers: Array<{ image: string }> } } } }).spec.template.spec.containers[0]!.image;
+    const image = (objs: typeof first) => (objs.find((o) => o.kind === 'Deployment') as unknown as { spec: { template: { spec: { containers: Array<{ image: string }> } } } }).spec.template.spec.containers[0]!.image;
     expect([image(first), image(second)]).toEqual(['api:1.0', 'api:1.1']);
   });
 });
