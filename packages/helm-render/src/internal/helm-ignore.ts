@@ -31,16 +31,16 @@ export class HelmIgnore {
   ignores(path: string): boolean {
     const parts = path.split('/');
     for (let i = 1; i < parts.length; i++) {
-      if (this.#ignore(parts.slice(0, i).join('/'), true)) return true;
+      if (this.ignore(parts.slice(0, i).join('/'), true)) return true;
     }
-    return this.#ignore(path, false);
+    return this.ignore(path, false);
   }
 
-  /** `ignore.Rules.Ignore`, line for line. */
-  #ignore(path: string, isDir: boolean): boolean {
+  /** `ignore.Rules.Ignore` for one path, line for line: whether the rules match it. */
+  ignore(path: string, isDir: boolean): boolean {
     if (path === '' || path === '.' || path === './') return false;
     for (const p of this.#patterns) {
-      const name = p.whole ? path : path.slice(path.lastIndexOf('/') + 1);
+      const name = p.whole ? path : baseName(path);
       if (p.negate) {
         if (p.mustDir && !isDir) return true;
         if (!p.regex.test(name)) return true;
@@ -100,8 +100,9 @@ function matchRegex(pattern: string): RegExp | undefined {
           let hi = pattern[j + 1] ?? '';
           j += 2;
           if (hi === '\\') hi = pattern[j++] ?? '';
-          if (hi === '' || hi < lo) return undefined;
-          item += `-${escapeClass(hi)}`;
+          if (hi === '') return undefined;
+          // Go accepts a reversed range; it matches nothing.
+          item = hi < lo ? '' : `${item}-${escapeClass(hi)}`;
         }
         cls += item;
         ranges++;
@@ -111,6 +112,12 @@ function matchRegex(pattern: string): RegExp | undefined {
     } else out += escape(c);
   }
   return new RegExp(`^${out}$`, 'su');
+}
+
+/** Go's `filepath.Base`: the last element, trailing slashes removed. */
+function baseName(path: string): string {
+  const trimmed = path.replace(/\/+$/, '');
+  return trimmed === '' ? (path === '' ? '.' : '/') : trimmed.slice(trimmed.lastIndexOf('/') + 1);
 }
 
 const escape = (c: string) => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
