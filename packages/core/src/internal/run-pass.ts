@@ -28,6 +28,7 @@ import { pluginName, type Renderer } from '../renderer.js';
 import type { ApplyResult, Sink } from '../sink.js';
 import type { Source } from '../source.js';
 import { admit, Scopes, settleInventory } from './admit.js';
+import { confirmDrift, type FalseDrift } from './confirm-drift.js';
 import { runHooks, type Hook, type HookRun } from './run-hooks.js';
 import { namespaceBlockers } from './namespace-blockers.js';
 import { sameRefs, unionRefs } from './ref-set.js';
@@ -71,6 +72,8 @@ export interface PassMemory {
   rendered?: { revision: string; objects: KubeObject[]; hooks: Hook[]; sensitive: Set<string> };
   /** The revision whose hooks have run: hooks run once per revision. */
   hooksRanFor?: string;
+  /** Drift the server showed to be no change, remembered so a steady state makes no writes. */
+  falseDrift?: FalseDrift;
   /** A revision whose prune may exceed the budget, approved by the user. */
   pruneApproved?: string;
 }
@@ -182,7 +185,18 @@ export async function runPass(
   const sensitive = memory.rendered?.sensitive ?? new Set<string>();
   const redacted = (error: ConvergeError): ConvergeError => redactError(error, sensitive);
   const desiredRefs = desired.map(refOf);
-  const upserts = p.changes.filter((x) => x.action === 'create' || x.action === 'update');
+  let upserts = p.changes.filter((x) => x.action === 'create' || x.action === 'update');
+  let counts = p.counts;
+  if (!revisionChanged && !c.dryRun && upserts.some((x) => x.action === 'update')) {
+    // Same revision: what the local comparison calls drift is confirmed by the server first.
+    const { falsePositives } = await confirmDrift(
+      upserts.filter((x) => x.action === 'update'),
+      { sink: c.sink, owner: c.name, remembered: (memory.falseDrift ??= new Map()), signal, withPrecondition },
+    );
+    const noChange = new Set(falsePositives.map((x) => refKey(x.ref)));
+    upserts = upserts.filter((x) => !noChange.has(refKey(x.ref)));
+    counts = { ...counts, updated: counts.updated - noChange.size, unchanged: counts.unchanged + noChange.size };
+  }
   const deletes = p.changes.filter((x) => x.action === 'delete');
   // Inventory objects not seen live are verified by the sink's delete: gone is dropped, unreadable stays.
   const toDelete = c.prune ? [...deletes.map((x) => x.ref), ...p.unseen].filter((ref) => !c.sink.isReserved?.(ref)) : [];
@@ -339,7 +353,7 @@ export async function runPass(
     });
   }
 
-  const counts = { ...p.counts, deleted };
+  counts = { ...counts, deleted };
   return { revision, counts, driftCorrected: revisionChanged ? 0 : counts.created + counts.updated, managed };
 }
 
