@@ -77,7 +77,9 @@ describe('reconcile()', () => {
     await reconciler.reconcile();
     sink.set({ ...sink.objects()[0]!, data: { value: 'hand edit' } });
     await reconciler.reconcile();
-    expect(sink.calls.filter((c) => c.op === 'apply').map((c) => c.force)).toEqual([false, false, true]);
+    // The drift is confirmed by a dry run first (forced, as the correction will be), then applied with force.
+    expect(sink.calls.filter((c) => c.op === 'apply' && !c.dryRun).map((c) => c.force)).toEqual([false, false, true]);
+    expect(sink.calls.filter((c) => c.op === 'apply' && c.dryRun)).toHaveLength(1);
   });
 
   it('a failed render leaves objects, inventory and last revision intact', async () => {
