@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type HelmChartOptions, type HelmEngine, HelmError, helmChart, WasmEngine } from '../src/index.js';
 import { artifactOf, filesOf } from './helpers/artifact.js';
 import { fixtures } from './helpers/charts.js';
+import { packChart } from '../src/internal/chart-package.js';
 import { rejection } from './helpers/rejection.js';
 import { helm, helmAsync, startRepoServer, type RepoServer } from './helpers/servers.js';
 
@@ -220,6 +221,30 @@ describe('dependencies that cannot be resolved', () => {
     const named = await rejection(render({ extra: backendFrom('"@stable"') }));
     expect(named.code).toBe('HELM_DEPENDENCY_UNRESOLVED');
     expect(named.message).toMatch(/helm repo add.*write its URL/);
+  });
+  it('a dependency with no repository must be vendored: HELM_DEPENDENCY_MISSING, as helm template reports it', async () => {
+    const err = await rejection(render({ extra: chartYamlWith((t) => t.replace(/(- name: backend[\s\S]*?)\n\s*repository: \S+/, '$1')) }));
+    expect(err.code, err.message).toBe('HELM_DEPENDENCY_MISSING');
+    expect(err.message).toMatch(/missing in charts\/ directory: backend/);
+  });
+});
+
+describe('a chart from a repository with unvendored dependencies', () => {
+  it('fetches them too, file:// paths pointing inside the chart', async () => {
+    // app with common inside it (file://libs/common), packaged and published.
+    const common = Object.fromEntries(Object.entries(sources).filter(([k]) => k.startsWith('common/')).map(([k, v]) => [`app/libs/${k}`, v]));
+    const inside = { ...common, ...chartYamlWith((t) => t.replace('file://../common', 'file://libs/common')) };
+    // `helm package` refuses a chart whose dependencies are not in charts/; such archives exist
+    // (packed by other tools), so this one is packed by hand and indexed by helm.
+    const packed = { ...Object.fromEntries(Object.entries(sources).filter(([k]) => k.startsWith('app/'))), ...inside };
+    const files = Object.entries(packed).map(([name, data]) => ({ name: name.slice('app/'.length), data: typeof data === 'string' ? new TextEncoder().encode(data) : data }));
+    writeFileSync(join(repoDir, 'app-0.3.0.tgz'), packChart('app', files));
+    reindex();
+    const fromRepository = await helmChart({ chart: `${server.url}/app`, releaseName: 'rel', namespace: 'apps', engine: wasm, repository: { plainHttp: true, cacheDir: mkdtempSync(join(work, 'cache-')) } })({
+      artifact: artifactOf({}),
+    });
+    expect(fromRepository).toEqual(await render({ extra: inside }));
+    expect(byName(fromRepository, 'rel-common-files').data).toEqual({ 'kept.txt': 'kept\n' });
   });
 });
 

@@ -64,7 +64,9 @@ export async function withDependencies(files: ChartFile[], ctx: DependencyContex
   const declared = declaredRaw.map((d) => toDependency(d, true));
 
   const vendored = vendoredNames(files);
-  const missing = declared.flatMap((d, i) => (d && d.name && !vendored.has(d.name) ? [i] : []));
+  // A dependency with no repository can only be vendored: left to the engine, which reports
+  // it as HELM_DEPENDENCY_MISSING, as `helm template` does.
+  const missing = declared.flatMap((d, i) => (d && d.name && d.repository !== '' && !vendored.has(d.name) ? [i] : []));
   if (missing.length === 0) return files;
 
   const lockFile = v1 ? 'requirements.lock' : 'Chart.lock';
