@@ -10,7 +10,8 @@ import (
 	"syscall/js"
 )
 
-// main registers globalThis.convergeHelmEngine and waits for calls:
+// main registers globalThis.convergeHelmEngine, tells the host (@converge/wasm-host) it is
+// ready, and waits for calls:
 //
 //	render(requestJSON: string, files: Array<[string, Uint8Array]>, values: Array<[string, Uint8Array]>): Promise<string>
 //
@@ -24,7 +25,7 @@ func main() {
 		return string(b)
 	}))
 	js.Global().Set("convergeHelmEngine", api)
-	if ready := js.Global().Get("convergeHelmEngineReady"); ready.Type() == js.TypeFunction {
+	if ready := js.Global().Get("convergeEngineReady"); ready.Type() == js.TypeFunction {
 		ready.Invoke()
 	}
 	select {}
@@ -89,14 +90,16 @@ func applyMemoryLimit(maxMemoryBytes int64) {
 	debug.SetMaxStack(int(min(maxMemoryBytes/8, 64<<20)))
 }
 
-// jsLookup calls globalThis.convergeHelmLookup(apiVersion, kind, namespace, name), which
-// returns a Promise of a JSON string ("" or "null" for not found). It blocks this goroutine,
-// not the JS event loop, so the host can answer asynchronously.
+// jsLookup asks the host (@converge/wasm-host) through globalThis.convergeHostCall("lookup",
+// {apiVersion, kind, namespace, name}), a Promise of a JSON string ("" or "null" for not
+// found). It blocks this goroutine, not the JS event loop, so the host can answer
+// asynchronously.
 func jsLookup(apiVersion, kind, namespace, name string) (map[string]any, error) {
-	fn := js.Global().Get("convergeHelmLookup")
+	fn := js.Global().Get("convergeHostCall")
 	if fn.Type() != js.TypeFunction {
 		return map[string]any{}, nil
 	}
+	query, _ := json.Marshal(map[string]string{"apiVersion": apiVersion, "kind": kind, "namespace": namespace, "name": name})
 	type result struct {
 		text string
 		err  error
@@ -112,7 +115,7 @@ func jsLookup(apiVersion, kind, namespace, name string) (map[string]any, error) 
 	})
 	defer then.Release()
 	defer catch.Release()
-	fn.Invoke(apiVersion, kind, namespace, name).Call("then", then, catch)
+	fn.Invoke("lookup", string(query)).Call("then", then, catch)
 	r := <-ch
 	if r.err != nil {
 		return nil, r.err

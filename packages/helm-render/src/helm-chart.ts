@@ -8,7 +8,7 @@ import { chartFromArtifact } from './internal/artifact-chart.js';
 import { localChartReader, withDependencies } from './internal/chart-dependencies.js';
 import { parseHelmOutput } from './internal/parse-helm-output.js';
 import { remoteChart } from './internal/remote-chart.js';
-import { WASM32_MAX_BYTES } from './internal/wasm-memory-limit.js';
+import { WASM32_MAX_BYTES } from '@converge/wasm-host';
 import { defaultWasmEngine } from './wasm-engine.js';
 
 /**

@@ -83,12 +83,16 @@ const CODES: Record<string, KustomizeErrorCode> = {
   INTERNAL: 'KUSTOMIZE_ENGINE_FAILED',
 };
 
+const WORDING = { cause: 'A kustomization', subject: 'a kustomization' };
+
 function hostError(f: HostFailure): KustomizeError {
   switch (f.kind) {
     case 'limit': {
       const code = f.limit === 'maxMemoryBytes' ? 'ENGINE_MEMORY_LIMIT' : f.limit === 'timeoutMs' ? 'ENGINE_TIMEOUT' : 'ENGINE_OUTPUT_LIMIT';
-      return kustomizeError(code, `kustomize: ${limitMessage(f.limit, f.value, 'A kustomization', f.detail)}`, { limit: f.limit, limitValue: f.value });
+      return kustomizeError(code, `kustomize: ${limitMessage(f.limit, f.value, WORDING, f.detail)}`, { limit: f.limit, limitValue: f.value });
     }
+    case 'invalid-limit':
+      return kustomizeError('KUSTOMIZE_INVALID_OPTIONS', `kustomize: cannot cap the engine's memory at ${f.value} bytes (maxMemoryBytes): ${f.reason}`, { field: 'maxMemoryBytes' });
     case 'crashed':
       return kustomizeError('KUSTOMIZE_ENGINE_FAILED', `the kustomize wasm engine crashed (${f.reason}); it is replaced for the next build`);
     case 'unavailable':
@@ -175,7 +179,7 @@ export class KustomizeEngine {
     const { kind, message, file, field, url } = parsed.error;
     const code = CODES[kind] ?? 'KUSTOMIZE_ENGINE_FAILED';
     if (code === 'ENGINE_OUTPUT_LIMIT') {
-      throw kustomizeError(code, `kustomize: ${limitMessage('maxOutputBytes', limits.maxOutputBytes, 'A kustomization', message)}`, {
+      throw kustomizeError(code, `kustomize: ${limitMessage('maxOutputBytes', limits.maxOutputBytes, WORDING, message)}`, {
         limit: 'maxOutputBytes',
         limitValue: limits.maxOutputBytes,
       });

@@ -20,11 +20,14 @@ export type EngineLimit = keyof EngineLimits;
  *
  * - `limit` — a bound was exceeded (`detail` says how, e.g. "stack overflow"); the worker was replaced.
  * - `crashed` — the Go program died for another reason (`reason` is Go's one-line message).
- * - `unavailable` — the wasm cannot be read, capped, compiled or started.
+ * - `invalid-limit` — `maxMemoryBytes` cannot be declared on the module (e.g. below the memory
+ *   it starts with); nothing was run.
+ * - `unavailable` — the wasm cannot be read, compiled or started.
  * - `closed` — the host was closed.
  */
 export type HostFailure =
   | { kind: 'limit'; limit: EngineLimit; value: number; detail?: string }
+  | { kind: 'invalid-limit'; limit: 'maxMemoryBytes'; value: number; reason: string }
   | { kind: 'crashed'; reason: string; exitCode?: number }
   | { kind: 'unavailable'; reason: string; cause?: unknown }
   | { kind: 'closed' };
@@ -57,26 +60,34 @@ export function crashFailure(log: string, exitCode: number, limits: EngineLimits
   return { kind: 'crashed', exitCode, reason: fatal ? fatal.slice(0, 300) : `exit code ${exitCode}` };
 }
 
+/** How {@link limitMessage} names what an engine renders, e.g. `{ cause: 'A template', subject: 'a chart' }`. */
+export interface LimitWording {
+  /** What can run away, capitalised: `A template`, `A kustomization`. */
+  cause: string;
+  /** What may legitimately need more: `a chart`, `a kustomization`. */
+  subject: string;
+}
+
 /**
- * The message for an exceeded bound, naming the option, its value and what to do. `subject`
- * names what was rendered ("the kustomization", "a template").
+ * The message for an exceeded bound, naming the option, its value and what to do. It never
+ * holds engine output (no partial manifest — it may hold Secrets — and no goroutine dump).
  */
-export function limitMessage(limit: EngineLimit, value: number, subject: string, detail?: string): string {
+export function limitMessage(limit: EngineLimit, value: number, wording: LimitWording, detail?: string): string {
   const stopped = 'the engine was stopped and is replaced for the next render';
   if (limit === 'maxMemoryBytes') {
     return (
       `the render needed more memory than maxMemoryBytes allows (${formatBytes(value)})${detail ? `: ${detail}` : ''}; ${stopped}. ` +
-      `${subject} that recurses or grows without bound does this; raise maxMemoryBytes only when it really needs more`
+      `${wording.cause} that recurses or loops without bound does this; raise maxMemoryBytes only for ${wording.subject} that really needs more`
     );
   }
   if (limit === 'timeoutMs') {
     return (
       `the render took longer than timeoutMs allows (${value} ms); ${stopped}. ` +
-      `${subject} that loops or grows without bound does this; raise timeoutMs only when it really needs more`
+      `${wording.cause} that loops without bound does this; raise timeoutMs only for ${wording.subject} that really needs more`
     );
   }
   return (
     `the rendered output is larger than maxOutputBytes allows (${formatBytes(value)})${detail ? `: ${detail}` : ''}. ` +
-    'Raise maxOutputBytes only when it really renders that much'
+    `Raise maxOutputBytes only for ${wording.subject} that really renders that much`
   );
 }

@@ -1,6 +1,6 @@
 export type { WasmHostOptions, HostCall, HostReply } from './wasm-host.js';
 export { WasmHost } from './wasm-host.js';
-export type { EngineLimits, EngineLimit, HostFailure } from './engine-limits.js';
+export type { EngineLimits, EngineLimit, HostFailure, LimitWording } from './engine-limits.js';
 export { crashFailure, limitMessage, formatBytes } from './engine-limits.js';
 export type { MemoryLimitedModule } from './wasm-memory-limit.js';
 export { withMemoryMaximum, WASM_PAGE_BYTES, WASM32_MAX_BYTES } from './wasm-memory-limit.js';

@@ -82,7 +82,15 @@ function compiledModule(path: string, maxMemoryBytes: number): Promise<CompiledM
   if (module) {
     modules.delete(key); // re-insert: most recently used last
   } else {
-    module = readFile(path).then(async (bytes) => wasmApi.compile(withMemoryMaximum(bytes, maxMemoryBytes).bytes));
+    module = readFile(path).then(async (bytes) => {
+      let capped;
+      try {
+        capped = withMemoryMaximum(bytes, maxMemoryBytes);
+      } catch (err) {
+        throw new InvalidLimit((err as Error).message);
+      }
+      return wasmApi.compile(capped.bytes);
+    });
     module.catch(() => modules.delete(key));
   }
   modules.set(key, module);
@@ -92,6 +100,9 @@ function compiledModule(path: string, maxMemoryBytes: number): Promise<CompiledM
   }
   return module;
 }
+
+/** `maxMemoryBytes` cannot be declared on the module. */
+class InvalidLimit extends Error {}
 
 /**
  * The V8 heap of a worker, in MiB: it holds the input sent in, at most 1 MiB of log and one
@@ -217,6 +228,7 @@ export class WasmHost<E extends Error = Error> {
     try {
       module = await compiledModule(wasmPath, maxMemoryBytes);
     } catch (err) {
+      if (err instanceof InvalidLimit) throw this.#o.toError({ kind: 'invalid-limit', limit: 'maxMemoryBytes', value: maxMemoryBytes, reason: err.message });
       throw this.#o.toError({ kind: 'unavailable', reason: `cannot load the ${engineName} wasm engine at ${wasmPath}: ${(err as Error).message}`, cause: err });
     }
     const worker = new Worker(WORKER_PATH, {

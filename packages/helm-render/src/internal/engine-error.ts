@@ -1,4 +1,5 @@
 import type { RenderRequest } from '../engine.js';
+import { limitMessage, type HostFailure } from '@converge/wasm-host';
 import { helmError, type HelmError, type HelmErrorCode } from '../errors.js';
 import { templatePosition } from './template-position.js';
 
@@ -14,54 +15,35 @@ const LIMIT_CODES = {
   timeoutMs: 'ENGINE_TIMEOUT',
 } as const satisfies Record<RenderLimit, HelmErrorCode>;
 
-/** `536870912 bytes (512 MiB)`. */
-function formatBytes(bytes: number): string {
-  const units = ['KiB', 'MiB', 'GiB'];
-  let value = bytes;
-  let unit = '';
-  for (const u of units) {
-    if (value < 1024) break;
-    value /= 1024;
-    unit = u;
-  }
-  return unit ? `${bytes} bytes (${Number(value.toFixed(1))} ${unit})` : `${bytes} bytes`;
-}
-
 /**
  * The error for a render that exceeded one of its bounds. The message names the option and
  * its value and what to do; `detail` (e.g. Helm's own size report) is added when given. It
  * never holds engine output: no partial manifest (it may hold Secrets), no goroutine dump.
  */
 export function limitError(limit: RenderLimit, value: number, detail?: string): HelmError {
-  const stopped = 'the engine was stopped and is replaced for the next render';
-  const what =
-    limit === 'maxMemoryBytes'
-      ? `the render needed more memory than maxMemoryBytes allows (${formatBytes(value)})${detail ? `: ${detail}` : ''}; ${stopped}. ` +
-        'A template that recurses or loops without bound does this; raise maxMemoryBytes only for a chart that really needs more'
-      : limit === 'timeoutMs'
-        ? `the render took longer than timeoutMs allows (${value} ms); ${stopped}. ` +
-          'A template that loops without bound does this; raise timeoutMs only for a chart that really needs more'
-        : `the rendered output is larger than maxOutputBytes allows (${formatBytes(value)})${detail ? `: ${detail}` : ''}. ` +
-          'Raise maxOutputBytes only for a chart that really renders that much';
-  return helmError(LIMIT_CODES[limit], what, { limit, limitValue: value });
+  return helmError(LIMIT_CODES[limit], limitMessage(limit, value, { cause: 'A template', subject: 'a chart' }, detail), { limit, limitValue: value });
 }
 
 /**
- * The error for a wasm engine whose Go program died: it printed `fatal error: …` (and a
- * goroutine dump, which is never passed on) to `log` and exited with `exitCode`. Running out
- * of the capped memory or stack is {@link limitError}; anything else is `HELM_ENGINE_FAILED`
- * with Go's one-line reason.
+ * The error for a failure of the wasm host (see `@converge/wasm-host`): a bound exceeded (a
+ * stack overflow is a template that recursed, a define including itself), a crash with Go's
+ * one-line reason, an engine that cannot start, or a closed engine.
  */
-export function crashError(log: string, exitCode: number, limits: RenderLimits): HelmError {
-  const fatal = /^fatal error: (.*)$/m.exec(log)?.[1]?.trim() ?? /^panic: (.*)$/m.exec(log)?.[1]?.trim();
-  if (fatal && /out of memory|cannot allocate memory/.test(fatal)) return limitError('maxMemoryBytes', limits.maxMemoryBytes);
-  if (fatal && /stack overflow/.test(fatal)) {
-    const stack = /goroutine stack exceeds (\d+)-byte limit/.exec(log)?.[1];
-    const detail = `a template recursed deeper than the engine's stack limit${stack ? ` of ${formatBytes(Number(stack))}` : ''} (a define that includes itself?)`;
-    return limitError('maxMemoryBytes', limits.maxMemoryBytes, detail);
+export function hostError(failure: HostFailure): HelmError {
+  switch (failure.kind) {
+    case 'limit': {
+      const detail = failure.detail?.includes('stack limit') ? `a template recursed deeper than the engine's stack limit${failure.detail.replace(/^.*stack limit/, '')} (a define that includes itself?)` : failure.detail;
+      return limitError(failure.limit, failure.value, detail);
+    }
+    case 'invalid-limit':
+      return helmError('HELM_INVALID_OPTIONS', `cannot cap the Helm wasm engine's memory at ${failure.value} bytes (maxMemoryBytes): ${failure.reason}`, { maxMemoryBytes: failure.value });
+    case 'crashed':
+      return helmError('HELM_ENGINE_FAILED', `the Helm wasm engine crashed (${failure.reason}); it is replaced for the next render`, failure.exitCode === undefined ? {} : { exitCode: failure.exitCode });
+    case 'unavailable':
+      return helmError('HELM_ENGINE_FAILED', `${failure.reason}. Build it with \`npm run build:wasm -w @converge/helm-render\`, or use engine: "cli".`, {}, failure.cause);
+    case 'closed':
+      return helmError('HELM_ENGINE_FAILED', 'the Helm wasm engine is closed');
   }
-  const reason = fatal ? `: ${fatal.slice(0, 300)}` : '';
-  return helmError('HELM_ENGINE_FAILED', `the Helm wasm engine crashed (exit code ${exitCode}${reason}); it is replaced for the next render`, { exitCode });
 }
 
 /** The failure kinds the Go engine reports (engine/render.go), mapped to error codes. */
