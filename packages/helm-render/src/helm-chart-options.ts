@@ -1,5 +1,6 @@
 import type { HelmEngine } from './engine.js';
 import type { HelmLookup } from './lookup.js';
+import type { HelmPostRenderer } from './post-renderer.js';
 
 /** Credentials and transport for a Helm repository or an OCI registry. */
 export interface ChartRepositoryOptions {
@@ -153,6 +154,12 @@ export interface HelmChartOptions {
    * @default none: `lookup` returns empty results, as in `helm template`
    */
   lookup?: HelmLookup;
+  /**
+   * Post-renderers applied in order to the rendered manifests before they are parsed (Flux's
+   * HelmRelease `postRenderers`), e.g. `kustomizePostRenderer()` from `@converge/kustomize`.
+   * @default []
+   */
+  postRender?: HelmPostRenderer | HelmPostRenderer[];
 }
 
 /**
@@ -169,7 +176,7 @@ export const DEFAULT_RENDER_LIMITS = {
 
 /** {@link HelmChartOptions} with every default filled in. */
 export interface ResolvedHelmChartOptions
-  extends Required<Omit<HelmChartOptions, 'version' | 'values' | 'kubeVersion' | 'helmPath' | 'repository' | 'lookup' | 'dependencyRepositories'>> {
+  extends Required<Omit<HelmChartOptions, 'version' | 'values' | 'kubeVersion' | 'helmPath' | 'repository' | 'lookup' | 'dependencyRepositories' | 'postRender'>> {
   version: string | undefined;
   values: Record<string, unknown> | undefined;
   kubeVersion: string;
@@ -177,6 +184,7 @@ export interface ResolvedHelmChartOptions
   repository: ChartRepositoryOptions;
   dependencyRepositories: Record<string, ChartRepositoryOptions>;
   lookup: HelmLookup | undefined;
+  postRender: HelmPostRenderer[];
 }
 
 /** Fills in the defaults of {@link HelmChartOptions}, in one place. */
@@ -203,5 +211,6 @@ export function resolveHelmChartOptions(o: HelmChartOptions): ResolvedHelmChartO
     repository: o.repository ?? {},
     dependencyRepositories: o.dependencyRepositories ?? {},
     lookup: o.lookup,
+    postRender: o.postRender === undefined ? [] : Array.isArray(o.postRender) ? o.postRender : [o.postRender],
   };
 }

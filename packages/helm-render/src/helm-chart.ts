@@ -101,7 +101,12 @@ export function helmChart(options: HelmChartOptions): Renderer {
         signal,
         lookup: o.lookup,
       });
-      const objects = parseHelmOutput(out.manifest, o.chart);
+      let manifest = out.manifest;
+      for (const postRender of o.postRender) {
+        signal?.throwIfAborted();
+        manifest = await postRender(manifest, { chart: o.chart, releaseName: o.releaseName, namespace: o.namespace, signal });
+      }
+      const objects = parseHelmOutput(manifest, o.chart);
       // `helm install -n` puts a namespaced object that names no namespace into the release
       // namespace. Only the runtime knows (from discovery) which kinds are namespaced, so the
       // namespace is recorded beside the object, not written into it: a ClusterRole or a

@@ -12,3 +12,4 @@ export type { CliEngineOptions } from './cli-engine.js';
 export { HelmError } from './errors.js';
 export type { HelmErrorCode } from './errors.js';
 export type { HelmLookup, LookupQuery } from './lookup.js';
+export type { HelmPostRenderer, HelmPostRenderContext } from './post-renderer.js';

@@ -11,3 +11,5 @@ export { KustomizeError } from './errors.js';
 export type { KustomizeErrorCode } from './errors.js';
 export { trackRemoteBases } from './track-remote-bases.js';
 export type { TrackedRemoteBases } from './track-remote-bases.js';
+export { kustomizePostRenderer } from './kustomize-post-renderer.js';
+export type { KustomizePostRendererOptions } from './kustomize-post-renderer.js';
