@@ -17,6 +17,8 @@ import type { Renderer } from './renderer.js';
 import { exponentialBackoff, type RetryPolicy } from './retry-policy.js';
 import type { Sink } from './sink.js';
 import type { Source } from './source.js';
+import { guardSink } from './internal/guarded-sink.js';
+import { NotLeaderError, type WriteGuard } from './write-guard.js';
 
 /** Options of {@link createReconciler}. */
 export interface ReconcilerOptions {
@@ -120,6 +122,15 @@ export interface ReconcilerOptions {
    * @default 600000 (10 minutes), plus `wait.timeout` when waiting
    */
   passTimeoutMs?: number;
+  /**
+   * "May I write?", asked before a pass starts and right before every write (inventory record,
+   * apply, delete, hooks), for running several replicas: only the holder of a Lease
+   * (`createLeaderElector` in `@converge/kube-sink`), or of an application's shard, writes. A
+   * pass that is refused fails with a retryable `NOT_LEADER` and writes nothing more. Dry runs
+   * are not guarded.
+   * @default none: every write is allowed
+   */
+  writeGuard?: WriteGuard;
 }
 
 /** Options of one {@link Reconciler.reconcile} call. */
@@ -187,7 +198,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     name: options.name,
     source: options.source,
     render: options.render,
-    sink: options.sink,
+    sink: guardSink(options.sink, options.writeGuard, options.name),
     gates: options.gates ?? [],
     ignore: options.ignore ?? [],
     prune: options.prune ?? false,
@@ -253,6 +264,8 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     emit({ type: 'pass.started', reason });
     let revision: string | undefined;
     try {
+      // A replica that may not write does not even read: the holder does the work.
+      if (options.writeGuard && !config.dryRun && !options.writeGuard.mayWrite()) throw new NotLeaderError(options.name, 'start a pass', options.writeGuard.describe?.());
       const outcome = await runPass(config, memory, emit, (r) => {
         state.lastAttemptedRevision = revision = r;
         if (approved) memory.pruneApproved = r;

@@ -37,6 +37,11 @@ export interface AppSpec {
   vars?: Record<string, string>;
   /** Wait for health after each pass. */
   wait?: { timeout: number };
+  /**
+   * Pins the application to the replicas serving this shard label, in a fleet spread over
+   * replicas (`FleetOptions.shard`), like Flux's `sharding.fluxcd.io/key`. @default none
+   */
+  shard?: string;
 }
 
 /** A spec file is invalid; `data.position` names the file. */
@@ -82,6 +87,10 @@ export function validateAppSpec(raw: unknown, file: string, defaultName: string)
   expect('dependsOn', 'string[]');
   expect('vars', 'object');
   expect('wait', 'object');
+  expect('shard', 'string');
+  if (spec['shard'] !== undefined && !NAME.test(spec['shard'] as string)) {
+    throw new AppSpecError(`${file}: shard ${JSON.stringify(spec['shard'])} must be a DNS label (a-z, 0-9, '-')`, at);
+  }
   if (spec['namespace'] !== undefined && !NAME.test(spec['namespace'] as string)) {
     throw new AppSpecError(`${file}: namespace ${JSON.stringify(spec['namespace'])} is not a valid namespace name`, at);
   }

@@ -15,6 +15,9 @@ import type { Source } from '../source.js';
 import { setNamespace } from '../transforms/set-namespace.js';
 import { AppSpecError, type AppSpec } from './app-spec.js';
 import { dependenciesReady } from './dependency-gate.js';
+import type { FleetShard } from './fleet-shard.js';
+import { guardSink } from '../internal/guarded-sink.js';
+import { NotLeaderError, type WriteGuard } from '../write-guard.js';
 import { readAppSpecs } from './read-app-specs.js';
 
 /** What `createApp` returns for one application spec. */
@@ -49,6 +52,23 @@ export interface FleetOptions {
   clock?: Clock;
   /** @default Math.random */
   random?: () => number;
+  /**
+   * "May I write?" for the whole fleet (every application and the fleet's own record), e.g. a
+   * leader elector: only the leader's fleet writes; a refused fleet pass fails with a retryable
+   * `NOT_LEADER`. See `ReconcilerOptions.writeGuard`.
+   * @default none: every write is allowed
+   */
+  writeGuard?: WriteGuard;
+  /**
+   * Spreads the applications over replicas: this replica runs only the applications the shard
+   * says it owns (each one's writes are guarded by it), stops those it gives up when the shard
+   * asks, and starts those it gains. Removed applications are torn down by their owner; the
+   * fleet's record is written by the one replica that owns `fleet:<name>`. E.g.
+   * `createShardMembership` from `@converge/kube-sink`. With a shard, `dependsOn` only sees
+   * applications on the same replica: pin dependent applications to one shard label.
+   * @default none: this replica runs every application
+   */
+  shard?: FleetShard;
 }
 
 /** Events of a fleet: its own pass events, every child's events, and application lifecycle. */
@@ -139,6 +159,18 @@ export function createFleet(options: FleetOptions): Fleet {
   const recordOwner = `fleet:${options.name}`;
   let suspended = false;
   let passStartedAt = 0;
+  const { shard, writeGuard } = options;
+  /** An application's write guard: the fleet's guard and, when sharded, ownership of the application. */
+  const guardOf = (app: { name: string; shard?: string | undefined }): WriteGuard | undefined =>
+    !shard && !writeGuard
+      ? undefined
+      : {
+          mayWrite: () => (writeGuard?.mayWrite() ?? true) && (shard?.owns(app) ?? true),
+          describe: () => [writeGuard?.describe?.(), shard?.describe?.()].filter(Boolean).join('; '),
+        };
+  const recordKey = { name: recordOwner };
+  /** The sink as the fleet's own record sees it: guarded by the fleet's guard (and, sharded, by owning the record). */
+  const sink = guardSink(options.sink, guardOf(recordKey), recordOwner);
 
   const loop: PassLoop<FleetResult> = new PassLoop({
     clock,
@@ -159,6 +191,7 @@ export function createFleet(options: FleetOptions): Fleet {
     const startedAt = (passStartedAt = clock.now());
     emit({ type: 'pass.started', reason });
     try {
+      if (writeGuard && !writeGuard.mayWrite()) throw new NotLeaderError(options.name, 'start a fleet pass', writeGuard.describe?.());
       const revision = (result.revision = await options.source.latestRevision({ signal }));
       const artifact = await options.source.fetch(revision, { signal });
       const specs = await readAppSpecs(artifact.files, options.path);
@@ -179,16 +212,28 @@ export function createFleet(options: FleetOptions): Fleet {
     const wanted = new Map(specs.map((s) => [s.name, s]));
     // Applications recorded by an earlier run (this process or one before a restart) whose files
     // are gone: torn down like any other removal, so nothing is orphaned across restarts.
-    const recorded = (await options.sink.readInventory(recordOwner))?.map((ref) => ref.name) ?? [];
-    for (const app of recorded) if (!wanted.has(app) && !children.has(app) && !leaving.has(app)) leaving.set(app, { name: app });
+    const recordedRefs = await readRecord();
+    const recorded = recordedRefs.map((ref) => ref.name);
+    for (const ref of recordedRefs) {
+      const app = { name: ref.name, ...(ref.namespace !== undefined && { shard: ref.namespace }) };
+      // Sharded, a removed application is torn down by its owner only.
+      if (!wanted.has(app.name) && !children.has(app.name) && !leaving.has(app.name) && (shard?.owns(app) ?? true)) leaving.set(app.name, { name: app.name, ...(app.shard && { shard: app.shard }) });
+    }
+    // Sharded, applications other replicas are still tearing down stay recorded until they are gone.
+    const othersLeaving = shard ? await stillLeaving(recordedRefs.filter((r) => !wanted.has(r.name) && !leaving.has(r.name) && !children.has(r.name))) : [];
     // Record every application before any of them applies anything.
-    const written = await record([...wanted.keys(), ...leaving.keys(), ...children.keys()], recorded);
+    const written = await record([...specs, ...leaving.values(), ...[...children.values()].map((c) => c.spec), ...othersLeaving], recorded);
     for (const [app, child] of children) {
       if (!wanted.has(app)) {
         children.delete(app);
         child.off();
         await child.reconciler.stop();
         leaving.set(app, child.spec);
+      } else if (shard && !shard.owns(wanted.get(app)!)) {
+        // Handed over to another replica: stopped here, not removed.
+        children.delete(app);
+        child.off();
+        await child.reconciler.stop({ abort: true });
       }
     }
     for (const [app, spec] of leaving) {
@@ -205,6 +250,7 @@ export function createFleet(options: FleetOptions): Fleet {
       }
     }
     for (const spec of specs) {
+      if (shard && !shard.owns(spec)) continue;
       const key = JSON.stringify(spec);
       const existing = children.get(spec.name);
       if (existing?.key === key) continue;
@@ -218,15 +264,42 @@ export function createFleet(options: FleetOptions): Fleet {
       emit({ type: existing ? 'app.updated' : 'app.added', app: spec.name });
       if (loop.running && !suspended) child.reconciler.start();
     }
-    await record([...wanted.keys(), ...leaving.keys()], written);
+    await record([...specs, ...leaving.values(), ...othersLeaving], written);
   }
 
-  /** Writes the fleet's own record of its applications (names only) if it differs from `current`; returns what is recorded. */
-  async function record(apps: string[], current: string[]): Promise<string[]> {
-    const names = [...new Set(apps)].sort();
+  /**
+   * Writes the fleet's own record of its applications (names, and shard labels of pinned ones)
+   * if it differs from `current`; returns what is recorded. Sharded, only the replica owning the
+   * record writes it.
+   */
+  async function record(apps: { name: string; shard?: string | undefined }[], current: string[]): Promise<string[]> {
+    if (shard && !shard.owns(recordKey)) return current;
+    const byName = new Map(apps.map((a) => [a.name, a]));
+    const names = [...byName.keys()].sort();
     if (names.join('\n') === [...new Set(current)].sort().join('\n')) return current;
-    await options.sink.writeInventory(recordOwner, names.map((name) => ({ group: 'converge.dev', kind: 'Application', name })));
+    await sink.writeInventory(recordOwner, names.map((name) => ({ group: 'converge.dev', kind: 'Application', name, ...(byName.get(name)!.shard && { namespace: byName.get(name)!.shard }) })));
     return names;
+  }
+
+  /** The fleet's record. Sharded, another replica may have rewritten it since this one read it: that is read again, not an error. */
+  async function readRecord(): Promise<{ name: string; namespace?: string }[]> {
+    try {
+      return (await sink.readInventory(recordOwner)) ?? [];
+    } catch (error) {
+      if (!shard || toConvergeError(error).code !== 'CONCURRENT_WRITER') throw error;
+      return (await sink.readInventory(recordOwner)) ?? [];
+    }
+  }
+
+  /** Of recorded, removed applications another replica tears down, those whose inventory is not gone yet. */
+  async function stillLeaving(refs: { name: string; namespace?: string }[]): Promise<{ name: string; shard?: string }[]> {
+    if (!shard?.owns(recordKey)) return [];
+    const out: { name: string; shard?: string }[] = [];
+    for (const ref of refs) {
+      const inventory = await options.sink.readInventory(childName(ref.name));
+      if (inventory !== undefined && inventory.length > 0) out.push({ name: ref.name, ...(ref.namespace !== undefined && { shard: ref.namespace }) });
+    }
+    return out;
   }
 
   async function createChild(spec: AppSpec, key: string): Promise<Child> {
@@ -239,6 +312,7 @@ export function createFleet(options: FleetOptions): Fleet {
       sink: options.sink,
       clock,
       random,
+      ...(guardOf(spec) && { writeGuard: guardOf(spec)! }),
       prune: spec.prune ?? options.appDefaults?.prune ?? true,
       ...(spec.interval !== undefined && { interval: spec.interval }),
       ...(spec.wait && { wait: spec.wait }),
@@ -257,13 +331,14 @@ export function createFleet(options: FleetOptions): Fleet {
     const id = `${options.name}/removed/${spec.name}`;
     const nothing: Source = { id, latestRevision: async () => 'removed', fetch: async () => ({ source: id, revision: 'removed', files: memoryFileTree({}) }) };
     // Tearing down a removed application deletes all of it by definition: no prune budget.
-    const reconciler = createReconciler({ name: childName(spec.name), source: nothing, render: async () => [], sink: options.sink, prune: true, allowEmpty: true, pruneBudget: false, clock });
+    const guard = guardOf(spec);
+    const reconciler = createReconciler({ name: childName(spec.name), source: nothing, render: async () => [], sink: options.sink, prune: true, allowEmpty: true, pruneBudget: false, clock, ...(guard && { writeGuard: guard }) });
     const off = reconciler.on('*', (e) => events.emit(e));
     const result = await reconciler.reconcile();
     off();
     if (result.error) return result.error;
     try {
-      await options.sink.deleteInventory?.(childName(spec.name));
+      await guardSink(options.sink, guard, childName(spec.name)).deleteInventory?.(childName(spec.name));
     } catch (thrown) {
       return toConvergeError(thrown);
     }
@@ -272,10 +347,29 @@ export function createFleet(options: FleetOptions): Fleet {
 
   async function reconcileAll(specs: AppSpec[], result: FleetResult): Promise<void> {
     for (const spec of dependencyOrder(specs)) {
-      const child = children.get(spec.name)!;
-      result.apps[spec.name] = await child.reconciler.reconcile();
+      const child = children.get(spec.name);
+      // Sharded: another replica runs it.
+      if (child) result.apps[spec.name] = await child.reconciler.reconcile();
     }
   }
+
+  shard?.attach({
+    async release(apps) {
+      await Promise.all(
+        apps.map(async (app) => {
+          leaving.delete(app);
+          const child = children.get(app);
+          if (!child) return;
+          children.delete(app);
+          child.off();
+          await child.reconciler.stop({ abort: true });
+        }),
+      );
+    },
+    changed: () => {
+      if (loop.running) loop.trigger('shard');
+    },
+  });
 
   return {
     name: options.name,
