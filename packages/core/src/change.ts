@@ -4,17 +4,45 @@ import type { KubeObject, ObjectRef } from './object.js';
 /** One RFC 6902 JSON Patch operation. */
 export type JsonPatchOperation = Operation;
 
-/** What a plan does with one object. */
-export type ChangeAction = 'create' | 'update' | 'delete' | 'unchanged';
-
-/** One planned step. `patch` (for updates) turns the live object's compared fields into the desired ones. */
-export interface Change {
-  action: ChangeAction;
+/** Create an object that does not exist. */
+export interface CreateChange {
+  action: 'create';
   ref: ObjectRef;
-  desired?: KubeObject;
-  live?: KubeObject;
-  patch?: JsonPatchOperation[];
+  desired: KubeObject;
 }
+
+/** Update a live object; `patch` turns its compared fields into the desired ones. */
+export interface UpdateChange {
+  action: 'update';
+  ref: ObjectRef;
+  desired: KubeObject;
+  live: KubeObject;
+  patch: JsonPatchOperation[];
+}
+
+/** A live object that already is as desired. */
+export interface UnchangedChange {
+  action: 'unchanged';
+  ref: ObjectRef;
+  desired: KubeObject;
+  live: KubeObject;
+}
+
+/** Delete (prune) a live object that left the desired state. */
+export interface DeleteChange {
+  action: 'delete';
+  ref: ObjectRef;
+  live: KubeObject;
+}
+
+/** One planned step, a discriminated union on `action`: each action carries exactly what it needs. */
+export type Change = CreateChange | UpdateChange | UnchangedChange | DeleteChange;
+
+/** What a plan does with one object. */
+export type ChangeAction = Change['action'];
+
+/** A change that applies the desired object: a create or an update. */
+export type UpsertChange = CreateChange | UpdateChange;
 
 /** How many objects a plan or a pass created, updated, deleted and left unchanged. */
 export interface ChangeCounts {

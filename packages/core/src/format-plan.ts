@@ -1,6 +1,6 @@
 import fastJsonPatch from 'fast-json-patch';
 import { stringify } from 'yaml';
-import { countChanges, type Change } from './change.js';
+import { countChanges, type UpdateChange } from './change.js';
 import { normalize } from './normalize.js';
 import { isSecret, MASK, maskSecret } from './mask.js';
 import { formatRef } from './object.js';
@@ -73,7 +73,7 @@ function planText(p: Pick<Plan, 'changes'>, options: FormatPlanOptions): string 
       if (showUnchanged) out.push(`  ${formatRef(change.ref)} (unchanged)`);
     } else if (change.action === 'create') {
       out.push(`+ ${formatRef(change.ref)} (create)`);
-      if (showCreated && change.desired) out.push(indent(stringify(maskSecret(inheritOrigin(normalize(change.desired), change.desired))), '+   '));
+      if (showCreated) out.push(indent(stringify(maskSecret(inheritOrigin(normalize(change.desired), change.desired))), '+   '));
     } else if (change.action === 'delete') {
       out.push(`- ${formatRef(change.ref)} (delete)`);
     } else {
@@ -105,24 +105,24 @@ function planJson(p: Pick<Plan, 'changes'>, options: FormatPlanOptions): string 
   const changes = p.changes
     .filter((c) => options.showUnchanged || c.action !== 'unchanged')
     .map((c) => {
-      const desired = c.desired;
+      const desired = c.action === 'delete' ? undefined : c.desired;
       const secret = desired !== undefined && isSecret(desired);
       const hidden = (path: string) => (secret && SECRET_PATH.test(path)) || (desired !== undefined && touchesSensitive(desired, path));
       return {
         action: c.action,
         ref: c.ref,
-        ...(c.action === 'update' && { patch: (c.patch ?? []).map((op) => (hidden(op.path) && 'value' in op ? { ...op, value: MASK } : op)) }),
-        ...(c.action === 'create' && c.desired && { object: maskSecret(inheritOrigin(normalize(c.desired), c.desired)) }),
+        ...(c.action === 'update' && { patch: c.patch.map((op) => (hidden(op.path) && 'value' in op ? { ...op, value: MASK } : op)) }),
+        ...(c.action === 'create' && { object: maskSecret(inheritOrigin(normalize(c.desired), c.desired)) }),
       };
     });
   return JSON.stringify({ summary: countChanges(p.changes), changes }, null, 2);
 }
 
-function formatPatch(change: Change): string[] {
-  const secret = change.desired !== undefined && isSecret(change.desired);
-  const live = change.live ? normalize(change.live) : {};
-  return (change.patch ?? []).map((op) => {
-    const masked = (secret && SECRET_PATH.test(op.path)) || (change.desired !== undefined && touchesSensitive(change.desired, op.path));
+function formatPatch(change: UpdateChange): string[] {
+  const secret = isSecret(change.desired);
+  const live = normalize(change.live);
+  return change.patch.map((op) => {
+    const masked = (secret && SECRET_PATH.test(op.path)) || touchesSensitive(change.desired, op.path);
     const show = (value: unknown) => (masked ? MASK : JSON.stringify(value));
     const before = op.op === 'add' ? undefined : valueAt(live, op.path);
     switch (op.op) {

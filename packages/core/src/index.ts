@@ -37,7 +37,7 @@ export type { FileTree, Artifact } from './file-tree.js';
 export type { Source, SourceCallOptions } from './source.js';
 export type { Renderer, RenderContext, Transform } from './renderer.js';
 export { pipe, combine, named, pluginName } from './renderer.js';
-export type { Change, ChangeAction, ChangeCounts, JsonPatchOperation } from './change.js';
+export type { Change, ChangeAction, ChangeCounts, CreateChange, UpdateChange, UnchangedChange, DeleteChange, UpsertChange, JsonPatchOperation } from './change.js';
 export { countChanges } from './change.js';
 export type {
   Sink,

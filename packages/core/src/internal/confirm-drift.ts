@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Change } from '../change.js';
+import type { UpdateChange } from '../change.js';
 import { normalize } from '../normalize.js';
 import { refKey, type KubeObject } from '../object.js';
 import type { Sink } from '../sink.js';
@@ -15,8 +15,8 @@ function digest(obj: KubeObject): string {
   return createHash('sha256').update(JSON.stringify(normalize(obj))).digest('hex');
 }
 
-function stamp(change: Change): string {
-  return `${digest(change.desired as KubeObject)}@${String(change.live?.metadata['resourceVersion'] ?? '')}`;
+function stamp(change: UpdateChange): string {
+  return `${digest(change.desired)}@${String(change.live.metadata['resourceVersion'] ?? '')}`;
 }
 
 /**
@@ -28,12 +28,12 @@ function stamp(change: Change): string {
  * (see {@link FalseDrift}) so a steady state makes neither writes nor repeated dry runs.
  */
 export async function confirmDrift(
-  candidates: readonly Change[],
-  o: { sink: Sink; owner: string; remembered: FalseDrift; signal: AbortSignal; withPrecondition(change: Change): KubeObject },
-): Promise<{ confirmed: Change[]; falsePositives: Change[] }> {
-  const confirmed: Change[] = [];
-  const falsePositives: Change[] = [];
-  const toCheck: Change[] = [];
+  candidates: readonly UpdateChange[],
+  o: { sink: Sink; owner: string; remembered: FalseDrift; signal: AbortSignal; withPrecondition(change: UpdateChange): KubeObject },
+): Promise<{ confirmed: UpdateChange[]; falsePositives: UpdateChange[] }> {
+  const confirmed: UpdateChange[] = [];
+  const falsePositives: UpdateChange[] = [];
+  const toCheck: UpdateChange[] = [];
   for (const change of candidates) {
     if (o.remembered.get(refKey(change.ref)) === stamp(change)) falsePositives.push(change);
     else toCheck.push(change);
@@ -42,7 +42,7 @@ export async function confirmDrift(
   const results = await o.sink.apply(toCheck.map(o.withPrecondition), { dryRun: true, force: true, owner: o.owner, signal: o.signal });
   for (const [i, change] of toCheck.entries()) {
     const result = results[i];
-    const same = result?.ok === true && change.live !== undefined && JSON.stringify(normalize(result.object)) === JSON.stringify(normalize(change.live));
+    const same = result?.ok === true && JSON.stringify(normalize(result.object)) === JSON.stringify(normalize(change.live));
     if (same) {
       o.remembered.set(refKey(change.ref), stamp(change));
       falsePositives.push(change);

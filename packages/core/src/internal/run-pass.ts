@@ -1,5 +1,5 @@
 import { FORCE_ANNOTATION, NAMESPACE_DELETE_ANNOTATION, OWNER_ANNOTATION } from '../annotations.js';
-import type { Change, ChangeCounts } from '../change.js';
+import type { ChangeCounts, DeleteChange, UpsertChange } from '../change.js';
 import { sleep, type Clock } from '../clock.js';
 import {
   AggregateConvergeError,
@@ -185,7 +185,7 @@ export async function runPass(
   const sensitive = memory.rendered?.sensitive ?? new Set<string>();
   const redacted = (error: ConvergeError): ConvergeError => redactError(error, sensitive);
   const desiredRefs = desired.map(refOf);
-  let upserts = p.changes.filter((x) => x.action === 'create' || x.action === 'update');
+  let upserts = p.changes.filter((x): x is UpsertChange => x.action === 'create' || x.action === 'update');
   let counts = p.counts;
   if (!revisionChanged && !c.dryRun && upserts.some((x) => x.action === 'update')) {
     // Same revision: what the local comparison calls drift is confirmed by the server first.
@@ -197,7 +197,7 @@ export async function runPass(
     upserts = upserts.filter((x) => !noChange.has(refKey(x.ref)));
     counts = { ...counts, updated: counts.updated - noChange.size, unchanged: counts.unchanged + noChange.size };
   }
-  const deletes = p.changes.filter((x) => x.action === 'delete');
+  const deletes = p.changes.filter((x): x is DeleteChange => x.action === 'delete');
   // Inventory objects not seen live are verified by the sink's delete: gone is dropped, unreadable stays.
   const toDelete = c.prune ? [...deletes.map((x) => x.ref), ...p.unseen].filter((ref) => !c.sink.isReserved?.(ref)) : [];
   const actionOf = new Map(upserts.map((x) => [refKey(x.ref), x.action as 'create' | 'update']));
@@ -214,7 +214,7 @@ export async function runPass(
   const failures: ConvergeError[] = [];
   const notCreated: ObjectRef[] = [];
   const recordedBefore = new Set(inventory.map(refKey));
-  const applyWave = async (changes: readonly Change[]): Promise<void> => {
+  const applyWave = async (changes: readonly UpsertChange[]): Promise<void> => {
     if (changes.length === 0) return;
     signal.throwIfAborted();
     const results = await c.sink.apply(changes.map(withPrecondition), {
@@ -239,7 +239,7 @@ export async function runPass(
     }
   };
   /** An immutable field changed on an object that opted in: delete it, wait until it is gone, create it again. */
-  const recreateIfAllowed = async (r: ApplyResult & { ok: false }, changes: readonly Change[]): Promise<boolean> => {
+  const recreateIfAllowed = async (r: ApplyResult & { ok: false }, changes: readonly UpsertChange[]): Promise<boolean> => {
     if (r.error.code !== 'IMMUTABLE_FIELD' || c.dryRun) return false;
     const desiredObject = changes.find((x) => refKey(x.ref) === refKey(r.ref))?.desired;
     if (!desiredObject || !mayRecreate(desiredObject, c.recreate)) return false;
@@ -358,9 +358,9 @@ export async function runPass(
 }
 
 /** The object to apply, carrying the live resourceVersion it was planned against as a precondition. */
-function withPrecondition(change: Change): KubeObject {
-  const desired = change.desired!;
-  const resourceVersion = change.live?.metadata['resourceVersion'];
+function withPrecondition(change: UpsertChange): KubeObject {
+  const desired = change.desired;
+  const resourceVersion = change.action === 'update' ? change.live.metadata['resourceVersion'] : undefined;
   if (typeof resourceVersion !== 'string') return desired;
   return inheritOrigin({ ...desired, metadata: { ...desired.metadata, resourceVersion } }, desired);
 }
@@ -399,12 +399,12 @@ function checkPruneBudget(c: PassConfig, memory: PassMemory, deletes: number, in
  * and deleting a CRD deletes every custom resource of its kind, including objects of other
  * reconcilers, objects made by hand and objects marked `converge.dev/prune: disabled`.
  */
-async function checkContainerDeletes(c: PassConfig, deletes: readonly Change[], signal: AbortSignal): Promise<void> {
+async function checkContainerDeletes(c: PassConfig, deletes: readonly DeleteChange[], signal: AbortSignal): Promise<void> {
   const deleting = new Set(deletes.map((x) => refKey(x.ref)));
   const blocked: { name: string; blockers: ObjectRef[] }[] = [];
   for (const change of deletes) {
     const live = change.live;
-    if (!live || live.metadata.annotations?.[NAMESPACE_DELETE_ANNOTATION] === 'true') continue;
+    if (live.metadata.annotations?.[NAMESPACE_DELETE_ANNOTATION] === 'true') continue;
     const contents = await containedBy(c, live, signal);
     if (contents === undefined) continue;
     const label = `${live.kind} ${live.metadata.name}`;

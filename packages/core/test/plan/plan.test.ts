@@ -25,7 +25,8 @@ describe('plan', () => {
       ['unchanged', 'same'],
     ]);
     expect(p.counts).toEqual({ created: 1, updated: 1, deleted: 0, unchanged: 1 });
-    expect(p.changes[1]!.patch).toEqual([{ op: 'replace', path: '/data/a', value: '2' }]);
+    const update = p.changes[1];
+    expect(update?.action === 'update' && update.patch).toEqual([{ op: 'replace', path: '/data/a', value: '2' }]);
   });
 
   it('orders Namespaces and CRDs first, then Helm install order, unknown kinds last', () => {
