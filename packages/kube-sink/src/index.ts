@@ -9,6 +9,10 @@ export type { KubeDeleteResult } from './delete.js';
 export { inventoryLocation, INVENTORY_LABEL, INVENTORY_OWNER_ANNOTATION, INVENTORY_DATA_KEY } from './inventory.js';
 export type { InventoryOptions, InventoryLocation } from './inventory.js';
 export type { DriftWatchOptions } from './watch.js';
+export { createLeaderElector } from './leader-election.js';
+export type { LeaderElector, LeaderElectorOptions, LeaderEvent, LeaderEventType, LeaderLostReason } from './leader-election.js';
+export { LeaseClient, LeaseOptionsError } from './lease.js';
+export type { Lease, LeaseSpec, LeaseTiming, LeaseConnection, LeaseWrite } from './lease.js';
 export { liveHealth, waitForHealth } from './health.js';
 export type { WaitForHealthOptions } from './health.js';
 export {
