@@ -12,6 +12,8 @@ export type { DriftWatchOptions } from './watch.js';
 export { createLeaderElector } from './leader-election.js';
 export type { LeaderElector, LeaderElectorOptions, LeaderEvent, LeaderEventType, LeaderLostReason } from './leader-election.js';
 export { LeaseClient, LeaseOptionsError } from './lease.js';
+export { createShardMembership, SHARD_GROUP_LABEL, SHARD_LABEL, SHARD_VIEW_ANNOTATION } from './shard-membership.js';
+export type { ShardMembership, ShardMembershipOptions, ShardEvent, ShardEventType } from './shard-membership.js';
 export type { Lease, LeaseSpec, LeaseTiming, LeaseConnection, LeaseWrite } from './lease.js';
 export { liveHealth, waitForHealth } from './health.js';
 export type { WaitForHealthOptions } from './health.js';
