@@ -55,8 +55,8 @@ async function main(args: PushArgs): Promise<number> {
     });
     const result = await reconciler.reconcile({ approvePrune: args.approvePrune });
     if (result.status === 'failed') {
-      const hint = result.error!.code === 'PRUNE_BUDGET_EXCEEDED' ? ' (run again with --approve-prune if this is intended)' : '';
-      reportFailure(`converge-push apply failed [${result.error!.code}]: ${result.error!.message}${hint}`);
+      const hint = result.error.code === 'PRUNE_BUDGET_EXCEEDED' ? ' (run again with --approve-prune if this is intended)' : '';
+      reportFailure(`converge-push apply failed [${result.error.code}]: ${result.error.message}${hint}`);
       return 1;
     }
     return 0;

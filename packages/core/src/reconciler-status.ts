@@ -4,19 +4,42 @@ import type { ConvergeError } from './errors.js';
 /** What a reconciler is doing. */
 export type ReconcilerPhase = 'idle' | 'reconciling' | 'backoff' | 'suspended' | 'stopped';
 
-/** The result of one pass. */
-export interface ReconcileResult {
-  status: 'succeeded' | 'failed' | 'skipped';
-  /** The revision the pass worked on, once known. */
-  revision?: string;
-  counts: ChangeCounts;
-  /** Why the pass failed. */
-  error?: ConvergeError;
-  /** Updates made to objects whose revision had not changed: drift that was reverted. */
-  driftCorrected?: number;
-  /** Whether nothing was persisted (`dryRun`). */
-  dryRun?: boolean;
-}
+/**
+ * The result of one pass, a discriminated union on `status`: a success has its revision, a
+ * failure its error. Fields a status never has are typed `undefined`, so `result.error?.code`
+ * reads naturally on any result.
+ */
+export type ReconcileResult =
+  | {
+      status: 'succeeded';
+      /** The revision the target now matches. */
+      revision: string;
+      counts: ChangeCounts;
+      /** Updates made to objects whose revision had not changed: drift that was reverted. */
+      driftCorrected: number;
+      /** Whether nothing was persisted (`dryRun`). */
+      dryRun: boolean;
+      error?: undefined;
+    }
+  | {
+      status: 'failed';
+      /** The revision the pass worked on, once known. */
+      revision?: string;
+      counts: ChangeCounts;
+      /** Why the pass failed. */
+      error: ConvergeError;
+      driftCorrected?: undefined;
+      dryRun?: undefined;
+    }
+  | {
+      /** The reconciler is suspended: nothing was done. */
+      status: 'skipped';
+      counts: ChangeCounts;
+      revision?: undefined;
+      error?: undefined;
+      driftCorrected?: undefined;
+      dryRun?: undefined;
+    };
 
 /** One pass as kept in {@link ReconcilerStatus.history}. */
 export interface PassRecord {

@@ -289,12 +289,12 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     const durationMs = clock.now() - current.startedAt;
     const entry: PassRecord = { result: result.status, reason: current.reason, startedAt: current.startedAt, durationMs, counts: result.counts };
     if (result.revision) entry.revision = result.revision;
-    if (result.error) entry.error = { code: result.error.code, message: result.error.message };
+    if (result.status === 'failed') entry.error = { code: result.error.code, message: result.error.message };
     state.history = [...state.history, entry].slice(-HISTORY);
     if (result.status === 'succeeded') {
-      emit({ type: 'pass.succeeded', revision: result.revision!, counts: result.counts, durationMs, driftCorrected: result.driftCorrected ?? 0 });
+      emit({ type: 'pass.succeeded', revision: result.revision, counts: result.counts, durationMs, driftCorrected: result.driftCorrected });
     } else {
-      emit({ type: 'pass.failed', error: result.error!, durationMs, ...(result.revision && { revision: result.revision }), ...next });
+      emit({ type: 'pass.failed', error: result.error, durationMs, ...(result.revision && { revision: result.revision }), ...next });
     }
   }
 

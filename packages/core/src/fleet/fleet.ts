@@ -181,7 +181,7 @@ export function createFleet(options: FleetOptions): Fleet {
     run: pass,
     errorOf: (r) => r.error,
     settled: (result, next) => {
-      if (result.status === 'failed') emit({ type: 'pass.failed', error: result.error!, durationMs: clock.now() - passStartedAt, ...next, ...(result.revision && { revision: result.revision }) });
+      if (result.status === 'failed' && result.error) emit({ type: 'pass.failed', error: result.error, durationMs: clock.now() - passStartedAt, ...next, ...(result.revision && { revision: result.revision }) });
     },
   });
 
