@@ -211,6 +211,37 @@ describe('charts from an OCI registry (docker-registry on loopback, pushed with 
     }
   });
 
+  it('never sends credentials to a token realm on another host over plain HTTP, even for a registry marked plainHttp', async () => {
+    // The registry (insecure, as the user said) names a token service on another host, over http.
+    const received: (string | undefined)[] = [];
+    const realm = createServer((req, res) => {
+      received.push(req.headers.authorization);
+      res.writeHead(401, { 'content-type': 'application/json' }).end('{}');
+    });
+    await new Promise<void>((resolve) => realm.listen(0, '127.0.0.1', resolve));
+    const front = createServer((_req, res) => {
+      const at = `http://127.0.0.1:${(realm.address() as { port: number }).port}/token`;
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="${at}",service="front",scope="repository:charts/basic:pull"` }).end();
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    try {
+      const host = `127.0.0.1:${(front.address() as { port: number }).port}`;
+      const render = helmChart({
+        chart: `oci://${host}/charts/basic`,
+        version: '^0.2',
+        releaseName: 'leak',
+        engine,
+        repository: { plainHttp: true, username: 'ci', password: 'hunter2', cacheDir: mkdtempSync(join(work, 'cache-')) },
+      });
+      await failure(render({ artifact }));
+      expect(received.length).toBeGreaterThan(0);
+      expect(received.every((h) => h === undefined)).toBe(true);
+    } finally {
+      await new Promise((resolve) => front.close(resolve));
+      await new Promise((resolve) => realm.close(resolve));
+    }
+  });
+
   it('reports a missing chart or version', async () => {
     expect((await failure(render('9.9.9'))).code).toBe('HELM_CHART_NOT_FOUND');
     expect((await failure(render('>=9'))).code).toBe('HELM_CHART_NOT_FOUND');

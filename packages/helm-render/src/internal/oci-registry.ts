@@ -118,7 +118,7 @@ class RegistryClient {
     } catch (err) {
       const challenge = await this.#challenge(url, err);
       if (!challenge) throw err;
-      this.#token = await this.#fetchToken(challenge);
+      this.#token = await this.#fetchToken(challenge, new URL(url).host);
       return (await attempt()).body;
     }
   }
@@ -135,13 +135,20 @@ class RegistryClient {
     return params['realm'] ? params : undefined;
   }
 
-  async #fetchToken(challenge: Record<string, string>): Promise<string> {
+  /**
+   * Asks the token service the registry named for a token. Credentials go with the request only
+   * over TLS, or over plain HTTP to the very host the user marked insecure (`plainHttp`): a
+   * registry cannot send them in clear to a host of its choosing by naming it as its realm.
+   * Otherwise the token is asked for anonymously.
+   */
+  async #fetchToken(challenge: Record<string, string>, registryHost: string): Promise<string> {
     const url = new URL(challenge['realm']!);
     if (challenge['service']) url.searchParams.set('service', challenge['service']);
     if (challenge['scope']) url.searchParams.set('scope', challenge['scope']);
+    const mayCarryCredentials = url.protocol === 'https:' || (url.protocol === 'http:' && this.repository.plainHttp === true && url.host === registryHost);
     const { body } = await download(url.toString(), {
       repository: this.repository,
-      headers: authorization(this.repository),
+      headers: mayCarryCredentials ? authorization(this.repository) : {},
       signal: this.signal,
       what: 'a registry token',
     });
