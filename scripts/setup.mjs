@@ -41,6 +41,9 @@ if (mode === 'test') {
   const scripts = [
     'packages/kube-testenv/scripts/build-assets.sh',
     'packages/helm-render/scripts/build-helm.sh',
+    // The reference kustomize binary for @converge/kustomize's conformance tests (its wasm is
+    // built by the package's own build below).
+    'packages/kustomize/scripts/build-kustomize.sh',
     // The OCI registry startRegistry() runs (the image gate's and OCI charts' tests).
     'packages/core/scripts/build-registry.sh',
     // The reference sops binary @converge/sops' conformance tests compare with.
