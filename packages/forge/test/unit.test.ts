@@ -1,0 +1,161 @@
+import { createHmac } from 'node:crypto';
+import { createReconciler, memoryFileTree, type KubeObject, type ReconcileEvent } from '@converge/core';
+import { FakeClock, MemorySink, memorySource } from '@converge/core/testing';
+import { describe, expect, it } from 'vitest';
+import { commentPlan, commitOf, parseWebhook, reportCommitStatus, slug, type CommitStatusInput, type Forge, type MergeRequestComment } from '../src/index.js';
+
+/** Records what reaches the forge; only the methods these tests use do anything. */
+function recordingForge(maxCommentLength = 65_535) {
+  const statuses: (CommitStatusInput & { sha: string })[] = [];
+  const comments: MergeRequestComment[] = [];
+  const forge = {
+    kind: 'gitea',
+    repository: 'acme/deploy',
+    maxCommentLength,
+    async setCommitStatus(sha: string, s: CommitStatusInput) {
+      statuses.push({ sha, ...s });
+    },
+    async listComments() {
+      return comments.map((c) => ({ ...c }));
+    },
+    async createComment(_n: number, body: string) {
+      const c = { id: comments.length + 1, body, author: 'bot' };
+      comments.push(c);
+      return c;
+    },
+    async updateComment(_n: number, id: number, body: string) {
+      comments.find((c) => c.id === id)!.body = body;
+    },
+  } as unknown as Forge;
+  return { forge, statuses, comments };
+}
+
+const SHA1 = '1'.repeat(40);
+const SHA2 = '2'.repeat(40);
+const ev = (e: Record<string, unknown>) => ({ reconciler: 'prod', at: 0, ...e }) as ReconcileEvent;
+
+describe('reportCommitStatus', () => {
+  it('writes pending, then success; a repeated state is not written again', async () => {
+    const { forge, statuses } = recordingForge();
+    let emit: (e: ReconcileEvent) => void = () => {};
+    const stop = reportCommitStatus({ on: (_t, fn) => ((emit = fn), () => {}) }, { forge, minIntervalMs: 0 });
+    const counts = { created: 1, updated: 0, deleted: 0, unchanged: 2 };
+    emit(ev({ type: 'revision.checked', revision: `main@sha1:${SHA1}`, changed: true }));
+    await stop.flush();
+    emit(ev({ type: 'pass.succeeded', revision: `main@sha1:${SHA1}`, counts, durationMs: 1, driftCorrected: 0 }));
+    emit(ev({ type: 'revision.checked', revision: `main@sha1:${SHA1}`, changed: false }));
+    emit(ev({ type: 'pass.succeeded', revision: `main@sha1:${SHA1}`, counts, durationMs: 1, driftCorrected: 0 }));
+    await stop.flush();
+    expect(statuses.map((s) => `${s.state} ${s.context} ${s.description}`)).toEqual([
+      `pending converge/prod deploying main@sha1:${SHA1.slice(0, 8)}`,
+      'success converge/prod in sync: 1 created, 0 updated, 0 pruned, 2 unchanged',
+    ]);
+  });
+
+  it('spaces writes per commit and context and keeps only the newest state meanwhile', async () => {
+    const { forge, statuses } = recordingForge();
+    const clock = new FakeClock(1000);
+    let emit: (e: ReconcileEvent) => void = () => {};
+    reportCommitStatus({ on: (_t, fn) => ((emit = fn), () => {}) }, { forge, clock, minIntervalMs: 10_000 });
+    const fail = (message: string) => ev({ type: 'pass.failed', revision: `main@sha1:${SHA2}`, error: { code: 'APPLY_FAILED', message }, durationMs: 1 });
+    emit(fail('first'));
+    await expect.poll(() => statuses.length).toBe(1);
+    emit(fail('second'));
+    emit(fail('third'));
+    await clock.advance(5_000);
+    expect(statuses).toHaveLength(1);
+    await clock.advance(5_000);
+    await expect.poll(() => statuses.length).toBe(2);
+    expect(statuses[1]).toMatchObject({ state: 'failure', description: 'APPLY_FAILED: third' });
+  });
+
+  it('stops at maxWritesPerCommit and skips revisions without a commit; one-line descriptions of at most 140 characters', async () => {
+    const { forge, statuses } = recordingForge();
+    let emit: (e: ReconcileEvent) => void = () => {};
+    const stop = reportCommitStatus({ on: (_t, fn) => ((emit = fn), () => {}) }, { forge, minIntervalMs: 0, maxWritesPerCommit: 2 });
+    for (let i = 0; i < 5; i++) {
+      emit(ev({ type: 'pass.failed', revision: `main@sha1:${SHA1}`, error: { code: 'X', message: `line ${i}\nsecond line ${'y'.repeat(200)}` }, durationMs: 1 }));
+      await stop.flush();
+    }
+    emit(ev({ type: 'pass.failed', revision: 'sha256:abc', error: { code: 'X', message: 'no commit' }, durationMs: 1 }));
+    await stop.flush();
+    expect(statuses).toHaveLength(2);
+    expect(statuses[0]!.description).toHaveLength(140);
+    expect(statuses[0]!.description).not.toContain('\n');
+  });
+
+  it('with a real reconciler, a failing forge never fails the pass and reaches onError', async () => {
+    const forge = { ...recordingForge().forge, setCommitStatus: async () => { throw new Error('forge down'); } } as Forge;
+    const source = memorySource({ 'a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a }\n' });
+    const reconciler = createReconciler({ name: 'prod', source: { ...source, latestRevision: async () => `main@sha1:${SHA1}`, fetch: async () => ({ source: 'm', revision: `main@sha1:${SHA1}`, files: memoryFileTree({ 'a.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: a, namespace: default }\n' }) }) }, render: async ({ artifact }) => [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'a', namespace: 'default' } } as KubeObject].filter(() => artifact !== undefined), sink: new MemorySink() });
+    const errors: string[] = [];
+    const stop = reportCommitStatus(reconciler, { forge, minIntervalMs: 0, onError: (e) => errors.push(e.message) });
+    expect((await reconciler.reconcile()).status).toBe('succeeded');
+    await stop.flush();
+    expect(errors).toEqual(['forge down', 'forge down']);
+  });
+});
+
+describe('commentPlan', () => {
+  const plan = (n: number) => ({
+    changes: Array.from({ length: n }, (_, i) => ({
+      action: 'create' as const,
+      ref: { group: '', kind: 'ConfigMap', namespace: 'default', name: `cm-${i}` },
+      desired: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}`, namespace: 'default' }, data: { v: 'x'.repeat(50) } },
+    })),
+  });
+
+  it('keeps a large plan under the forge limit with a note of what was cut, and masks Secret values', async () => {
+    const { forge, comments } = recordingForge(4000);
+    const secret = { action: 'create' as const, ref: { group: '', kind: 'Secret', namespace: 'default', name: 's' }, desired: { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', namespace: 'default' }, stringData: { password: 'hunter2-very-secret' } } };
+    await commentPlan({ forge, mergeRequest: 1, plan: { changes: [secret, ...plan(200).changes] }, key: 'prod', revision: 'main@sha1:abc' });
+    expect(comments).toHaveLength(1);
+    expect(comments[0]!.body.length).toBeLessThanOrEqual(4000);
+    expect(comments[0]!.body).toMatch(/^<!-- converge:plan:prod -->\n### Converge plan: prod: 201 to create/);
+    expect(comments[0]!.body).toMatch(/more lines not shown/);
+    expect(comments[0]!.body).not.toContain('hunter2');
+  });
+
+  it('finds its own comment by key; another key gets its own comment', async () => {
+    const { forge, comments } = recordingForge();
+    expect((await commentPlan({ forge, mergeRequest: 1, plan: plan(1), key: 'staging' })).action).toBe('created');
+    expect((await commentPlan({ forge, mergeRequest: 1, plan: plan(2), key: 'prod' })).action).toBe('created');
+    expect((await commentPlan({ forge, mergeRequest: 1, plan: plan(3), key: 'staging' })).action).toBe('updated');
+    expect(comments.map((c) => c.body.split('\n')[1])).toEqual(['### Converge plan: staging: 3 to create, 0 to update, 0 to prune, 0 unchanged', '### Converge plan: prod: 2 to create, 0 to update, 0 to prune, 0 unchanged']);
+  });
+});
+
+describe('parseWebhook', () => {
+  const body = JSON.stringify({ action: 'opened', number: 7, pull_request: { number: 7 } });
+  const sig = createHmac('sha256', 's3cret').update(body).digest('hex');
+
+  it('verifies Gitea, GitHub and GitLab signatures', () => {
+    expect(parseWebhook({ forge: 'gitea', secret: 's3cret', headers: { 'x-gitea-signature': sig, 'x-gitea-event': 'pull_request' }, body })).toEqual({ kind: 'merge_request', forge: 'gitea', number: 7, action: 'opened' });
+    expect(parseWebhook({ forge: 'github', secret: 's3cret', headers: { 'x-hub-signature-256': `sha256=${sig}`, 'x-github-event': 'pull_request' }, body })).toMatchObject({ kind: 'merge_request', number: 7 });
+    const gl = JSON.stringify({ object_kind: 'merge_request', object_attributes: { iid: 3, action: 'update' } });
+    expect(parseWebhook({ forge: 'gitlab', secret: 's3cret', headers: { 'x-gitlab-token': 's3cret', 'x-gitlab-event': 'Merge Request Hook' }, body: gl })).toEqual({ kind: 'merge_request', forge: 'gitlab', number: 3, action: 'update' });
+  });
+
+  it('rejects a bad or missing signature, a tampered body and a malformed payload with typed errors', () => {
+    expect(() => parseWebhook({ forge: 'gitea', secret: 's3cret', headers: { 'x-gitea-signature': 'deadbeef' }, body })).toThrow(expect.objectContaining({ code: 'WEBHOOK_SIGNATURE_INVALID' }));
+    expect(() => parseWebhook({ forge: 'github', secret: 's3cret', headers: {}, body })).toThrow(expect.objectContaining({ code: 'WEBHOOK_SIGNATURE_INVALID' }));
+    expect(() => parseWebhook({ forge: 'gitea', secret: 's3cret', headers: { 'x-gitea-signature': sig }, body: `${body} ` })).toThrow(expect.objectContaining({ code: 'WEBHOOK_SIGNATURE_INVALID' }));
+    expect(() => parseWebhook({ forge: 'gitlab', secret: 's3cret', headers: { 'x-gitlab-token': 'other' }, body })).toThrow(expect.objectContaining({ code: 'WEBHOOK_SIGNATURE_INVALID' }));
+    const junk = 'not json';
+    expect(() => parseWebhook({ forge: 'gitea', secret: 's3cret', headers: { 'x-gitea-signature': createHmac('sha256', 's3cret').update(junk).digest('hex') }, body: junk })).toThrow(expect.objectContaining({ code: 'WEBHOOK_PAYLOAD_INVALID' }));
+    const noNumber = JSON.stringify({ action: 'opened' });
+    expect(() => parseWebhook({ forge: 'gitea', secret: 's3cret', headers: { 'x-gitea-signature': createHmac('sha256', 's3cret').update(noNumber).digest('hex'), 'x-gitea-event': 'pull_request' }, body: noNumber })).toThrow(expect.objectContaining({ code: 'WEBHOOK_PAYLOAD_INVALID' }));
+    expect(() => parseWebhook({ forge: 'gitea', secret: '', headers: {}, body })).toThrow(expect.objectContaining({ code: 'WEBHOOK_SIGNATURE_INVALID' }));
+  });
+});
+
+describe('helpers', () => {
+  it('commitOf reads Converge git revisions; slug makes DNS labels', () => {
+    expect(commitOf(`main@sha1:${SHA1}`)).toBe(SHA1);
+    expect(commitOf(SHA2)).toBe(SHA2);
+    expect(commitOf('sha256:abcd')).toBeUndefined();
+    expect(slug('feature/Login_v2')).toBe('feature-login-v2');
+    expect(slug('--x--')).toBe('x');
+    expect(slug('a'.repeat(60))).toHaveLength(40);
+  });
+});
