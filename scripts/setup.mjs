@@ -48,6 +48,8 @@ if (mode === 'test') {
     'packages/core/scripts/build-registry.sh',
     // The reference sops binary @converge/sops' conformance tests compare with.
     'packages/sops/scripts/build-sops.sh',
+    // The Gitea startGitea() runs (@converge/forge's integration tests); about 5 minutes the first time.
+    'packages/forge/scripts/build-gitea.sh',
   ];
   for (const script of scripts) {
     if (existsSync(join(root, script))) step(`building Go assets: ${script}`, () => run('bash', [script]));
