@@ -9,6 +9,7 @@ import { appManifest } from '../src/app-manifest.ts';
 import { environmentReconciler } from '../src/environment-reconciler.ts';
 import { deployed } from '../src/environment-status.ts';
 import { mergePromotion, openPromotion, promoteBranch } from '../src/promote.ts';
+import { overlay, overlayFiles, overlayReconciler } from '../src/overlays.ts';
 
 // The real parts: a git smart-HTTP server (git http-backend), the git CLI for promotion, and a
 // real kube-apiserver + etcd shared by this project's run (vitest global setup).
@@ -116,5 +117,33 @@ describe('folder per environment', () => {
     expect(first).not.toBe(merged);
     // ENVIRONMENT comes from the reconciler, not from the copied file.
     expect((await core.readNamespacedConfigMap({ name: 'shop-config', namespace: 'folder-production' })).data).toMatchObject({ greeting: 'Hello from production' });
+  });
+});
+
+describe('base and overlays (Kustomize)', () => {
+  it("each overlay renders the base with its namespace, replicas and tag; a tag change in the staging overlay moves only staging; promotion copies it", async () => {
+    await git.createRepo('overlays');
+    const url = git.repoUrl('overlays');
+    await git.commitFiles('overlays', overlayFiles({ staging: '1.0.0', production: '1.0.0' }, 'overlay-'), 'shop 1.0.0 everywhere');
+    const reconciler = (environment: string) => overlayReconciler({ environment, sink, source: gitSource({ url, ref: { branch: 'main' } }) });
+    const [staging, production] = [reconciler('staging'), reconciler('production')];
+
+    // Namespace, ConfigMap, Service, Deployment per overlay.
+    expect(await pass(staging)).toMatchObject({ status: 'succeeded', counts: { created: 4 } });
+    expect(await pass(production)).toMatchObject({ status: 'succeeded', counts: { created: 4 } });
+    expect(await deployed(env.kubeConfig, 'overlay-staging')).toEqual({ environment: 'staging', version: '1.0.0' });
+    expect(await workload('overlay-production')).toMatchObject({ image: 'registry.example.com/shop:1.0.0', replicas: 3 });
+    expect(await workload('overlay-staging')).toMatchObject({ replicas: 1 });
+
+    await git.commitFiles('overlays', overlay('staging', 1, '1.1.0', 'overlay-staging'), 'staging: shop 1.1.0');
+    expect(await pass(staging)).toMatchObject({ status: 'succeeded', counts: { updated: 2 } });
+    expect(await pass(production)).toMatchObject({ status: 'succeeded', counts: { updated: 0, created: 0, deleted: 0 } });
+    expect(await workload('overlay-staging')).toMatchObject({ image: 'registry.example.com/shop:1.1.0' });
+    expect(await workload('overlay-production')).toMatchObject({ image: 'registry.example.com/shop:1.0.0' });
+
+    await git.commitFiles('overlays', overlay('production', 3, '1.1.0', 'overlay-production'), 'production: shop 1.1.0');
+    expect(await pass(production)).toMatchObject({ status: 'succeeded', counts: { updated: 2 } });
+    expect(await deployed(env.kubeConfig, 'overlay-production')).toEqual({ environment: 'production', version: '1.1.0' });
+    expect(await workload('overlay-production')).toMatchObject({ image: 'registry.example.com/shop:1.1.0', replicas: 3 });
   });
 });
