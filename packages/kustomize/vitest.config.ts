@@ -4,6 +4,7 @@ export default defineProject({
   test: {
     name: 'kustomize',
     include: ['test/**/*.test.ts'],
+    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
     // Builds (or reuses from the cache) the wasm engine and the reference kustomize binary once per run.
     globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,

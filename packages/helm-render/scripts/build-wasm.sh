@@ -13,6 +13,7 @@ set -euo pipefail
 
 source "$(dirname "${BASH_SOURCE[0]}")/helm-build-env.sh" helm-wasm
 out_dir="$pkg_dir/wasm"
+notices_sh="$pkg_dir/../wasm-host/scripts/third-party-notices.sh"
 goroot="$(GOTOOLCHAIN=local "$GO" env GOROOT)"
 
 hash="$(
@@ -20,6 +21,7 @@ hash="$(
     echo "go=$go_version"
     echo "ldflags=$ldflags"
     echo "script=$(sha256sum "${BASH_SOURCE[0]}" | cut -d' ' -f1)"
+    echo "notices=$(sha256sum "$notices_sh" | cut -d' ' -f1)"
     cd "$engine_dir"
     for f in go.mod go.sum $(ls *.go | grep -v "_test\.go$" | LC_ALL=C sort); do
       echo "$f=$(sha256sum "$f" | cut -d' ' -f1)"
@@ -49,33 +51,7 @@ else
   mv -f "$tmpjs" "$cache_dir/wasm_exec.js"
   log "collecting third-party licenses of the modules linked into the wasm"
   notices="$cache_dir/.THIRD_PARTY_NOTICES.txt.tmp"
-  {
-    echo "helm-engine.wasm and wasm_exec.js contain code from the Go project and the modules below."
-    echo "Each module's license and notice files follow, as found in the module."
-    echo
-    echo "================================================================================"
-    echo "Go (runtime, standard library, wasm_exec.js) ${go_version}"
-    echo "================================================================================"
-    cat "$goroot/LICENSE"
-    (
-      cd "$engine_dir"
-      GOTOOLCHAIN=local GOOS=js GOARCH=wasm GOFLAGS=-mod=readonly \
-        "$GO" list -deps -f '{{with .Module}}{{if .Version}}{{.Path}}@{{.Version}} {{.Dir}}{{end}}{{end}}' . | LC_ALL=C sort -u
-    ) | while read -r mod dir; do
-      echo
-      echo "================================================================================"
-      echo "$mod"
-      echo "================================================================================"
-      found=0
-      for f in "$dir"/LICENSE* "$dir"/LICENCE* "$dir"/COPYING* "$dir"/NOTICE*; do
-        [[ -f "$f" ]] || continue
-        found=1
-        cat "$f"
-        echo
-      done
-      [[ $found == 1 ]] || echo "(no license file in the module; see its repository)"
-    done
-  } > "$notices"
+  bash "$notices_sh" "$engine_dir" helm-engine.wasm > "$notices"
   mv -f "$notices" "$cache_dir/THIRD_PARTY_NOTICES.txt"
   printf '{"helmVersion":"%s","goVersion":"%s","hash":"%s"}\n' "$helm_version" "$go_version" "$hash" > "$cache_dir/build-info.json.tmp"
   mv -f "$cache_dir/build-info.json.tmp" "$cache_dir/build-info.json"

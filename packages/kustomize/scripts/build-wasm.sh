@@ -14,13 +14,14 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/kustomize-build-env.sh" kustomize-wasm
 out_dir="$pkg_dir/wasm"
+notices_sh="$pkg_dir/../wasm-host/scripts/third-party-notices.sh"
 goroot="$(GOTOOLCHAIN=local "$GO" env GOROOT)"
 
 hash="$(
   {
     cd "$engine_dir"
     input_hash go.mod go.sum $(ls *.go | grep -v '_test\.go$' | LC_ALL=C sort) \
-      "$go_build_sh" "$here/kustomize-build-env.sh" "$here/build-wasm.sh"
+      "$go_build_sh" "$here/kustomize-build-env.sh" "$here/build-wasm.sh" "$notices_sh"
     echo "$go_version js/wasm $ldflags"
   } | sha256sum | cut -c1-16
 )"
@@ -34,33 +35,7 @@ publish() { # publish <name>: moves $dest/.<name>.tmp into place
 }
 if [[ ! -f "$dest/THIRD_PARTY_NOTICES.txt" ]]; then
   log "collecting third-party licenses of the modules linked into the wasm"
-  {
-    echo "kustomize-engine.wasm and wasm_exec.js contain code from the Go project and the modules below."
-    echo "Each module's license and notice files follow, as found in the module."
-    echo
-    echo "================================================================================"
-    echo "Go (runtime, standard library, wasm_exec.js) ${go_version}"
-    echo "================================================================================"
-    cat "$goroot/LICENSE"
-    (
-      cd "$engine_dir"
-      GOTOOLCHAIN=local GOOS=js GOARCH=wasm GOFLAGS=-mod=readonly \
-        "$GO" list -deps -f '{{with .Module}}{{if .Version}}{{.Path}}@{{.Version}} {{.Dir}}{{end}}{{end}}' . | LC_ALL=C sort -u
-    ) | while read -r mod dir; do
-      echo
-      echo "================================================================================"
-      echo "$mod"
-      echo "================================================================================"
-      found=0
-      for f in "$dir"/LICENSE* "$dir"/LICENCE* "$dir"/COPYING* "$dir"/NOTICE*; do
-        [[ -f "$f" ]] || continue
-        found=1
-        cat "$f"
-        echo
-      done
-      [[ $found == 1 ]] || echo "(no license file in the module; see its repository)"
-    done
-  } > "$dest/.THIRD_PARTY_NOTICES.txt.tmp"
+  bash "$notices_sh" "$engine_dir" kustomize-engine.wasm > "$dest/.THIRD_PARTY_NOTICES.txt.tmp"
   publish THIRD_PARTY_NOTICES.txt
 fi
 if [[ ! -f "$dest/wasm_exec.js" ]]; then
