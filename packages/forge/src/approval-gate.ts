@@ -20,6 +20,7 @@ export interface ApprovalRequirements {
 
 /** Options of {@link approvalGate}. */
 export interface ApprovalGateOptions extends ApprovalRequirements {
+  /** The repository on its forge. */
   forge: Forge;
   /** The commit of a revision. @default {@link commitOf} */
   commitOf?: (revision: string) => string | undefined;

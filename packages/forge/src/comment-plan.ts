@@ -4,6 +4,7 @@ import { ForgeError } from './forge-error.js';
 
 /** Options of {@link commentPlan}. */
 export interface CommentPlanOptions {
+  /** The repository on its forge. */
   forge: Forge;
   /** The merge request's number. */
   mergeRequest: number;

@@ -4,14 +4,19 @@ import type { CommitState, Forge } from './forge.js';
 
 /** Anything with reconciler events: a `Reconciler`, or a `Fleet` (whose children's events it forwards). */
 export interface EventSource {
+  /** Subscribes to every event; returns the unsubscribe function. */
   on(type: '*', fn: (event: ReconcileEvent) => void): () => void;
 }
 
 /** One status write, as {@link ReportCommitStatusOptions.onWrite} sees it. */
 export interface CommitStatusWrite {
+  /** The commit. */
   sha: string;
+  /** The status context, e.g. `converge/production`. */
   context: string;
+  /** The state written. */
   state: CommitState;
+  /** The one-line description written. */
   description: string;
 }
 
@@ -60,8 +65,8 @@ const DESCRIPTION = 140;
 
 /**
  * Reports a reconciler's (or a fleet's applications') deployments as commit statuses, one
- * context per reconciler (`converge/production`): `pending` when a pass starts on a new
- * revision, `success` when a pass leaves it in sync (and healthy, when the reconciler waits for
+ * context per reconciler (`converge/production`): `pending` once when a pass starts on a new
+ * revision (not again when it is retried), `success` when a pass leaves it in sync (and healthy, when the reconciler waits for
  * health), `failure` with the error's code and message when a pass fails — messages come from
  * the reconciler's errors, which already mask Secret values. Nothing is written when the state
  * and description are those last written; writes are spaced by `minIntervalMs` per commit and
@@ -90,6 +95,8 @@ export function reportCommitStatus(target: EventSource, options: ReportCommitSta
 
   /** Per reconciler: the revision of the pass in flight. */
   const revisions = new Map<string, string>();
+  /** Per reconciler: the revision last announced as pending (a retried failure is not "deploying" again). */
+  const announced = new Map<string, string>();
   /** Per `sha context`: what was last written, when, how often, and what waits. */
   const slots = new Map<string, { written?: string; at: number; count: number; pending?: CommitStatusWrite; timer?: boolean }>();
   let chain: Promise<void> = Promise.resolve();
@@ -142,7 +149,10 @@ export function reportCommitStatus(target: EventSource, options: ReportCommitSta
     switch (event.type) {
       case 'revision.checked':
         revisions.set(event.reconciler, event.revision);
-        if (event.changed) report(event.reconciler, event.revision, 'pending', `deploying ${short(event.revision)}`);
+        if (event.changed && announced.get(event.reconciler) !== event.revision) {
+          announced.set(event.reconciler, event.revision);
+          report(event.reconciler, event.revision, 'pending', `deploying ${short(event.revision)}`);
+        }
         break;
       case 'pass.succeeded': {
         const c = event.counts;

@@ -54,7 +54,9 @@ export interface Approval {
 
 /** A comment on a merge request. */
 export interface MergeRequestComment {
+  /** The forge's id of the comment (GitLab: the note id). */
   id: number;
+  /** The Markdown body. */
   body: string;
   /** Login of the author. */
   author: string;
@@ -66,6 +68,7 @@ export interface OpenMergeRequestInput {
   sourceBranch: string;
   /** The branch to merge into. */
   targetBranch: string;
+  /** The title. */
   title: string;
   /** Description. @default '' */
   body?: string;

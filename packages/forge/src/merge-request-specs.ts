@@ -6,6 +6,7 @@ import { ForgeError } from './forge-error.js';
 
 /** Options of {@link mergeRequestSpecs}. */
 export interface MergeRequestSpecsOptions {
+  /** The repository on its forge. */
   forge: Forge;
   /**
    * The app spec every merge request gets (the fleet's `_template.yaml`), with `${VAR}`

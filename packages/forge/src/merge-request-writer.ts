@@ -9,6 +9,7 @@ export interface BranchWriter<Request> {
 
 /** Options of {@link mergeRequestWriter}. */
 export interface MergeRequestWriterOptions<Request> {
+  /** The repository on its forge. */
   forge: Forge;
   /** The branch changes are proposed to (e.g. `production`). */
   targetBranch: string;

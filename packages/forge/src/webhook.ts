@@ -15,6 +15,7 @@ export type WebhookForge = 'gitea' | 'github' | 'gitlab';
 
 /** Options of {@link parseWebhook}. */
 export interface ParseWebhookOptions {
+  /** Which forge sends it. */
   forge: WebhookForge;
   /** The webhook's secret (Gitea, GitHub: the HMAC key; GitLab: the secret token). */
   secret: string;
@@ -97,6 +98,7 @@ export function parseWebhook(options: ParseWebhookOptions): ForgeWebhookEvent {
 
 /** Options of {@link webhookHandler}. */
 export interface WebhookHandlerOptions {
+  /** Which forge sends it. */
   forge: WebhookForge;
   /** The webhook's secret. */
   secret: string;

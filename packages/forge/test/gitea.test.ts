@@ -6,6 +6,9 @@ import { join } from 'node:path';
 import { createFleet, createReconciler, yamlFiles, type ReconcileEvent } from '@converge/core';
 import { MemorySink } from '@converge/core/testing';
 import { gitSource, gitWriter } from '@converge/git-source';
+import { kubeSink } from '@converge/kube-sink';
+import { startTestEnv, type TestEnv } from '@converge/kube-testenv';
+import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   approvalGate,
@@ -20,7 +23,8 @@ import {
 } from '../src/index.js';
 import { startGitea, type GiteaUser, type TestGitea } from '../src/testing/index.js';
 
-const configMap = (name: string, value: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: default\ndata:\n  value: "${value}"\n`;
+// No namespace: a fleet application's namespace applies, else the reconciler's default.
+const configMap = (name: string, value: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\ndata:\n  value: "${value}"\n`;
 
 let gitea: TestGitea;
 let forge: Forge;
@@ -38,6 +42,7 @@ beforeAll(async () => {
   await gitea.addCollaborator(repository, reviewer.username);
   await gitea.createLabel(repository, 'preview');
   await gitea.createLabel(repository, 'promotion');
+  await gitea.createLabel(repository, 'cluster-preview');
   await gitea.commitFiles(repository, { 'app/config.yaml': configMap('app', 'one') }, 'first deploy');
   forge = giteaForge({ url: gitea.url, repository, token: gitea.admin.token });
   cache = await mkdtemp(join(tmpdir(), 'converge-forge-test-'));
@@ -95,7 +100,8 @@ describe('merge request comments', () => {
     const pull = await openPull('change-value', 'main', 'Change the value');
     const live = new MemorySink();
     // Production as it is: main applied.
-    await createReconciler({ name: 'production', source: source({ branch: 'main' }, 'live'), render: yamlFiles({ path: 'app' }), sink: live }).reconcile();
+    const applied = await createReconciler({ name: 'production', source: source({ branch: 'main' }, 'live'), render: yamlFiles({ path: 'app' }), sink: live }).reconcile();
+    expect(applied.error?.message).toBeUndefined();
 
     const previewHead = async () => {
       const mr = await forge.getMergeRequest(pull.number);
@@ -166,7 +172,10 @@ describe('approvals', () => {
     expect(await gate.check([], { revision: `production@sha1:${direct}` })).toMatchObject({ ok: false, message: expect.stringMatching(/not approved: no open merge request .* no merge into production/) });
 
     const [promotion] = (await forge.listMergeRequests({ targetBranch: 'production' })).filter((mr) => mr.sourceBranch === 'promote/value-five');
-    await gitea.api('POST', `/repos/${repository}/pulls/${promotion!.number}/merge`, { Do: 'merge' });
+    // Gitea checks mergeability in a background queue after each push: merge once it has.
+    await expect
+      .poll(() => gitea.api('POST', `/repos/${repository}/pulls/${promotion!.number}/merge`, { Do: 'merge' }).then(() => 'merged', (e: Error) => e.message), { timeout: 30_000, interval: 500 })
+      .toBe('merged');
     const merged = await forge.getMergeRequest(promotion!.number);
     expect(merged.state).toBe('merged');
     expect(await gate.check([], { revision: `production@sha1:${merged.mergeCommitSha}` })).toEqual({ ok: true });
@@ -240,6 +249,45 @@ describe('previews from open merge requests', () => {
     } finally {
       server.close();
     }
+  });
+});
+
+describe('previews in a real cluster', () => {
+  let env: TestEnv | undefined;
+  beforeAll(async () => {
+    env = await startTestEnv();
+  }, 180_000);
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  it('a merge request opened with the preview label gets an environment in the cluster; closing it removes the environment', async () => {
+    const kube = env!.kubeConfig.makeApiClient(CoreV1Api);
+    const sink = kubeSink({ kubeConfig: env!.kubeConfig, inventory: { namespace: 'default' } });
+    const fleet = createFleet({
+      name: 'cluster-previews',
+      source: mergeRequestSpecs({ forge, labels: ['cluster-preview'], targetBranch: 'main', name: (mr) => `pr-${mr.number}`, template: { namespace: 'pr-${NUMBER}', source: { commit: '${HEAD_SHA}' } } }),
+      sink,
+      createApp: (spec) => ({ source: source({ commit: (spec.source as { commit: string }).commit }, `cluster-${spec.name}`), render: yamlFiles({ path: 'app' }) }),
+    });
+    await gitea.commitFiles(repository, { 'app/config.yaml': configMap('app', 'in-cluster') }, 'c', { branch: 'feature-cluster', from: 'main' });
+    const labelId = (await gitea.api<{ id: number; name: string }[]>('GET', `/repos/${repository}/labels`)).find((l) => l.name === 'cluster-preview')!.id;
+    const pull = await gitea.api<{ number: number }>('POST', `/repos/${repository}/pulls`, { head: 'feature-cluster', base: 'main', title: 'Cluster preview', labels: [labelId] });
+    const ns = `pr-${pull.number}`;
+
+    const first = await fleet.reconcile();
+    expect(first).toMatchObject({ status: 'succeeded', added: [ns] });
+    const cm = await kube.readNamespacedConfigMap({ name: 'app', namespace: ns });
+    expect(cm.data).toEqual({ value: 'in-cluster' });
+
+    await gitea.api('PATCH', `/repos/${repository}/pulls/${pull.number}`, { state: 'closed' });
+    const last = await fleet.reconcile();
+    expect(last).toMatchObject({ status: 'succeeded', removed: [ns] });
+    await expect(kube.readNamespacedConfigMap({ name: 'app', namespace: ns })).rejects.toMatchObject({ code: 404 });
+    // No namespace controller runs in the test control plane: the Namespace is deleted, and stays Terminating.
+    const namespace = await kube.readNamespace({ name: ns }).catch(() => undefined);
+    expect(namespace === undefined || namespace.metadata?.deletionTimestamp !== undefined).toBe(true);
+    await fleet.stop();
   });
 });
 

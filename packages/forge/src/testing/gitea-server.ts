@@ -12,8 +12,11 @@ const run = promisify(execFile);
 
 /** A user of the test Gitea, with an access token of every scope. */
 export interface GiteaUser {
+  /** Login name. */
   username: string;
+  /** Password (basic auth, e.g. for git over HTTP). */
   password: string;
+  /** Access token of every scope (`Authorization: token …`, or as the basic-auth password). */
   token: string;
 }
 
@@ -61,7 +64,7 @@ export interface StartGiteaOptions {
  * `bash node_modules/@converge/forge/scripts/build-gitea.sh` and cached outside the project.
  * The process handling (log file, graceful stop, free port) is `@converge/kube-testenv`'s.
  *
- * @throws {@link ForgeError} `FORGE_INVALID_OPTIONS` when Gitea is not built;
+ * @throws `ForgeError` `FORGE_INVALID_OPTIONS` when Gitea is not built;
  * `FORGE_UNREACHABLE` with its log when it does not come up.
  *
  * @example

@@ -59,7 +59,7 @@ function hasStatic(dir: string): boolean {
  * a folder holding Gitea's `options/` and `templates/`) when set, else the one
  * `scripts/build-gitea.sh` built from `code.gitea.io/gitea` (pinned by `scripts/gitea.sum`).
  *
- * @throws {@link ForgeError} `FORGE_INVALID_OPTIONS` saying which command builds it.
+ * @throws `ForgeError` `FORGE_INVALID_OPTIONS` saying which command builds it.
  */
 export function locateGitea(env: NodeJS.ProcessEnv = process.env): GiteaBinary {
   const override = env['CONVERGE_GITEA_BIN'];
