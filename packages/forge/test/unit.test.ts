@@ -3,6 +3,7 @@ import { createReconciler, memoryFileTree, type KubeObject, type ReconcileEvent 
 import { FakeClock, MemorySink, memorySource } from '@converge/core/testing';
 import { describe, expect, it } from 'vitest';
 import { commentPlan, commitOf, parseWebhook, reportCommitStatus, slug, type CommitStatusInput, type Forge, type MergeRequestComment } from '../src/index.js';
+import { giteaCachePath, locateGitea } from '../src/testing/index.js';
 
 /** Records what reaches the forge; only the methods these tests use do anything. */
 function recordingForge(maxCommentLength = 65_535) {
@@ -157,5 +158,20 @@ describe('helpers', () => {
     expect(slug('feature/Login_v2')).toBe('feature-login-v2');
     expect(slug('--x--')).toBe('x');
     expect(slug('a'.repeat(60))).toHaveLength(40);
+  });
+});
+
+describe('locateGitea', () => {
+  it('says which command builds Gitea when the cache has none, and checks CONVERGE_GITEA_BIN', () => {
+    const env = { HOME: '/nonexistent', CONVERGE_CACHE_DIR: '/nonexistent/converge-cache' };
+    expect(() => locateGitea(env)).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS', message: expect.stringMatching(/build-gitea\.sh/) }));
+    expect(giteaCachePath(env).binary).toMatch(/^\/nonexistent\/converge-cache\/gitea\/[0-9a-f]{16}\/gitea$/);
+    expect(() => locateGitea({ ...env, CONVERGE_GITEA_BIN: '/bin/sh', CONVERGE_GITEA_STATIC: '/nonexistent' })).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS', message: expect.stringMatching(/CONVERGE_GITEA_STATIC/) }));
+  });
+
+  it('computes the same cache key as scripts/build-gitea.sh', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const printed = execFileSync('bash', [new URL('../scripts/build-gitea.sh', import.meta.url).pathname, '--print-path'], { encoding: 'utf8', env: { ...process.env, CONVERGE_CACHE_DIR: '/tmp/converge-key-check' } }).trim();
+    expect(giteaCachePath({ CONVERGE_CACHE_DIR: '/tmp/converge-key-check' }).binary).toBe(printed);
   });
 });

@@ -94,8 +94,8 @@ export async function startGitea(options: StartGiteaOptions = {}): Promise<TestG
       const port = await freePort();
       await writeFile(config, appIni(dir, port, binary.staticRoot, options.settings ?? {}));
       if (attempt === 1) {
-        await run(binary.path, ['migrate', '-c', config], { env, cwd: dir });
-        await run(binary.path, ['admin', 'user', 'create', '-c', config, '--username', admin.username, '--password', admin.password, '--email', 'converge@example.test', '--admin', '--must-change-password=false'], { env, cwd: dir });
+        await prepare(binary.path, ['migrate', '-c', config], env, dir);
+        await prepare(binary.path, ['admin', 'user', 'create', '-c', config, '--username', admin.username, '--password', admin.password, '--email', 'converge@example.test', '--admin', '--must-change-password=false'], env, dir);
       }
       const url = `http://127.0.0.1:${port}`;
       gitea = await startProcess({ name: 'gitea', command: binary.path, args: ['web', '-c', config], env, cwd: dir, logFile: join(dir, 'gitea.log') });
@@ -109,6 +109,16 @@ export async function startGitea(options: StartGiteaOptions = {}): Promise<TestG
     await gitea?.stop();
     await rm(dir, { recursive: true, force: true });
     throw e;
+  }
+}
+
+/** Runs one `gitea` setup command; a failure is `FORGE_UNREACHABLE` with Gitea's own output. */
+async function prepare(binary: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<void> {
+  try {
+    await run(binary, args, { env, cwd, timeout: 120_000 });
+  } catch (e) {
+    const { stdout = '', stderr = '' } = e as { stdout?: string; stderr?: string };
+    throw new ForgeError('FORGE_UNREACHABLE', `gitea ${args[0]} failed:\n${`${stderr}\n${stdout}`.trim().split('\n').slice(-20).join('\n')}`, { data: { forge: 'gitea' } });
   }
 }
 
@@ -157,7 +167,14 @@ async function ready(url: string, gitea: SupervisedProcess, timeoutMs: number): 
 }
 
 async function client(url: string, gitea: SupervisedProcess, dir: string, credentials: { username: string; password: string }): Promise<TestGitea> {
-  const killOnExit = () => process.kill(gitea.pid, 'SIGKILL');
+  const killOnExit = () => {
+    if (gitea.exit()) return;
+    try {
+      process.kill(gitea.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  };
   process.once('exit', killOnExit);
 
   async function request<T>(method: string, path: string, body: unknown, authorization: string): Promise<T> {
