@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createReconciler, memoryFileTree, type KubeObject, type ReconcileEvent } from '@converge/core';
 import { FakeClock, MemorySink, memorySource } from '@converge/core/testing';
 import { describe, expect, it } from 'vitest';
-import { commentPlan, commitOf, parseWebhook, reportCommitStatus, slug, type CommitStatusInput, type Forge, type MergeRequestComment } from '../src/index.js';
+import { approvalGate, commentPlan, commitOf, mergeRequestSpecs, parseWebhook, reportCommitStatus, slug, type CommitStatusInput, type Forge, type MergeRequestComment } from '../src/index.js';
 import { giteaCachePath, locateGitea } from '../src/testing/index.js';
 
 /** Records what reaches the forge; only the methods these tests use do anything. */
@@ -173,5 +173,43 @@ describe('locateGitea', () => {
     const { execFileSync } = await import('node:child_process');
     const printed = execFileSync('bash', [new URL('../scripts/build-gitea.sh', import.meta.url).pathname, '--print-path'], { encoding: 'utf8', env: { ...process.env, CONVERGE_CACHE_DIR: '/tmp/converge-key-check' } }).trim();
     expect(giteaCachePath({ CONVERGE_CACHE_DIR: '/tmp/converge-key-check' }).binary).toBe(printed);
+  });
+});
+
+describe('approvalGate', () => {
+  const head = '3'.repeat(40);
+  const mr = { number: 7, title: 't', state: 'open' as const, sourceBranch: 'promote/x', targetBranch: 'production', headSha: head, author: 'a', labels: ['promotion'], url: '' };
+  const fakeForge = (o: { approvals: { user: string; commitSha?: string }[]; statuses: { context: string; state: string }[]; labels?: string[] }) =>
+    ({
+      kind: 'gitea',
+      mergeRequestsForCommit: async () => [{ ...mr, labels: o.labels ?? mr.labels }],
+      listApprovals: async () => o.approvals,
+      listCommitStatuses: async () => o.statuses.map((s) => ({ ...s, description: '' })),
+    }) as unknown as Forge;
+
+  it('needs approvals on the head commit itself, every label and a passing status for every context', async () => {
+    const ctx = { revision: `promote/x@sha1:${head}` };
+    const stale = approvalGate({ forge: fakeForge({ approvals: [{ user: 'bob', commitSha: '9'.repeat(40) }], statuses: [] }), approvals: 1 });
+    expect(await stale.check([], ctx)).toMatchObject({ ok: false, message: expect.stringContaining('#7 needs 1 more approval on 33333333') });
+    const ciRed = approvalGate({ forge: fakeForge({ approvals: [{ user: 'bob', commitSha: head }], statuses: [{ context: 'ci/build', state: 'failure' }] }), statuses: ['ci/build'], labels: ['promotion', 'prod'] });
+    expect(await ciRed.check([], ctx)).toMatchObject({ ok: false, message: expect.stringMatching(/label "prod" and a passing ci\/build status/) });
+    const ok = approvalGate({ forge: fakeForge({ approvals: [{ user: 'bob', commitSha: head }, { user: 'ann' }], statuses: [{ context: 'ci/build', state: 'success' }] }), approvals: 2, statuses: ['ci/build'], labels: ['promotion'] });
+    expect(await ok.check([], ctx)).toEqual({ ok: true });
+    expect(await ok.check([], { revision: 'sha256:abc' })).toMatchObject({ ok: false, message: expect.stringContaining('names no commit') });
+  });
+});
+
+describe('mergeRequestSpecs', () => {
+  it('fetching a revision the listing no longer has is a retryable error, not another set of specs', async () => {
+    let title = 'one';
+    const forge = { kind: 'gitea', repository: 'a/b', listMergeRequests: async () => [{ number: 1, title, state: 'open', sourceBranch: 'x', targetBranch: 'main', headSha: title === 'one' ? '1'.repeat(40) : '2'.repeat(40), author: 'a', labels: [], url: '' }] } as unknown as Forge;
+    const first = mergeRequestSpecs({ forge, template: {} });
+    const revision = await first.latestRevision();
+    const other = mergeRequestSpecs({ forge, template: {} });
+    title = 'two';
+    await expect(other.fetch(revision)).rejects.toMatchObject({ code: 'FORGE_BAD_RESPONSE', retryable: true });
+    // The source that listed it still returns exactly what it saw.
+    const artifact = await first.fetch(revision);
+    expect(new TextDecoder().decode(await artifact.files.read('mr-1.yaml'))).toContain('1'.repeat(40));
   });
 });
