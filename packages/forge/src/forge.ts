@@ -106,7 +106,7 @@ export interface Forge {
   listMergeRequests(options?: ListMergeRequestsOptions): Promise<MergeRequest[]>;
   /** One merge request by number. */
   getMergeRequest(number: number, options?: { signal?: AbortSignal }): Promise<MergeRequest>;
-  /** Merge requests whose head is `sha` (open or not) or that `sha` merged. */
+  /** The open merge requests whose head is `sha`, and the one that merged `sha` (others may be listed too). */
   mergeRequestsForCommit(sha: string, options?: { signal?: AbortSignal }): Promise<MergeRequest[]>;
   /** Approvals in force on a merge request (approved reviews not dismissed or withdrawn). */
   listApprovals(number: number, options?: { signal?: AbortSignal }): Promise<Approval[]>;

@@ -132,7 +132,8 @@ export function giteaForge(options: GiteaForgeOptions): Forge {
       } catch (e) {
         if (!(e instanceof ForgeError && e.code === 'FORGE_NOT_FOUND')) throw e;
       }
-      for (const mr of await forge.listMergeRequests({ state: 'all', ...(o.signal && { signal: o.signal }) })) {
+      // Open ones only: a gate runs this every pass, and closed ones approve nothing.
+      for (const mr of await forge.listMergeRequests({ state: 'open', ...(o.signal && { signal: o.signal }) })) {
         if (mr.headSha === sha && !found.has(mr.number)) found.set(mr.number, mr);
       }
       return [...found.values()];
