@@ -23,6 +23,15 @@ var (
 	fieldRe     = regexp.MustCompile(`(?:unknown field|field) "([^"]+)"`)
 )
 
+// nameRemotes replaces the folders resolved remote bases were placed in by their URLs, so
+// that a message about a file of a remote base names where it came from.
+func (j *jailFS) nameRemotes(msg string) string {
+	for _, base := range sortedKeys(j.remoteDirs) {
+		msg = strings.ReplaceAll(msg, base, j.remoteDirs[base])
+	}
+	return msg
+}
+
 // classify turns kustomize's error into a RenderError with a kind, the kustomization file it
 // concerns and, where kustomize names one, the field.
 func (j *jailFS) classify(err error) error {
@@ -35,8 +44,8 @@ func (j *jailFS) classify(err error) error {
 	}
 	raw := err.Error()
 	root := path.Join(ArtifactRoot, path.Clean("/"+j.req.Path))
-	file := relToArtifact(kustomizationFileOf(j.FileSystem, raw, root))
-	msg := stripRoots(raw)
+	file := j.nameRemotes(relToArtifact(kustomizationFileOf(j.FileSystem, raw, root)))
+	msg := stripRoots(j.nameRemotes(raw))
 	out := &RenderError{Kind: KindBuild, Message: msg, File: file}
 	switch {
 	case errors.Is(err, errOutside) || (j.violation != "" && (notFoundRe.MatchString(raw) || strings.Contains(raw, errOutside.Error()))):

@@ -57,6 +57,7 @@ type jailFS struct {
 	rootOverrides string
 	rewritten     map[string][]byte
 	inheritedNS   map[string]string
+	remoteDirs    map[string]string // RemoteRoot/<id> → the repository URL
 	remotes       map[string]RemoteRecord
 	remoteOrder   []string
 	violation     string
@@ -64,7 +65,7 @@ type jailFS struct {
 }
 
 func newJailFS(mem filesys.FileSystem, req *Request) *jailFS {
-	return &jailFS{FileSystem: mem, req: req, rewritten: map[string][]byte{}, inheritedNS: map[string]string{}, remotes: map[string]RemoteRecord{}}
+	return &jailFS{FileSystem: mem, req: req, rewritten: map[string][]byte{}, inheritedNS: map[string]string{}, remoteDirs: map[string]string{}, remotes: map[string]RemoteRecord{}}
 }
 
 func (j *jailFS) inside(p string) bool {
@@ -243,6 +244,14 @@ func (j *jailFS) resolve(entry, file, dir string) (string, error) {
 		return name, nil
 	case "dir":
 		base := path.Join(RemoteRoot, id)
+		if _, known := j.remoteDirs[base]; !known {
+			repo := entry
+			if q := strings.Index(repo, "?"); q >= 0 {
+				repo = repo[:q]
+			}
+			repo = strings.TrimRight(strings.TrimSuffix(strings.TrimRight(repo, "/"), strings.Trim(res.Path, "/")), "/")
+			j.remoteDirs[base] = repo + "/"
+		}
 		if !j.FileSystem.Exists(base) {
 			if err := j.FileSystem.MkdirAll(base); err != nil {
 				return "", err

@@ -187,7 +187,7 @@ export class KustomizeEngine {
     // A remote entry may carry credentials in its URL (as git accepts them): never in errors.
     throw kustomizeError(code, redactUrl(message), {
       kustomizeKind: kind,
-      ...(file && { position: { file } }),
+      ...(file && { position: { file: redactUrl(file) } }),
       ...(field && { field }),
       ...(url && { url: redactUrl(url) }),
     });

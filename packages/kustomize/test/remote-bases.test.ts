@@ -112,6 +112,17 @@ describe('remote bases', () => {
     expect(JSON.stringify({ m: (err as Error).message, d: (err as KustomizeError).data })).not.toContain('s3cret-token');
   });
 
+  it('an error inside a remote base names the file by its URL, not by where the engine keeps it', async () => {
+    await git.createRepo('broken');
+    await git.commitFiles('broken', { 'base/kustomization.yaml': 'resources:\n- missing.yaml\n' }, 'broken base');
+    const url = `${git.repoUrl('broken', auth)}//base`;
+    const err = await kustomize({ engine, path: 'overlay', remote: gitRemoteResolver({ cacheDir }) })({ artifact: await artifactOf(overlay([url])) }).catch((e: unknown) => e);
+    expect((err as KustomizeError).code).toBe('KUSTOMIZE_RESOURCE_NOT_FOUND');
+    expect((err as Error).message).toContain(`${git.repoUrl('broken')}//base/missing.yaml`);
+    expect((err as Error).message).not.toMatch(/\/remote\/|s3cret-token/);
+    expect((err as KustomizeError).file).toBe(`${git.repoUrl('broken')}//base/kustomization.yaml`);
+  });
+
   it('without a resolver (remote: false) a remote entry is refused, never fetched by the engine', async () => {
     const err = await kustomize({ engine, path: 'overlay', remote: false })({ artifact: await artifactOf(overlay([`${httpUrl}/cm.yaml`])) }).catch((e: unknown) => e);
     expect((err as KustomizeError).code).toBe('KUSTOMIZE_REMOTE_FAILED');
