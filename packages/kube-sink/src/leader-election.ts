@@ -32,7 +32,7 @@ export type LeaderEventType = LeaderEvent['type'];
 
 /**
  * Leader election on a `coordination.k8s.io/v1` Lease, as client-go's `leaderelection` with
- * its Lease lock. It is a {@link WriteGuard}: pass it as `writeGuard` to reconcilers and
+ * its Lease lock. It is a `WriteGuard` (from `@converge/core`): pass it as `writeGuard` to reconcilers and
  * fleets so only the leader writes.
  */
 export interface LeaderElector extends WriteGuard {

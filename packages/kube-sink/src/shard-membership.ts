@@ -37,7 +37,7 @@ export type ShardEvent =
 /** The `type` of a {@link ShardEvent}. */
 export type ShardEventType = ShardEvent['type'];
 
-/** One replica's membership in a sharded group, and the {@link FleetShard} a fleet uses. */
+/** One replica's membership in a sharded group, and the `FleetShard` (from `@converge/core`) a fleet uses. */
 export interface ShardMembership extends FleetShard {
   /** This replica's identity. */
   readonly identity: string;
