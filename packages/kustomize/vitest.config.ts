@@ -5,8 +5,9 @@ export default defineProject({
     name: 'kustomize',
     include: ['test/**/*.test.ts'],
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
-    // Builds (or reuses from the cache) the wasm engine and the reference kustomize binary once per run.
-    globalSetup: ['test/global-setup.ts'],
+    // Builds (or reuses from the cache) the wasm engine and the reference kustomize binary once per
+    // run; starts one real etcd + kube-apiserver for the files that call useTestEnv().
+    globalSetup: ['test/global-setup.ts', 'test/kube-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 900_000,
   },
