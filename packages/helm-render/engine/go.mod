@@ -132,3 +132,7 @@ require (
 )
 
 tool helm.sh/helm/v4/cmd/helm
+
+require github.com/converge/wasm-host/go v0.0.0
+
+replace github.com/converge/wasm-host/go => ../../wasm-host/go

@@ -14,6 +14,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/helm-build-env.sh" helm-wasm
 out_dir="$pkg_dir/wasm"
 notices_sh="$pkg_dir/../wasm-host/scripts/third-party-notices.sh"
+wasmhost_go="$pkg_dir/../wasm-host/go"
 goroot="$(GOTOOLCHAIN=local "$GO" env GOROOT)"
 
 hash="$(
@@ -25,6 +26,10 @@ hash="$(
     cd "$engine_dir"
     for f in go.mod go.sum $(ls *.go | grep -v "_test\.go$" | LC_ALL=C sort); do
       echo "$f=$(sha256sum "$f" | cut -d' ' -f1)"
+    done
+    # The Go glue shared with the other engines (wasm-host/go).
+    for f in "$wasmhost_go"/go.mod $(ls "$wasmhost_go"/*.go | LC_ALL=C sort); do
+      echo "wasm-host/$(basename "$f")=$(sha256sum "$f" | cut -d' ' -f1)"
     done
   } | sha256sum | cut -c1-16
 )"

@@ -38,3 +38,7 @@ require (
 )
 
 tool sigs.k8s.io/kustomize/kustomize/v5
+
+require github.com/converge/wasm-host/go v0.0.0
+
+replace github.com/converge/wasm-host/go => ../../wasm-host/go

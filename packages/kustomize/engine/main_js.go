@@ -5,138 +5,73 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"runtime/debug"
 	"syscall/js"
+
+	wasmhost "github.com/converge/wasm-host/go"
 )
 
-// main registers globalThis.convergeKustomizeEngine and waits for calls:
+// main registers globalThis.convergeKustomizeEngine for @converge/wasm-host:
 //
 //	render(requestJSON: string, files: Array<[string, Uint8Array]>): Promise<string>
 //
 // The promise resolves with JSON: {"ok":true,"result":Result} or {"ok":false,"error":RenderError}.
-// During a render the engine may call the host through globalThis.convergeHostCall(kind, json)
-// (a Promise): kind "resolve" for a remote base, "helm" for a helmCharts entry.
+// During a render the engine calls the host (wasmhost.HostCall): "resolve" for a remote
+// entry, "helm" for a helmCharts entry.
 func main() {
-	api := js.Global().Get("Object").New()
-	api.Set("render", js.FuncOf(render))
-	api.Set("info", js.FuncOf(func(js.Value, []js.Value) any {
-		b, _ := json.Marshal(buildInfo())
-		return string(b)
-	}))
-	js.Global().Set("convergeKustomizeEngine", api)
-	if ready := js.Global().Get("convergeEngineReady"); ready.Type() == js.TypeFunction {
-		ready.Invoke()
-	}
-	select {}
+	wasmhost.Serve("convergeKustomizeEngine", render, func() any { return buildInfo() })
 }
 
-func render(_ js.Value, args []js.Value) any {
+func render(request string, args []js.Value) func() []byte {
 	req := &Request{}
-	reqErr := json.Unmarshal([]byte(args[0].String()), req)
+	reqErr := json.Unmarshal([]byte(request), req)
 	if reqErr == nil {
 		var limits struct {
 			MaxMemoryBytes int64 `json:"maxMemoryBytes"`
 		}
-		_ = json.Unmarshal([]byte(args[0].String()), &limits)
-		applyMemoryLimit(limits.MaxMemoryBytes)
-		req.Files = jsFiles(args[1])
+		_ = json.Unmarshal([]byte(request), &limits)
+		wasmhost.ApplyMemoryLimit(limits.MaxMemoryBytes)
+		for _, f := range wasmhost.Files(args[0]) {
+			req.Files = append(req.Files, File{Name: f.Name, Data: f.Data})
+		}
 		req.Resolve = jsResolve
 		req.Helm = jsHelm
 	}
-	var handler js.Func
-	handler = js.FuncOf(func(_ js.Value, p []js.Value) any {
-		resolve := p[0]
-		go func() {
-			defer handler.Release()
-			var out []byte
-			if reqErr != nil {
-				out = marshalError(&RenderError{Kind: KindRequest, Message: "invalid request: " + reqErr.Error()})
-			} else if res, err := Render(context.Background(), req); err != nil {
-				out = marshalError(err)
-			} else {
-				out, _ = json.Marshal(map[string]any{"ok": true, "result": res})
-			}
-			req = nil
-			resolve.Invoke(string(out))
-		}()
-		return nil
-	})
-	return js.Global().Get("Promise").New(handler)
-}
-
-// applyMemoryLimit fits the Go runtime into the hard cap the host put on the module's memory
-// (see @converge/wasm-host): a soft limit so the collector works harder near the cap, and a
-// stack limit so runaway recursion fails long before it fills memory.
-func applyMemoryLimit(maxMemoryBytes int64) {
-	if maxMemoryBytes <= 0 {
-		return
-	}
-	debug.SetMemoryLimit(maxMemoryBytes / 4 * 3)
-	debug.SetMaxStack(int(min(maxMemoryBytes/8, 64<<20)))
-}
-
-func jsFiles(v js.Value) []File {
-	files := make([]File, 0, v.Length())
-	for i := 0; i < v.Length(); i++ {
-		e := v.Index(i)
-		files = append(files, File{Name: e.Index(0).String(), Data: copyBytes(e.Index(1))})
-	}
-	return files
-}
-
-// hostCall calls globalThis.convergeHostCall(kind, json) and blocks this goroutine (not the
-// JS event loop) until its promise settles.
-func hostCall(kind string, payload any) (js.Value, error) {
-	fn := js.Global().Get("convergeHostCall")
-	if fn.Type() != js.TypeFunction {
-		return js.Undefined(), errors.New("the host answers no " + kind + " calls")
-	}
-	b, _ := json.Marshal(payload)
-	type result struct {
-		v   js.Value
-		err error
-	}
-	ch := make(chan result, 1)
-	then := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		ch <- result{v: args[0]}
-		return nil
-	})
-	catch := js.FuncOf(func(_ js.Value, args []js.Value) any {
-		msg := args[0]
-		if m := msg.Get("message"); m.Type() == js.TypeString {
-			msg = m
+	return func() []byte {
+		if reqErr != nil {
+			return marshalError(&RenderError{Kind: KindRequest, Message: "invalid request: " + reqErr.Error()})
 		}
-		ch <- result{err: errors.New(msg.String())}
-		return nil
-	})
-	defer then.Release()
-	defer catch.Release()
-	fn.Invoke(kind, string(b)).Call("then", then, catch)
-	r := <-ch
-	return r.v, r.err
+		res, err := Render(context.Background(), req)
+		if err != nil {
+			return marshalError(err)
+		}
+		out, _ := json.Marshal(map[string]any{"ok": true, "result": res})
+		return out
+	}
 }
 
 // jsResolve asks the host for a remote entry. The answer is an object
 // {id, kind: "dir"|"file", files?: Array<[string, Uint8Array]>, path?, data?: Uint8Array, revision}.
 func jsResolve(url, kustomizationFile string) (*Resolved, error) {
-	v, err := hostCall("resolve", map[string]string{"url": url, "kustomizationFile": kustomizationFile})
+	payload, _ := json.Marshal(map[string]string{"url": url, "kustomizationFile": kustomizationFile})
+	v, err := wasmhost.HostCall("resolve", payload)
 	if err != nil {
 		return nil, err
 	}
 	res := &Resolved{ID: v.Get("id").String(), Kind: v.Get("kind").String(), Revision: str(v.Get("revision")), Path: str(v.Get("path"))}
 	if f := v.Get("files"); f.Type() == js.TypeObject {
-		res.Files = jsFiles(f)
+		for _, file := range wasmhost.Files(f) {
+			res.Files = append(res.Files, File{Name: file.Name, Data: file.Data})
+		}
 	}
 	if d := v.Get("data"); d.Type() == js.TypeObject {
-		res.Data = copyBytes(d)
+		res.Data = wasmhost.CopyBytes(d)
 	}
 	return res, nil
 }
 
 // jsHelm asks the host to render a helmCharts entry; the answer is the manifests as a string.
 func jsHelm(request []byte) (string, error) {
-	v, err := hostCall("helm", json.RawMessage(request))
+	v, err := wasmhost.HostCall("helm", request)
 	if err != nil {
 		return "", err
 	}
@@ -148,12 +83,6 @@ func str(v js.Value) string {
 		return v.String()
 	}
 	return ""
-}
-
-func copyBytes(v js.Value) []byte {
-	b := make([]byte, v.Get("byteLength").Int())
-	js.CopyBytesToGo(b, v)
-	return b
 }
 
 func marshalError(err error) []byte {

@@ -15,12 +15,15 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$here/kustomize-build-env.sh" kustomize-wasm
 out_dir="$pkg_dir/wasm"
 notices_sh="$pkg_dir/../wasm-host/scripts/third-party-notices.sh"
+wasmhost_go="$pkg_dir/../wasm-host/go"
 goroot="$(GOTOOLCHAIN=local "$GO" env GOROOT)"
 
 hash="$(
   {
     cd "$engine_dir"
+    # The engine, its Go glue shared with the other engines (wasm-host/go), and these scripts.
     input_hash go.mod go.sum $(ls *.go | grep -v '_test\.go$' | LC_ALL=C sort) \
+      "$wasmhost_go"/go.mod $(ls "$wasmhost_go"/*.go | LC_ALL=C sort) \
       "$go_build_sh" "$here/kustomize-build-env.sh" "$here/build-wasm.sh" "$notices_sh"
     echo "$go_version js/wasm $ldflags"
   } | sha256sum | cut -c1-16

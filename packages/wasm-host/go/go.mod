@@ -1,0 +1,3 @@
+module github.com/converge/wasm-host/go
+
+go 1.26.0
