@@ -2,31 +2,13 @@ import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { OWNER_ANNOTATION } from '../../src/annotations.js';
 import type { ReconcileEvent } from '../../src/events.js';
-import { memoryFileTree } from '../../src/memory-file-tree.js';
 import { refKey, type KubeObject, type ObjectRef } from '../../src/object.js';
 import { createReconciler, type ReconcilerOptions } from '../../src/reconciler.js';
 import type { Sink } from '../../src/sink.js';
-import type { Source } from '../../src/source.js';
 import { FakeClock } from '../../src/testing/fake-clock.js';
 import { MemorySink } from '../../src/testing/memory-sink.js';
+import { scene } from './scene.js';
 
-function scene(initial: unknown[]) {
-  let objects = initial;
-  let revision = 1;
-  const source: Source = {
-    id: 'scene',
-    latestRevision: async () => `r${revision}`,
-    fetch: async (r) => ({ source: 'scene', revision: r ?? `r${revision}`, files: memoryFileTree({}) }),
-  };
-  return {
-    source,
-    render: async () => [...objects] as KubeObject[],
-    set(next: unknown[]) {
-      objects = next;
-      revision++;
-    },
-  };
-}
 
 const cm = (name: string, namespace = 'app', data: Record<string, string> = { v: '1' }): KubeObject => ({
   apiVersion: 'v1',

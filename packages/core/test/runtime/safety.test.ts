@@ -11,25 +11,8 @@ import type { Sink } from '../../src/sink.js';
 import type { Source } from '../../src/source.js';
 import { FakeClock } from '../../src/testing/fake-clock.js';
 import { MemorySink } from '../../src/testing/memory-sink.js';
+import { scene } from './scene.js';
 
-/** A source whose revision and objects a test changes between passes. */
-function scene(initial: KubeObject[]) {
-  let objects = initial;
-  let revision = 1;
-  const source: Source = {
-    id: 'scene',
-    latestRevision: async () => `r${revision}`,
-    fetch: async (r) => ({ source: 'scene', revision: r ?? `r${revision}`, files: memoryFileTree({}) }),
-  };
-  return {
-    source,
-    render: async () => [...objects],
-    set(next: KubeObject[]) {
-      objects = next;
-      revision++;
-    },
-  };
-}
 
 const cm = (name: string, namespace: string | null = 'app', data: Record<string, string> = { v: '1' }): KubeObject => ({
   apiVersion: 'v1',
