@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { fmt, rssSampler, stats } from './stats.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = join(root, 'packages', 'helm-render');
@@ -193,15 +194,7 @@ const helmArgs = ['template', 'bench', chartDir, '--namespace', 'shop', '--kube-
 const helmEnv = { PATH: process.env.PATH, HOME: work, HELM_CONFIG_HOME: join(work, 'c'), HELM_CACHE_HOME: join(work, 'k'), HELM_DATA_HOME: join(work, 'd') };
 
 // ---------------------------------------------------------------- measure
-const stats = (ms) => {
-  const s = [...ms].sort((a, b) => a - b);
-  const mean = s.reduce((a, b) => a + b, 0) / s.length;
-  return { mean, p50: s[Math.floor(s.length / 2)], p95: s[Math.min(s.length - 1, Math.floor(s.length * 0.95))], min: s[0] };
-};
-const fmt = (x) => `${x.toFixed(1)} ms`;
-
-let peakRss = process.memoryUsage().rss;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 5);
+const rss = rssSampler();
 
 const engine = new WasmEngine();
 let t = performance.now();
@@ -215,7 +208,7 @@ for (let i = 0; i < renders; i++) {
   wasmTimes.push(performance.now() - t);
   if (out.manifest !== first.manifest) throw new Error('wasm output changed between renders');
 }
-clearInterval(sampler);
+rss.stop();
 await engine.close();
 
 const helmTimes = [];
@@ -240,4 +233,4 @@ console.log(`wasm cold start (compile + instantiate + first render): ${fmt(cold)
 console.log(`wasm warm, ${renders} renders:      mean ${fmt(w.mean)}  p50 ${fmt(w.p50)}  p95 ${fmt(w.p95)}  min ${fmt(w.min)}`);
 console.log(`helm template, ${renders} spawns:   mean ${fmt(h.mean)}  p50 ${fmt(h.p50)}  p95 ${fmt(h.p95)}  min ${fmt(h.min)}`);
 console.log(`ratio (helm template mean / wasm warm mean): ${(h.mean / w.mean).toFixed(2)}x ${h.mean > w.mean ? '(wasm faster)' : '(helm faster)'}`);
-console.log(`peak RSS: node + wasm engine ${(peakRss / 1048576).toFixed(0)} MiB (process maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB); helm template ${helmPeakKb ? `${(helmPeakKb / 1024).toFixed(0)} MiB` : 'n/a'}`);
+console.log(`peak RSS: node + wasm engine ${(rss.peak() / 1048576).toFixed(0)} MiB (process maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB); helm template ${helmPeakKb ? `${(helmPeakKb / 1024).toFixed(0)} MiB` : 'n/a'}`);

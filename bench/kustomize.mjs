@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { fmt, rssSampler, stats } from './stats.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = join(root, 'packages', 'kustomize');
@@ -146,15 +147,7 @@ const request = {
 };
 
 // ---------------------------------------------------------------- measure
-const stats = (ms) => {
-  const s = [...ms].sort((a, b) => a - b);
-  const mean = s.reduce((a, b) => a + b, 0) / s.length;
-  return { mean, p50: s[Math.floor(s.length / 2)], p95: s[Math.min(s.length - 1, Math.floor(s.length * 0.95))], min: s[0] };
-};
-const fmt = (x) => `${x.toFixed(1)} ms`;
-
-let peakRss = process.memoryUsage().rss;
-const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 5);
+const rss = rssSampler();
 
 const engine = new KustomizeEngine();
 let t = performance.now();
@@ -168,7 +161,7 @@ for (let i = 0; i < builds; i++) {
   wasmTimes.push(performance.now() - t);
   if (out.yaml !== first.yaml) throw new Error('wasm output changed between builds');
 }
-clearInterval(sampler);
+rss.stop();
 
 // The small overlay, on the same (warm) engine.
 const corpus = join(pkg, 'test', 'fixtures', 'corpus');
@@ -219,4 +212,4 @@ console.log(`ratio (kustomize build mean / wasm warm mean): ${(b.mean / w.mean).
 const sw = stats(smallWasm);
 const sb = stats(smallBin);
 console.log(`small overlay (${smallFirst.yaml.split('\n---\n').length} resources), identical: ${smallFirst.yaml === smallBinOut}; wasm warm mean ${fmt(sw.mean)} p50 ${fmt(sw.p50)}; kustomize build mean ${fmt(sb.mean)} p50 ${fmt(sb.p50)}; ratio ${(sb.mean / sw.mean).toFixed(2)}x`);
-console.log(`peak RSS: node + wasm engine ${(peakRss / 1048576).toFixed(0)} MiB (process maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB); kustomize build ${binPeakKb ? `${(binPeakKb / 1024).toFixed(0)} MiB` : 'n/a'}`);
+console.log(`peak RSS: node + wasm engine ${(rss.peak() / 1048576).toFixed(0)} MiB (process maxRSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB); kustomize build ${binPeakKb ? `${(binPeakKb / 1024).toFixed(0)} MiB` : 'n/a'}`);

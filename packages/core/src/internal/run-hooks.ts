@@ -1,10 +1,10 @@
-import { ownerOf } from '../annotations.js';
 import { sleep, type Clock } from '../clock.js';
 import { HookFailedError, type ConvergeError } from '../errors.js';
 import type { ReconcileEvent } from '../events.js';
 import { computeHealth, type HealthOptions } from '../health/compute-health.js';
 import { conditionsOf } from './conditions.js';
 import { stringField } from './object-fields.js';
+import { waitUntilGone } from './wait-until-gone.js';
 import { formatRef, refKey, refOf, type KubeObject, type ObjectRef } from '../object.js';
 import { groupByNumber, type HookPhase, type HookSpec } from '../phases.js';
 import type { Sink } from '../sink.js';
@@ -125,15 +125,7 @@ async function deleteAndWait(phase: HookPhase, refs: readonly ObjectRef[], run: 
   const results = await run.sink.delete(refs, { owner: run.owner, signal: run.signal });
   const failed = results.find((r) => !r.ok);
   if (failed && !failed.ok) throw run.redact(failed.error);
-  const deadline = run.clock.now() + run.timeoutMs;
-  for (;;) {
-    const left = await run.sink.get(refs, { signal: run.signal });
-    // An object another owner holds was not deleted: applying over it fails with a clear error.
-    const ours = left.filter((obj) => ownerOf(obj) === run.owner);
-    if (ours.length === 0) return;
-    if (run.clock.now() >= deadline) {
-      throw new HookFailedError(phase, refOf(ours[0] as KubeObject), `the previous ${formatRef(refOf(ours[0] as KubeObject))} was not gone within ${run.timeoutMs} ms`);
-    }
-    await sleep(run.clock, run.pollIntervalMs, run.signal);
-  }
+  // An object another owner holds was not deleted: applying over it fails with a clear error.
+  const left = await waitUntilGone({ sink: run.sink, refs, owner: run.owner, clock: run.clock, timeoutMs: run.timeoutMs, pollIntervalMs: run.pollIntervalMs, signal: run.signal });
+  if (left) throw new HookFailedError(phase, refOf(left), `the previous ${formatRef(refOf(left))} was not gone within ${run.timeoutMs} ms`);
 }

@@ -1,6 +1,6 @@
 import { FORCE_ANNOTATION, NAMESPACE_DELETE_ANNOTATION, OWNER_ANNOTATION } from '../annotations.js';
 import type { ChangeCounts, DeleteChange, UpsertChange } from '../change.js';
-import { sleep, type Clock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import {
   AggregateConvergeError,
   EmptyDesiredStateError,
@@ -30,6 +30,7 @@ import type { Source } from '../source.js';
 import { admit, Scopes, settleInventory } from './admit.js';
 import { confirmDrift, type FalseDrift } from './confirm-drift.js';
 import { runHooks, type Hook, type HookRun } from './run-hooks.js';
+import { waitUntilGone } from './wait-until-gone.js';
 import { namespaceBlockers } from './namespace-blockers.js';
 import { sameRefs, unionRefs } from './ref-set.js';
 import { waitForHealth } from './wait-for-health.js';
@@ -245,7 +246,8 @@ export async function runPass(
     if (!desiredObject || !mayRecreate(desiredObject, c.recreate)) return false;
     const [gone] = await c.sink.delete([r.ref], { owner: c.name, signal });
     if (!gone?.ok || gone.skipped) return false;
-    await waitUntilGone(c, r.ref, signal);
+    const lingering = await waitUntilGone({ sink: c.sink, refs: [r.ref], clock: c.clock, timeoutMs: 60_000, pollIntervalMs: 500, signal });
+    if (lingering) throw new ImmutableFieldError(`${formatRef(r.ref)} was deleted to be re-created but is still there after 60 s (a finalizer?)`, { ref: r.ref, fields: [] });
     const [again] = await c.sink.apply([desiredObject], { owner: c.name, force: true, signal });
     if (!again?.ok) return false;
     emit({ type: 'object.recreated', ref: r.ref, fields: Array.isArray(r.error.data['fields']) ? (r.error.data['fields'] as string[]) : [] });
@@ -451,15 +453,6 @@ function mayRecreate(obj: KubeObject, recreate: (ref: ObjectRef) => boolean): bo
   // Objects that hold data are only recreated when the object itself says so.
   if (ref.group === '' && (ref.kind === 'PersistentVolumeClaim' || ref.kind === 'Namespace' || ref.kind === 'PersistentVolume')) return false;
   return recreate(ref);
-}
-
-/** Polls until `ref` no longer exists (its finalizers ran), for at most a minute. */
-async function waitUntilGone(c: PassConfig, ref: ObjectRef, signal: AbortSignal): Promise<void> {
-  const deadline = c.clock.now() + 60_000;
-  while ((await c.sink.get([ref], { signal })).length > 0) {
-    if (c.clock.now() >= deadline) throw new ImmutableFieldError(`${formatRef(ref)} was deleted to be re-created but is still there after 60 s (a finalizer?)`, { ref, fields: [] });
-    await sleep(c.clock, 500, signal);
-  }
 }
 
 function minus(refs: readonly ObjectRef[], remove: readonly ObjectRef[]): ObjectRef[] {
