@@ -4,7 +4,7 @@ import { AbortedError, PassTimeoutError, toConvergeError } from './errors.js';
 import type { PassReason, ReconcileEvent, ReconcileEventType } from './events.js';
 import type { Gate } from './gate.js';
 import type { IgnoreRule } from './ignore-rules.js';
-import { Emitter } from './internal/emitter.js';
+import { Emitter } from './emitter.js';
 import { sameRefs } from './internal/ref-set.js';
 import { PassLoop } from './internal/pass-loop.js';
 import { preparePass, runPass, type PassConfig, type PassMemory } from './internal/run-pass.js';

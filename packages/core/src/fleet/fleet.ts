@@ -2,7 +2,7 @@ import { systemClock, type Clock } from '../clock.js';
 import { toConvergeError, type ConvergeError } from '../errors.js';
 import type { PassReason, ReconcileEvent } from '../events.js';
 import type { Gate } from '../gate.js';
-import { Emitter } from '../internal/emitter.js';
+import { Emitter } from '../emitter.js';
 import { memoryFileTree } from '../memory-file-tree.js';
 import { PassLoop } from '../internal/pass-loop.js';
 import type { KubeObject } from '../object.js';

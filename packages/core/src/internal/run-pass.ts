@@ -33,7 +33,7 @@ import { runHooks, type Hook, type HookRun } from './run-hooks.js';
 import { waitUntilGone } from './wait-until-gone.js';
 import { namespaceBlockers } from './namespace-blockers.js';
 import { sameRefs, unionRefs } from './ref-set.js';
-import { waitForHealth } from './wait-for-health.js';
+import { waitForHealth } from '../health/wait-for-health.js';
 
 /** Everything a pass needs, resolved from the reconciler's options. */
 export interface PassConfig {
@@ -286,11 +286,9 @@ export async function runPass(
       await runHooks('Sync', syncHooks.filter((h) => h.spec.weight === wave.key), hookRun);
       const last = i === waves.length - 1;
       if (!c.dryRun && objects.length > 0 && ((!last && waves.length > 1) || (last && hasPostSync))) {
-        await waitForHealth({
-          sink: c.sink,
-          refs: objects.map(refOf),
-          timeout: c.wait ? c.wait.timeout : c.waveTimeoutMs,
-          pollInterval: hookRun.pollIntervalMs,
+        await waitForHealth(c.sink, objects.map(refOf), {
+          timeoutMs: c.wait ? c.wait.timeout : c.waveTimeoutMs,
+          pollIntervalMs: hookRun.pollIntervalMs,
           clock: c.clock,
           signal,
           health: c.health,
@@ -343,11 +341,9 @@ export async function runPass(
   if (memory.pruneApproved === revision) delete memory.pruneApproved;
 
   if (c.wait && !c.dryRun) {
-    await waitForHealth({
-      sink: c.sink,
-      refs: desiredRefs,
-      timeout: c.wait.timeout,
-      pollInterval: c.wait.pollInterval,
+    await waitForHealth(c.sink, desiredRefs, {
+      timeoutMs: c.wait.timeout,
+      pollIntervalMs: c.wait.pollInterval,
       clock: c.clock,
       signal,
       health: c.health,

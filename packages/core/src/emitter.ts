@@ -1,0 +1,40 @@
+/**
+ * A typed event emitter for discriminated unions of events (a `type` field), as reconcilers,
+ * fleets, leader electors and shard memberships use it. A listener that throws cannot break the
+ * emitter or whoever emits (a renewal loop, a pass): its error becomes a process warning.
+ *
+ * @example
+ * ```ts
+ * type Ping = { type: 'ping'; at: number } | { type: 'pong'; at: number };
+ * const events = new Emitter<Ping>();
+ * const off = events.on('ping', (e) => console.log('ping at', e.at));
+ * events.emit({ type: 'ping', at: Date.now() });
+ * off();
+ * ```
+ */
+export class Emitter<E extends { type: string }> {
+  readonly #listeners = new Map<string, Set<(event: E) => void>>();
+
+  /** Calls `fn` for every event of `type` (`'*'`: every event); returns the unsubscribe function. */
+  on(type: E['type'] | '*', fn: (event: E) => void): () => void {
+    let set = this.#listeners.get(type);
+    if (!set) this.#listeners.set(type, (set = new Set()));
+    set.add(fn);
+    return () => {
+      set.delete(fn);
+    };
+  }
+
+  /** Calls the listeners of `event.type`, then the `'*'` listeners, in the order they subscribed. */
+  emit(event: E): void {
+    for (const key of [event.type, '*']) {
+      for (const fn of this.#listeners.get(key) ?? []) {
+        try {
+          fn(event);
+        } catch (error) {
+          process.emitWarning(`converge: a listener for ${event.type} threw: ${String(error)}`);
+        }
+      }
+    }
+  }
+}
