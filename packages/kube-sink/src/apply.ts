@@ -162,11 +162,11 @@ function isNamespaceNotFound(err: unknown, namespace: string): boolean {
 /** Polls a CRD until its `Established` condition is true, so its kind can be served. */
 async function waitEstablished(ctx: SinkContext, result: ApplyResult & { ok: true }, signal?: AbortSignal): Promise<ApplyResult> {
   const name = result.object.metadata.name;
-  const deadline = Date.now() + ctx.crdEstablishedTimeoutMs;
+  const deadline = ctx.clock.now() + ctx.crdEstablishedTimeoutMs;
   let crd = result.object;
   try {
     while (!isEstablished(crd)) {
-      if (Date.now() > deadline) {
+      if (ctx.clock.now() > deadline) {
         return {
           ref: result.ref,
           ok: false,

@@ -1,5 +1,5 @@
 export { kubeSink } from './kube-sink.js';
-export type { KubeSink, KubeSinkOptions } from './kube-sink.js';
+export type { KubeSink, KubeSinkOptions, KubeSinkBaseOptions, KubeSinkTransportOptions, KubeSinkInjectedTransport } from './kube-sink.js';
 export { createTransport } from './transport.js';
 export type { KubeTransport, KubeRequest, KubeRequestInfo, TransportOptions } from './transport.js';
 export { createDiscovery } from './discovery.js';
@@ -15,8 +15,9 @@ export { LeaseClient, LeaseOptionsError } from './lease.js';
 export { createShardMembership, SHARD_GROUP_LABEL, SHARD_LABEL, SHARD_VIEW_ANNOTATION } from './shard-membership.js';
 export type { ShardMembership, ShardMembershipOptions, ShardEvent, ShardEventType } from './shard-membership.js';
 export type { Lease, LeaseSpec, LeaseTiming, LeaseConnection, LeaseWrite } from './lease.js';
-export { liveHealth, waitForHealth } from './health.js';
-export type { WaitForHealthOptions } from './health.js';
+// Moved to @converge/core; re-exported for 0.x.
+export { liveHealth, waitForHealth } from '@converge/core';
+export type { WaitForHealthOptions } from '@converge/core';
 export {
   KubeSinkError,
   ApplyConflictError,

@@ -1,5 +1,6 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import type { ApplyOptions, ApplyResult, DeleteOptions, DriftEvent, GroupVersionKind, KubeObject, ObjectRef, Sink, SinkCallOptions } from '@converge/core';
+import { sleep, systemClock } from '@converge/core';
+import type { ApplyOptions, ApplyResult, Clock, DeleteOptions, DriftEvent, GroupVersionKind, KubeObject, ObjectRef, Sink, SinkCallOptions } from '@converge/core';
 import { applyObjects } from './apply.js';
 import { deleteObjects } from './delete.js';
 import type { KubeDeleteResult } from './delete.js';
@@ -10,19 +11,33 @@ import { findOwned, getObjects, listKind, listNamespace } from './get.js';
 import { deleteInventory, isInventoryRef, readInventory, writeInventory } from './inventory.js';
 import type { InventoryOptions } from './inventory.js';
 import { createTransport } from './transport.js';
-import type { KubeRequestInfo } from './transport.js';
+import type { KubeRequestInfo, KubeTransport } from './transport.js';
 import { watchDrift } from './watch.js';
 import type { DriftWatchOptions } from './watch.js';
 import type { SinkContext } from './internal/context.js';
 import { OwnWrites } from './internal/own-writes.js';
 
-/** Options for {@link kubeSink}. */
-export interface KubeSinkOptions {
+/** Options for {@link kubeSink}: {@link KubeSinkBaseOptions} and either its own transport's settings or a `transport`. */
+export type KubeSinkOptions = KubeSinkBaseOptions & (KubeSinkTransportOptions | KubeSinkInjectedTransport);
+
+/** Options of {@link kubeSink} whatever carries its requests. */
+export interface KubeSinkBaseOptions {
   /**
    * The cluster and credentials.
    * @default a KubeConfig loaded from the default locations (`KUBECONFIG`, `~/.kube/config`, in-cluster)
    */
   kubeConfig?: KubeConfig;
+  /**
+   * Time for deadlines, polls and retry waits (waiting for a CRD to be Established, request
+   * timeouts of the transport it builds); tests pass `FakeClock` from `@converge/core/testing`.
+   * @default systemClock
+   */
+  clock?: Clock;
+  /**
+   * Randomness in [0, 1) for the jitter of retry waits.
+   * @default Math.random
+   */
+  random?: () => number;
   /**
    * The server-side apply field manager; fields this sink sets are owned under this name.
    * @default 'converge'
@@ -57,6 +72,14 @@ export interface KubeSinkOptions {
    * @default 60000
    */
   crdEstablishedTimeoutMs?: number;
+  /** Drift watch tuning (debounce, error callback). */
+  watch?: DriftWatchOptions;
+}
+
+/** Settings of the transport {@link kubeSink} builds on the KubeConfig when it is given none. */
+export interface KubeSinkTransportOptions {
+  /** No transport given: the sink builds one with {@link createTransport}. */
+  transport?: undefined;
   /**
    * Per-request timeout in milliseconds; a request that takes longer fails with a retryable
    * `KUBE_UNREACHABLE`.
@@ -69,13 +92,27 @@ export interface KubeSinkOptions {
    * @default 3145728 (3 MiB, kube-apiserver's limit)
    */
   maxRequestBytes?: number;
-  /** Drift watch tuning (debounce, error callback). */
-  watch?: DriftWatchOptions;
   /**
    * Called after every request to the API server (watch streams included, when they end), e.g.
    * to count write requests in tests and benchmarks.
    */
   onRequest?: (info: KubeRequestInfo) => void;
+}
+
+/**
+ * A transport passed in, e.g. one built with {@link createTransport} and wrapped to inject faults
+ * in tests (as controller-runtime's interceptor client wraps a client). Timeouts, size limits
+ * and request reporting are then the transport's own settings; `close()` leaves it open.
+ */
+export interface KubeSinkInjectedTransport {
+  /** Carries every request of the sink. */
+  transport: KubeTransport;
+  /** Set on the transport instead. */
+  requestTimeoutMs?: never;
+  /** Set on the transport instead. */
+  maxRequestBytes?: never;
+  /** Set on the transport instead. */
+  onRequest?: never;
 }
 
 /** The Kubernetes `Sink`, with a few extras beyond the interface. */
@@ -104,21 +141,6 @@ export interface KubeSink extends Sink {
   close(): Promise<void>;
 }
 
-function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason as Error);
-    const onAbort = (): void => {
-      clearTimeout(t);
-      reject(signal?.reason as Error);
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
-
 /**
  * A `Sink` on a real Kubernetes API server: server-side apply (one request per
  * object, manifests sent as written), prune with a propagation policy, inventories stored
@@ -136,12 +158,19 @@ function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
  * ```
  */
 export function kubeSink(options: KubeSinkOptions = {}): KubeSink {
-  const kubeConfig = options.kubeConfig ?? loadDefaultKubeConfig();
-  const transport = createTransport(kubeConfig, { onRequest: options.onRequest, timeoutMs: options.requestTimeoutMs, maxRequestBytes: options.maxRequestBytes });
+  const clock = options.clock ?? systemClock;
+  // With a transport passed in, a KubeConfig is read only when needed (the watch, the context's namespace).
+  let kubeConfig = options.kubeConfig ?? (options.transport ? undefined : loadDefaultKubeConfig());
+  const config = (): KubeConfig => (kubeConfig ??= loadDefaultKubeConfig());
+  const transport =
+    options.transport ??
+    createTransport(config(), { clock, onRequest: options.onRequest, timeoutMs: options.requestTimeoutMs, maxRequestBytes: options.maxRequestBytes });
   const discovery = createDiscovery(transport);
-  const contextNamespace = kubeConfig.getContextObject(kubeConfig.getCurrentContext())?.namespace;
+  const contextNamespace = kubeConfig?.getContextObject(kubeConfig.getCurrentContext())?.namespace;
   const ctx: SinkContext = {
     transport,
+    clock,
+    random: options.random ?? Math.random,
     discovery,
     ownWrites: new OwnWrites(),
     fieldManager: options.fieldManager ?? 'converge',
@@ -150,7 +179,7 @@ export function kubeSink(options: KubeSinkOptions = {}): KubeSink {
     propagationPolicy: options.propagationPolicy ?? 'Background',
     defaultNamespace: options.defaultNamespace ?? contextNamespace ?? 'default',
     crdEstablishedTimeoutMs: options.crdEstablishedTimeoutMs ?? 60_000,
-    sleep: abortableSleep,
+    sleep: (ms, signal) => sleep(clock, ms, signal),
     transportInfo: options.onRequest,
   };
   const inventory = options.inventory ?? {};
@@ -179,7 +208,7 @@ export function kubeSink(options: KubeSinkOptions = {}): KubeSink {
     writeInventory: (owner: string, refs: readonly ObjectRef[], o?: SinkCallOptions) => writeInventory(ctx, owner, refs, inventory, o),
     deleteInventory: (owner: string, o?: SinkCallOptions) => deleteInventory(ctx, owner, inventory, o),
     watch(refs, onDrift) {
-      const stop = watchDrift(ctx, kubeConfig, refs, onDrift, options.watch);
+      const stop = watchDrift(ctx, config(), refs, onDrift, options.watch);
       const wrapped = (): void => {
         stops.delete(wrapped);
         stop();
@@ -189,7 +218,7 @@ export function kubeSink(options: KubeSinkOptions = {}): KubeSink {
     },
     async close() {
       for (const stop of [...stops]) stop();
-      await transport.close();
+      if (!options.transport) await transport.close();
     },
   };
   return sink satisfies Sink;

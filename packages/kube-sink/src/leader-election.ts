@@ -1,6 +1,5 @@
-import { sleep, systemClock, toConvergeError, type Clock, type ConvergeError, type TimerHandle, type WriteGuard } from '@converge/core';
+import { Emitter, sleep, systemClock, toConvergeError, type Clock, type ConvergeError, type TimerHandle, type WriteGuard } from '@converge/core';
 import { LeaseClient, LeaseObserver, leaseTransport, microTime, resolveLeaseTiming, type Lease, type LeaseConnection, type LeaseTiming } from './lease.js';
-import { Listeners } from './internal/listeners.js';
 
 /** Options of {@link createLeaderElector}. */
 export type LeaderElectorOptions = LeaseConnection &
@@ -93,7 +92,7 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
   const { transport, owned } = leaseTransport(options);
   const client = new LeaseClient(transport);
   const observer = new LeaseObserver();
-  const listeners = new Listeners<LeaderEvent>();
+  const listeners = new Emitter<LeaderEvent>();
 
   let leading = false;
   /** When the last successful acquire or renew was sent (clock ms). */

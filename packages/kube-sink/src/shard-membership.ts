@@ -1,6 +1,5 @@
-import { rendezvousOwner, sleep, systemClock, toConvergeError, type Clock, type ConvergeError, type FleetShard, type ShardedApp, type ShardedFleet, type ShardMember, type TimerHandle } from '@converge/core';
+import { Emitter, rendezvousOwner, sleep, systemClock, toConvergeError, type Clock, type ConvergeError, type FleetShard, type ShardedApp, type ShardedFleet, type ShardMember, type TimerHandle } from '@converge/core';
 import { LeaseClient, LeaseObserver, LeaseOptionsError, leaseTransport, microTime, resolveLeaseTiming, type Lease, type LeaseConnection, type LeaseTiming } from './lease.js';
-import { Listeners } from './internal/listeners.js';
 
 /** Label on every membership Lease naming its group (the fleet). */
 export const SHARD_GROUP_LABEL = 'converge.dev/shard-group';
@@ -93,7 +92,7 @@ export function createShardMembership(options: ShardMembershipOptions): ShardMem
   const { transport, owned } = leaseTransport(options);
   const client = new LeaseClient(transport);
   const observer = new LeaseObserver();
-  const listeners = new Listeners<ShardEvent>();
+  const listeners = new Emitter<ShardEvent>();
   const fleets = new Set<ShardedFleet>();
   const held = new Map<string, ShardedApp>();
   const self: ShardMember = { id: me, ...(options.shard !== undefined && { shard: options.shard }) };

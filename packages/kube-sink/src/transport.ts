@@ -1,3 +1,5 @@
+import { systemClock } from '@converge/core';
+import type { Clock } from '@converge/core';
 import { RequestContext } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { request } from 'undici';
@@ -70,6 +72,11 @@ export interface TransportOptions {
    * @default 3145728 (3 MiB, kube-apiserver's limit)
    */
   maxRequestBytes?: number | undefined;
+  /**
+   * Time for request timeouts and the age of cached authentication; tests pass `FakeClock`.
+   * @default systemClock
+   */
+  clock?: Clock | undefined;
 }
 
 interface Auth {
@@ -91,6 +98,7 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
   const timeoutMs = options.timeoutMs ?? 30_000;
   const authTtlMs = options.authTtlMs ?? 60_000;
   const maxRequestBytes = options.maxRequestBytes ?? APISERVER_MAX_REQUEST_BYTES;
+  const clock = options.clock ?? systemClock;
   let auth: Promise<Auth> | undefined;
   let dispatcher: Dispatcher | undefined;
 
@@ -99,7 +107,7 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
     await kubeConfig.applySecurityAuthentication(ctx);
     // client-node builds a new connection pool per call; keep the first one so connections are reused.
     dispatcher ??= ctx.getDispatcher();
-    return { headers: { ...ctx.getHeaders() }, dispatcher, at: Date.now() };
+    return { headers: { ...ctx.getHeaders() }, dispatcher, at: clock.now() };
   }
 
   async function currentAuth(fresh: boolean): Promise<Auth> {
@@ -111,7 +119,7 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
       auth = undefined;
       throw err;
     }
-    if (Date.now() - value.at > authTtlMs) {
+    if (clock.now() - value.at > authTtlMs) {
       auth = loadAuth();
       value = await auth;
     }
@@ -136,9 +144,11 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
     }
     const started = performance.now();
     let status = 0;
+    const timeout = new AbortController();
+    const timer = clock.setTimeout(() => timeout.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
     try {
       const { headers, dispatcher: d } = await currentAuth(false);
-      const signals = [AbortSignal.timeout(timeoutMs)];
+      const signals = [timeout.signal];
       if (req.signal) signals.push(req.signal);
       // undici's request() rather than fetch(): no WHATWG streams per call, which halves the
       // client's CPU per request on a thousand-object apply.
@@ -173,6 +183,7 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
       }
       return (text ? JSON.parse(text) : undefined) as T;
     } finally {
+      clock.clearTimeout(timer);
       if (status !== -1) {
         options.onRequest?.({ method: req.method, path: pathAndQuery, write, dryRun, status, durationMs: performance.now() - started });
       }

@@ -3,7 +3,7 @@ import type { KubeConfig } from '@kubernetes/client-node';
 import { inheritOrigin } from '@converge/core';
 import type { KubeObject, ReconcileEvent, Renderer, Source } from '@converge/core';
 import { kubeSink } from '../src/index.js';
-import type { KubeRequestInfo, KubeSink, KubeSinkOptions } from '../src/index.js';
+import type { KubeRequestInfo, KubeSink, KubeSinkBaseOptions, KubeSinkTransportOptions } from '../src/index.js';
 
 /** A fresh namespace name per test, so tests sharing one control plane never collide. */
 export function uniqueName(prefix: string): string {
@@ -11,7 +11,7 @@ export function uniqueName(prefix: string): string {
 }
 
 /** A kube sink that records every request it sends. */
-export function recordingSink(kubeConfig: KubeConfig, options: KubeSinkOptions = {}): {
+export function recordingSink(kubeConfig: KubeConfig, options: KubeSinkBaseOptions & KubeSinkTransportOptions = {}): {
   sink: KubeSink;
   requests: KubeRequestInfo[];
   writes(): KubeRequestInfo[];
@@ -86,4 +86,31 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** A namespaced CustomResourceDefinition with a `spec` of `size` and `color`, served as `v1`. */
+export function crd(group: string, kind: string, plural: string): KubeObject {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${group}` },
+    spec: {
+      group,
+      scope: 'Namespaced',
+      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
+      versions: [
+        {
+          name: 'v1',
+          served: true,
+          storage: true,
+          schema: {
+            openAPIV3Schema: {
+              type: 'object',
+              properties: { spec: { type: 'object', properties: { size: { type: 'integer' }, color: { type: 'string' } } } },
+            },
+          },
+        },
+      ],
+    },
+  };
 }
