@@ -18,6 +18,7 @@ import type { AgentConfig } from './config.ts';
 import { createHttpApi } from './http-api.ts';
 import { logEvent, type Log } from './logger.ts';
 import { agentMetrics } from './metrics.ts';
+import type { Replicas } from './replicas.ts';
 
 /** A running agent. */
 export interface Agent {
@@ -28,7 +29,7 @@ export interface Agent {
   suspendApp(name: string): boolean;
   /** Resumes one application and runs a pass at once. */
   resumeApp(name: string): boolean;
-  /** Whether the first sync is done: the spec folder was read and every app finished a pass. */
+  /** Whether the first sync is done: the spec folder was read and every app finished a pass (a standby replica is ready at once). */
   readiness(): { ready: boolean; revision?: string; waitingFor: string[] };
   /** Graceful shutdown: stop accepting requests, let passes in flight finish, deliver pending notifications. */
   stop(): Promise<void>;
@@ -40,6 +41,8 @@ export interface AgentDeps {
   log: Log;
   /** The HTTP client notifications are sent with. @default globalThis.fetch */
   fetch?: typeof fetch;
+  /** When several replicas run: who may write, or which apps are this replica's. @default one replica */
+  replicas?: Replicas;
 }
 
 /** Starts the pull agent: a fleet over the configured spec folder, plus its HTTP API. */
@@ -54,6 +57,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     sink: deps.sink,
     interval: config.interval,
     appDefaults: { interval: config.interval, prune: true, forceConflicts: config.force },
+    ...deps.replicas?.fleetOptions,
     createApp: appFactory({
       ...(config.apps.url && { defaultRepo: { url: config.apps.url, ...(config.apps.ref && { ref: config.apps.ref }) } }),
       onGitProgress: (app, e) => {
@@ -100,6 +104,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       return true;
     },
     readiness() {
+      if (deps.replicas?.standby()) return { ready: true, waitingFor: [] };
       const status = fleet.status();
       const waitingFor = status.lastAppliedRevision
         ? Object.entries(status.apps)
@@ -114,6 +119,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
         server.closeIdleConnections();
       });
       await fleet.stop();
+      await deps.replicas?.stop();
       await notifications?.flush();
       notifications?.();
       deps.log('info', 'agent stopped', { name: config.name });
@@ -143,7 +149,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   const { address, port } = server.address() as AddressInfo;
   const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
   if (!config.webhookSecret) deps.log('warn', 'POST /webhook accepts unsigned requests: set webhook.secretEnv', {});
-  fleet.start();
+  if (deps.replicas) deps.replicas.run(fleet);
+  else fleet.start();
   deps.log('info', 'agent started', { name: config.name, listen: url, notify: config.notify ? new URL(config.notify.url).origin : null });
   return { ...agent, url };
 }

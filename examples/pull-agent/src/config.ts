@@ -24,6 +24,17 @@ export interface AgentConfig {
   force: boolean;
   /** Where to POST notifications (failed pass, recovered, drift corrected), and the HMAC secret to sign them with. */
   notify?: { url: string; secret?: string };
+  /**
+   * The namespace holding the agent's inventories and Leases (it must exist). @default in a
+   * pod, the pod's namespace (the service account's `namespace` file); elsewhere `converge-system`
+   */
+  namespace?: string;
+  /**
+   * How several replicas share the work: `leader` (one leads and writes, the others stand by)
+   * or `shard` (every replica runs its share of the apps). Each replica's identity is `POD_NAME`
+   * (or the host name). @default none: one replica
+   */
+  replicas?: { mode: 'leader' | 'shard' };
 }
 
 /** The configuration file is invalid; the message names the file and the field. */
@@ -70,6 +81,10 @@ export async function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = pro
     const secret = secretFrom('notify.secretEnv', raw['notify'].secretEnv);
     notify = { url, ...(secret && { secret }) };
   }
+  const namespace = raw['namespace'];
+  if (namespace !== undefined && (typeof namespace !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace))) fail('namespace must be a namespace name');
+  const mode = raw['replicas']?.mode;
+  if (raw['replicas'] !== undefined && mode !== 'leader' && mode !== 'shard') fail('replicas.mode must be leader or shard');
   return {
     name: raw['name'],
     apps,
@@ -79,5 +94,7 @@ export async function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = pro
     ...(webhookSecret && { webhookSecret }),
     ...(controlToken && { controlToken }),
     ...(notify && { notify }),
+    ...(namespace !== undefined && { namespace }),
+    ...(mode !== undefined && { replicas: { mode } }),
   };
 }

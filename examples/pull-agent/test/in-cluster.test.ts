@@ -1,0 +1,220 @@
+// The pull agent deployed the way a cluster runs it: Converge renders the agent's own Helm chart
+// (deploy/) with the wasm engine and applies it with kube-sink to a real kube-apiserver; then two
+// agent processes run in-cluster — KUBERNETES_SERVICE_HOST/PORT and a service account token
+// issued by the TokenRequest API, mounted in the layout a pod gets — with only the rights the
+// chart's RBAC grants. No kubelet runs, so the Deployment's pods never start: the test plays them.
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AuthorizationV1Api, CoordinationV1Api, CoreV1Api, type V1ResourceAttributes } from '@kubernetes/client-node';
+import { createReconciler, directorySource, refOf, type KubeObject } from '@converge/core';
+import { helmChart } from '@converge/helm-render';
+import { kubeSink } from '@converge/kube-sink';
+import { startProcess, type SupervisedProcess } from '@converge/kube-testenv';
+import { testEnvConnection, useTestEnv } from '@converge/kube-testenv/vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { SERVICE_ACCOUNT_DIR } from '../src/kube-config.ts';
+
+const example = join(dirname(fileURLToPath(import.meta.url)), '..');
+const id = randomUUID().slice(0, 6);
+const agentNs = `agents-${id}`;
+const appNs = `apps-${id}`;
+const otherNs = `other-${id}`;
+const release = 'converge';
+const sa = `${release}-converge-agent`;
+
+const env = await useTestEnv();
+const core = env.kubeConfig.makeApiClient(CoreV1Api);
+const leases = env.kubeConfig.makeApiClient(CoordinationV1Api);
+const authz = env.kubeConfig.makeApiClient(AuthorizationV1Api);
+const admin = kubeSink({ kubeConfig: env.kubeConfig, fieldManager: `helm-${id}`, inventory: { namespace: agentNs } });
+
+/** Renders the chart as Converge does for any Helm app. */
+const chart = (values: Record<string, unknown>) => helmChart({ chart: 'deploy', releaseName: release, namespace: agentNs, values, engine: 'wasm' });
+const namespaceScoped = { rbac: { scope: 'namespace', namespaces: [appNs] }, agent: { name: `pa-${id}` } };
+let rendered: KubeObject[];
+let work: string;
+
+beforeAll(async () => {
+  for (const name of [agentNs, appNs, otherNs]) await core.createNamespace({ body: { metadata: { name } } });
+  work = await mkdtemp(join(tmpdir(), 'converge-in-cluster-'));
+  const result = await createReconciler({ name: `chart-${id}`, source: directorySource(example), render: chart(namespaceScoped), sink: admin, prune: true }).reconcile();
+  expect(result.status === 'failed' ? result.error.message : result.status).toBe('succeeded');
+  rendered = await chart(namespaceScoped)({ artifact: await directorySource(example).fetch() });
+}, 180_000);
+
+afterAll(async () => {
+  await admin.close();
+  for (const name of [agentNs, appNs, otherNs]) await core.deleteNamespace({ name }).catch(() => {});
+});
+
+const find = (kind: string, namespace: string | undefined, name: string) => rendered.find((o) => o.kind === kind && o.metadata.namespace === namespace && o.metadata.name === name);
+
+const agentYaml = (): string => (find('ConfigMap', agentNs, sa)?.['data'] as Record<string, string>)['agent.yaml']!;
+
+/** Asks the API server whether the chart's service account may do something. */
+async function allowed(attributes: V1ResourceAttributes): Promise<boolean> {
+  const review = await authz.createSubjectAccessReview({
+    body: { spec: { user: `system:serviceaccount:${agentNs}:${sa}`, groups: ['system:serviceaccounts', `system:serviceaccounts:${agentNs}`, 'system:authenticated'], resourceAttributes: attributes } },
+  });
+  return review.status?.allowed === true;
+}
+
+describe('the Helm chart in deploy/, rendered and applied by Converge', () => {
+  it('creates a two-replica Deployment running as non-root under its own service account, a Service and the agent configuration', async () => {
+    const deployment = find('Deployment', agentNs, sa) as KubeObject & { spec: any };
+    expect(deployment.spec.replicas).toBe(2);
+    const pod = deployment.spec.template.spec;
+    expect(pod.serviceAccountName).toBe(sa);
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000 });
+    expect(pod.containers[0].securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+    expect(pod.containers[0].env).toContainEqual({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+    expect(find('Service', agentNs, sa)).toMatchObject({ spec: { ports: [{ name: 'http', port: 9090, targetPort: 'http' }] } });
+    const config = parse(agentYaml());
+    expect(config).toMatchObject({ namespace: agentNs, listen: '0.0.0.0:9090', replicas: { mode: 'leader' } });
+    // Applied: the server holds every object the chart rendered.
+    expect((await core.readNamespacedServiceAccount({ name: sa, namespace: agentNs })).metadata?.name).toBe(sa);
+    expect((await admin.get(rendered.map(refOf))).length).toBe(rendered.length);
+  });
+
+  it('namespace scope: grants the agent its Leases and inventories at home, apply rights in its app namespaces, and nothing cluster-wide', async () => {
+    expect(rendered.filter((o) => o.kind.startsWith('Cluster'))).toEqual([]);
+    for (const verb of ['get', 'create', 'update']) expect(await allowed({ namespace: agentNs, group: 'coordination.k8s.io', resource: 'leases', verb })).toBe(true);
+    for (const verb of ['get', 'create', 'update']) expect(await allowed({ namespace: agentNs, resource: 'configmaps', verb })).toBe(true);
+    for (const verb of ['get', 'list', 'watch', 'create', 'patch', 'delete']) expect(await allowed({ namespace: appNs, group: 'apps', resource: 'deployments', verb })).toBe(true);
+    expect(await allowed({ namespace: otherNs, resource: 'configmaps', verb: 'patch' })).toBe(false);
+    expect(await allowed({ namespace: agentNs, resource: 'secrets', verb: 'get' })).toBe(false);
+    expect(await allowed({ resource: 'namespaces', verb: 'create' })).toBe(false);
+    expect(await allowed({ group: 'rbac.authorization.k8s.io', resource: 'clusterroles', verb: 'create' })).toBe(false);
+  });
+
+  it('cluster scope: one ClusterRole with the apply rules and Namespaces, bound to the same service account', async () => {
+    const objects = await chart({ rbac: { scope: 'cluster' } })({ artifact: await directorySource(example).fetch() });
+    const role = objects.find((o) => o.kind === 'ClusterRole') as KubeObject & { rules: { resources: string[] }[] };
+    expect(role.rules.flatMap((r) => r.resources)).toEqual(expect.arrayContaining(['deployments', 'configmaps', 'secrets', 'namespaces']));
+    expect(objects.find((o) => o.kind === 'ClusterRoleBinding')).toMatchObject({ roleRef: { kind: 'ClusterRole', name: role.metadata.name }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: agentNs }] });
+    expect(objects.filter((o) => o.kind === 'Role').map((o) => o.metadata.namespace)).toEqual([agentNs]);
+    await expect(chart({ rbac: { scope: 'namespace' } })({ artifact: await directorySource(example).fetch() })).rejects.toThrow(/rbac.namespaces/);
+  });
+});
+
+/** One agent process, run as a pod of the chart's Deployment would run it. */
+interface Replica {
+  proc: SupervisedProcess;
+  lines(): Promise<Record<string, any>[]>;
+  waitFor(match: (line: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
+}
+
+describe('the agent in-cluster, as the chart service account', () => {
+  let root: string;
+  const replicas: Replica[] = [];
+
+  beforeAll(async () => {
+    // The pod's mounted service account: a token from the TokenRequest API (as the kubelet
+    // gets it), the cluster CA and the namespace, under a root this test controls.
+    root = join(work, 'pod');
+    const dir = join(root, SERVICE_ACCOUNT_DIR);
+    await mkdir(dir, { recursive: true });
+    const request = await core.createNamespacedServiceAccountToken({ name: sa, namespace: agentNs, body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+    await writeFile(join(dir, 'token'), request.status?.token ?? '');
+    await writeFile(join(dir, 'ca.crt'), await readFile(testEnvConnection().caCertPath));
+    await writeFile(join(dir, 'namespace'), agentNs);
+
+    // The chart's agent.yaml, with the app specs in a local folder and a free port.
+    const manifests = join(work, 'manifests');
+    await mkdir(join(manifests, 'web'), { recursive: true });
+    await mkdir(join(manifests, 'intruder'), { recursive: true });
+    await writeFile(join(manifests, 'web', 'app.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: web }\ndata: { greeting: hello }\n');
+    await writeFile(join(manifests, 'intruder', 'app.yaml'), 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: intruder }\ndata: { greeting: hello }\n');
+    const specs = join(work, 'apps');
+    await mkdir(specs);
+    await writeFile(join(specs, 'web.yaml'), stringify({ source: { dir: manifests, path: 'web' }, namespace: appNs, createNamespace: false }));
+    await writeFile(join(specs, 'intruder.yaml'), stringify({ source: { dir: manifests, path: 'intruder' }, namespace: otherNs, createNamespace: false }));
+    const config = parse(agentYaml());
+    await writeFile(join(work, 'agent.yaml'), stringify({ ...config, apps: { dir: specs }, interval: 2000, listen: '127.0.0.1:0' }));
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(replicas.map((r) => r.proc.stop(5_000)));
+  });
+
+  async function startReplica(podName: string): Promise<Replica> {
+    const server = new URL(env.server);
+    const logFile = join(work, `${podName}.log`);
+    const proc = await startProcess({
+      name: podName,
+      command: process.execPath,
+      args: [join(example, 'src', 'main.ts'), '--config', join(work, 'agent.yaml'), '--service-account-root', root],
+      logFile,
+      cwd: work,
+      // What a pod's container sees: no kubeconfig anywhere, the service's host and port.
+      env: { PATH: process.env['PATH'], HOME: work, POD_NAME: podName, KUBERNETES_SERVICE_HOST: server.hostname, KUBERNETES_SERVICE_PORT: server.port },
+    });
+    const lines = async () =>
+      (await readFile(logFile, 'utf8'))
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, any>);
+    const replica: Replica = {
+      proc,
+      lines,
+      async waitFor(match, timeoutMs = 30_000) {
+        const deadline = Date.now() + timeoutMs;
+        for (;;) {
+          const found = (await lines()).find(match);
+          if (found) return found;
+          if (proc.exit() || Date.now() > deadline) throw new Error(`${podName}: no matching log line (${proc.exit() ? 'exited' : 'timed out'}); log:\n${await proc.logTail(40)}`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      },
+    };
+    replicas.push(replica);
+    return replica;
+  }
+
+  it('reads the mounted token and CA, leads, and applies what its RBAC allows', async () => {
+    const a = await startReplica('agent-a');
+    expect(await a.waitFor((l) => l.msg === 'cluster')).toMatchObject({ mode: 'in-cluster', namespace: agentNs, identity: 'agent-a', server: env.server });
+    await a.waitFor((l) => l.msg === 'leading');
+    await a.waitFor((l) => l.msg === 'created' && l.object?.includes(`${appNs}/web`));
+    expect((await core.readNamespacedConfigMap({ name: 'web', namespace: appNs })).data).toEqual({ greeting: 'hello' });
+    // Its inventories live in its own namespace, where its Role lets it write them.
+    const inventories = await core.listNamespacedConfigMap({ namespace: agentNs, labelSelector: 'converge.dev/inventory' });
+    expect(inventories.items.length).toBeGreaterThanOrEqual(2);
+  });
+
+  it('a namespace its RBAC does not cover fails that app with a typed KUBE_FORBIDDEN naming the object; the other app is untouched', async () => {
+    const a = replicas[0]!;
+    const refused = await a.waitFor((l) => l.code === 'KUBE_FORBIDDEN');
+    expect(refused.error).toMatch(new RegExp(`${otherNs}|intruder`));
+    expect(refused.error).toContain(`system:serviceaccount:${agentNs}:${sa}`);
+    await expect(core.readNamespacedConfigMap({ name: 'intruder', namespace: otherNs })).rejects.toMatchObject({ code: 404 });
+    expect((await core.readNamespacedConfigMap({ name: 'web', namespace: appNs })).data).toEqual({ greeting: 'hello' });
+  });
+
+  it('a second replica stands by (ready, writing nothing); SIGTERM on the leader releases the Lease and the standby leads within seconds, not a lease duration', async () => {
+    const [a] = replicas as [Replica];
+    const b = await startReplica('agent-b');
+    const started = await b.waitFor((l) => l.msg === 'agent started');
+    const readyz = await fetch(`${started.listen}/readyz`);
+    expect(readyz.status).toBe(200);
+    const lease = async () => (await leases.readNamespacedLease({ name: `pa-${id}-leader`, namespace: agentNs })).spec;
+    expect((await lease())?.holderIdentity).toBe('agent-a');
+    await new Promise((r) => setTimeout(r, 2_500)); // a retry period or so: b tried and stayed standby
+    expect((await b.lines()).some((l) => l.msg === 'leading')).toBe(false);
+
+    const t0 = Date.now();
+    const exit = await a.proc.stop(20_000);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect((await a.lines()).find((l) => l.msg === 'not leading')).toMatchObject({ reason: 'stopped' });
+    await b.waitFor((l) => l.msg === 'leading', 15_000);
+    const takeoverMs = Date.now() - t0;
+    expect((await lease())?.holderIdentity).toBe('agent-b');
+    // The standby's next attempt, at most 2.2 retry periods (4.4 s) away, finds the Lease free; without the release it would wait out the 15 s lease duration.
+    expect(takeoverMs).toBeLessThan(7_500);
+    console.log(`standby took over ${takeoverMs} ms after SIGTERM (lease duration 15000 ms)`);
+  }, 60_000);
+});
