@@ -44,8 +44,10 @@ if (mode === 'test') {
     // The reference kustomize binary for @converge/kustomize's conformance tests (its wasm is
     // built by the package's own build below).
     'packages/kustomize/scripts/build-kustomize.sh',
-    // The OCI registry startRegistry() runs (the image gate's and OCI charts' tests).
-    'packages/core/scripts/build-registry.sh',
+    // The OCI registry startRegistry() runs (the image gate's, OCI charts' and artifacts' tests).
+    'packages/oci/scripts/build-registry.sh',
+    // The reference oras binary @converge/oci's artifact round trips are checked against.
+    'packages/oci/scripts/build-oras.sh',
     // The reference sops binary @converge/sops' conformance tests compare with.
     'packages/sops/scripts/build-sops.sh',
     // The Gitea startGitea() runs (@converge/forge's integration tests); about 5 minutes the first time.

@@ -7,7 +7,5 @@ export { memorySource } from './memory-source.js';
 export type { MemorySource } from './memory-source.js';
 export { settled } from './settled.js';
 export type { SettledOptions } from './settled.js';
-export { startRegistry } from './registry-server.js';
-export type { TestRegistry, StartRegistryOptions } from './registry-server.js';
 export { sinkConformance } from './sink-conformance.js';
 export type { SinkConformanceOptions, SinkConformanceCheck } from './sink-conformance.js';

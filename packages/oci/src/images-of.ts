@@ -1,4 +1,4 @@
-import { gvkOf, refOf, type KubeObject, type ObjectRef } from '../object.js';
+import { gvkOf, refOf, type KubeObject, type ObjectRef } from '@converge/core';
 
 /** One image and the objects whose pods run it. */
 export interface ImageUsage {

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Builds the OCI registry that startRegistry() (@converge/core/testing) runs: CNCF distribution's
+# Builds the OCI registry that startRegistry() (@converge/oci/testing) runs: CNCF distribution's
 # `registry` (github.com/distribution/distribution/v3/cmd/registry), compiled with Go from the
 # module proxy, pinned with every dependency by ../registry-module/go.mod and go.sum.
 #
-#   bash node_modules/@converge/core/scripts/build-registry.sh        # in a user project
-#   bash packages/core/scripts/build-registry.sh                      # in this repository
+#   bash node_modules/@converge/oci/scripts/build-registry.sh        # in a user project
+#   bash packages/oci/scripts/build-registry.sh                      # in this repository
 #   bash .../build-registry.sh --print-path    # only print where the binary is (or will be)
 #
 # Output: ${CONVERGE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/converge}/registry/<hash>/registry,
@@ -19,14 +19,14 @@ set -euo pipefail
 
 # Resolve symlinks, in case a bin link points here.
 here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
-module_dir="$(cd "$here/../registry-module" && pwd)"
-source "$here/go-build.sh" registry
+source "$here/find-go-build.sh" registry
+module_dir="$pkg_dir/registry-module"
 
 module=github.com/distribution/distribution/v3
 version="$(awk -v m="$module" '$1 == m { print $2; exit }' "$module_dir/go.mod")"
 [[ -n "$version" ]] || die "cannot read the $module version from $module_dir/go.mod"
-# Keep these four files in step with registryCachePath() in src/testing/registry-server.ts.
-hash="$(input_hash "$module_dir/go.mod" "$module_dir/go.sum" "$here/go-build.sh" "$here/build-registry.sh")"
+# Keep these four files in step with registryCachePath() in src/testing/locate-registry.ts.
+hash="$(input_hash "$module_dir/go.mod" "$module_dir/go.sum" "$go_build_sh" "$here/build-registry.sh")"
 dest="$cache_root/$hash"
 
 if [[ -n "${CONVERGE_REGISTRY_BIN:-}" ]]; then

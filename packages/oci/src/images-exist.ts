@@ -1,11 +1,10 @@
+import type { Gate, GateResult, KubeObject, ObjectRef } from '@converge/core';
 import picomatch from 'picomatch';
-import type { Gate, GateResult } from '../gate.js';
-import type { KubeObject, ObjectRef } from '../object.js';
-import { DOCKER_HUB_REGISTRY, formatImageReference, parseImageReference, type ImageReference } from './image-reference.js';
+import { credentialsFor, type RegistryCredentials } from './credentials.js';
+import { formatImageReference, parseImageReference, type ImageReference } from './image-reference.js';
 import { imageUsages } from './images-of.js';
-import { RegistryClient, type ManifestLookup, type RegistryCredentials } from './registry-client.js';
-
-export type { RegistryCredentials } from './registry-client.js';
+import { OciError } from './oci-error.js';
+import { RegistryClient } from './registry-client.js';
 
 /** Options of {@link imagesExist}. */
 export interface ImagesExistOptions {
@@ -22,7 +21,12 @@ export interface ImagesExistOptions {
    * @default {} (anonymous)
    */
   auth?: Record<string, RegistryCredentials>;
-  /** Registry hosts (with port) to reach over plain `http://` instead of `https://`. @default [] */
+  /**
+   * Registry hosts (with port) to reach over plain `http://` instead of `https://`. Credentials
+   * cross plain HTTP only to these hosts: a token service a registry names over `http://` gets
+   * them only when it is listed here too.
+   * @default []
+   */
   insecureRegistries?: readonly string[];
   /**
    * Globs of images not to check, matched against the image as written and its fully qualified
@@ -79,9 +83,6 @@ export function imagesExist(options: ImagesExistOptions = {}): Gate {
   const concurrency = Math.max(1, options.concurrency ?? 4);
   const timeoutMs = options.timeoutMs ?? 10_000;
 
-  const credentialsFor = (registry: string): RegistryCredentials | undefined =>
-    auth[registry] ?? (registry === DOCKER_HUB_REGISTRY ? (auth['docker.io'] ?? auth['index.docker.io'] ?? auth['https://index.docker.io/v1/']) : undefined);
-
   return {
     name,
     async check(objects: readonly KubeObject[], ctx: { revision: string; signal?: AbortSignal }): Promise<GateResult> {
@@ -109,8 +110,8 @@ export function imagesExist(options: ImagesExistOptions = {}): Gate {
       const clientFor = (registry: string) => {
         let client = clients.get(registry);
         if (!client) {
-          const credentials = credentialsFor(registry);
-          client = new RegistryClient({ registry, fetch: doFetch, insecure: insecure.has(registry), timeoutMs, ...(credentials && { credentials }) });
+          const credentials = credentialsFor(auth, registry);
+          client = new RegistryClient({ registry, fetch: doFetch, insecure: insecure.has(registry), insecureHosts: [...insecure], timeoutMs, retries: 0, ...(credentials && { credentials }) });
           clients.set(registry, client);
         }
         return client;
@@ -119,15 +120,19 @@ export function imagesExist(options: ImagesExistOptions = {}): Gate {
       await eachLimit([...checks.values()], concurrency, async ({ ref, images }) => {
         // One unreachable registry is reported once instead of timing out for each of its images.
         const known = down.get(ref.registry);
-        const lookup: ManifestLookup = known
-          ? { status: 'error', reason: known, unreachable: true }
-          : await clientFor(ref.registry).lookupManifest(ref.repository, ref.digest ?? ref.tag ?? 'latest', ctx.signal);
-        if (lookup.status === 'present') return;
-        if (lookup.status === 'error' && lookup.unreachable) down.set(ref.registry, lookup.reason);
-        const reason = lookup.status === 'error' ? (lookup.unreachable ? 'unreachable' : 'error') : lookup.status;
-        for (const usage of images) {
-          blocked.push({ ...usage, registry: ref.registry, reason, ...(lookup.status !== 'missing' && { detail: lookup.reason }) });
+        let failure: { reason: BlockedImage['reason']; detail?: string };
+        if (known) failure = { reason: 'unreachable', detail: known };
+        else {
+          try {
+            await clientFor(ref.registry).resolve(ref.repository, ref.digest ?? ref.tag ?? 'latest', ctx.signal ? { signal: ctx.signal } : {});
+            return;
+          } catch (error) {
+            if (!(error instanceof OciError)) throw error;
+            failure = blockedBy(error);
+          }
         }
+        if (failure.reason === 'unreachable') down.set(ref.registry, failure.detail!);
+        for (const usage of images) blocked.push({ ...usage, registry: ref.registry, ...failure });
       });
 
       if (blocked.length === 0) return { ok: true };
@@ -136,6 +141,24 @@ export function imagesExist(options: ImagesExistOptions = {}): Gate {
       return { ok: false, message: describe(blocked), data: { images: blocked } };
     },
   };
+}
+
+/** Why a lookup blocked, for the gate's report. */
+function blockedBy(error: OciError): { reason: BlockedImage['reason']; detail?: string } {
+  switch (error.code) {
+    case 'OCI_NOT_FOUND':
+      return { reason: 'missing' };
+    case 'OCI_DENIED':
+      return { reason: 'denied', detail: reasonOf(error) };
+    case 'OCI_UNREACHABLE':
+      return { reason: 'unreachable', detail: reasonOf(error) };
+    default:
+      return { reason: 'error', detail: reasonOf(error) };
+  }
+}
+
+function reasonOf(error: OciError): string {
+  return typeof error.data['reason'] === 'string' ? error.data['reason'] : error.message;
 }
 
 function describe(blocked: readonly BlockedImage[]): string {

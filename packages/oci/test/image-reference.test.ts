@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatImageReference, ImageReferenceError, parseImageReference } from '../../src/gates/image-reference.js';
+import { formatImageReference, ImageReferenceError, parseImageReference } from '../src/image-reference.js';
 
 const sha = `sha256:${'ab'.repeat(32)}`;
 

@@ -2,20 +2,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { directorySource } from '../../src/directory-source.js';
-import { GateError } from '../../src/errors.js';
-import type { ReconcileEvent } from '../../src/events.js';
-import { imagesExist, type BlockedImage } from '../../src/gates/images-exist.js';
-import type { KubeObject } from '../../src/object.js';
-import { createReconciler } from '../../src/reconciler.js';
-import { exponentialBackoff } from '../../src/retry-policy.js';
-import { MemorySink } from '../../src/testing/memory-sink.js';
-import { nextEvent } from '../../src/testing/next-event.js';
-import { yamlFiles } from '../../src/yaml-files.js';
-import { fixtureRepo } from '../runtime/fixture-repo.js';
-import { freePort } from '../../src/internal/free-port.js';
-import { startRegistry, type TestRegistry } from '../../src/testing/registry-server.js';
-import { startTokenService, type TokenService } from '../support/token-service.js';
+import { createReconciler, directorySource, exponentialBackoff, GateError, yamlFiles, type KubeObject, type ReconcileEvent } from '@converge/core';
+import { MemorySink, nextEvent } from '@converge/core/testing';
+import { imagesExist, type BlockedImage } from '../src/images-exist.js';
+import { freePort } from '../src/internal/free-port.js';
+import { startRegistry, type TestRegistry } from '../src/testing/registry-server.js';
+import { fixtureRepo } from './support/fixture-repo.js';
+import { startTokenService, type TokenService } from './support/token-service.js';
 
 const ctx = { revision: 'test' };
 
@@ -119,7 +112,7 @@ describe('imagesExist against a real registry (anonymous, http)', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.message).toBe(
-      `registry ${registry.host} is unreachable (TLS handshake failed: it seems to speak plain HTTP; list it in insecureRegistries if that is intended); could not check ${registry.host}/team/api:1.2.3`,
+      `registry ${registry.host} is unreachable (TLS handshake failed: it seems to speak plain HTTP; mark the registry insecure if that is intended); could not check ${registry.host}/team/api:1.2.3`,
     );
   });
 });
@@ -199,7 +192,7 @@ describe('imagesExist with a registry that uses a token service (Bearer auth)', 
 
   it('gets a pull token for each repository with the configured credentials and passes', async () => {
     tokens.requests.length = 0;
-    const gate = imagesExist({ insecureRegistries: [registry.host], auth: { [registry.host]: { username: 'robot', password } } });
+    const gate = imagesExist({ insecureRegistries: [registry.host, tokens.host], auth: { [registry.host]: { username: 'robot', password } } });
     const objects = [deployment('app', { containers: [`${registry.host}/secure/app:1.0.0`, `${registry.host}/secure/app:1.0.1`, `${registry.host}/secure/worker:1.0.0`] })];
     expect(await gate.check(objects, ctx)).toEqual({ ok: true });
     // One token per repository, reused across tags; scope and service from the registry's challenge.
@@ -208,7 +201,7 @@ describe('imagesExist with a registry that uses a token service (Bearer auth)', 
   });
 
   it('reports a missing image as missing with a valid token', async () => {
-    const gate = imagesExist({ insecureRegistries: [registry.host], auth: { [registry.host]: { username: 'robot', password } } });
+    const gate = imagesExist({ insecureRegistries: [registry.host, tokens.host], auth: { [registry.host]: { username: 'robot', password } } });
     const result = await gate.check([deployment('app', { containers: [`${registry.host}/secure/app:2.0.0`] })], ctx);
     expect(result.ok).toBe(false);
     if (!result.ok) expect(result.message).toBe(`image ${registry.host}/secure/app:2.0.0 not found — has CI pushed it yet?`);
@@ -216,7 +209,7 @@ describe('imagesExist with a registry that uses a token service (Bearer auth)', 
 
   it('blocks when the token service refuses the credentials, without showing them', async () => {
     const wrong = 'n0t-the-Pa55word';
-    const gate = imagesExist({ insecureRegistries: [registry.host], auth: { [registry.host]: { username: 'robot', password: wrong } } });
+    const gate = imagesExist({ insecureRegistries: [registry.host, tokens.host], auth: { [registry.host]: { username: 'robot', password: wrong } } });
     const result = await gate.check([deployment('app', { containers: [`${registry.host}/secure/app:1.0.0`] })], ctx);
     expect(result.ok).toBe(false);
     if (result.ok) return;
@@ -224,6 +217,15 @@ describe('imagesExist with a registry that uses a token service (Bearer auth)', 
       `registry ${registry.host} refused access to ${registry.host}/secure/app:1.0.0: the token service rejected the configured credentials (HTTP 401)`,
     );
     expect(JSON.stringify(result)).not.toContain(wrong);
+  });
+
+  it('never sends the credentials over plain HTTP to a token service not marked insecure', async () => {
+    tokens.requests.length = 0;
+    const gate = imagesExist({ insecureRegistries: [registry.host], auth: { [registry.host]: { username: 'robot', password } } });
+    const result = await gate.check([deployment('app', { containers: [`${registry.host}/secure/app:1.0.0`] })], ctx);
+    expect(result.ok).toBe(false);
+    expect(tokens.requests.length).toBeGreaterThan(0);
+    expect(tokens.requests.every((r) => r.user === undefined)).toBe(true);
   });
 
   it('blocks when no credentials are configured and anonymous tokens are refused', async () => {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { imagesOf, imageUsages } from '../../src/gates/images-of.js';
-import type { KubeObject } from '../../src/object.js';
-import { parseManifests } from '../../src/parse-manifests.js';
+import { parseManifests, type KubeObject } from '@converge/core';
+import { imagesOf, imageUsages } from '../src/images-of.js';
 
 const podSpec = (prefix: string) => ({
   initContainers: [{ name: 'init', image: `${prefix}-init:1` }],

@@ -8,6 +8,8 @@ import { createServer } from 'node:http';
  * certificate. Only the given user gets tokens; each token grants exactly the scopes asked for.
  */
 export interface TokenService {
+  /** `127.0.0.1:<port>`: the token service's host, as it appears in the realm. */
+  host: string;
   /** The `auth:` section to give the registry. */
   authConfig: Record<string, unknown>;
   /** Mints a token directly (for the test helper's own pushes). */
@@ -57,6 +59,7 @@ export async function startTokenService(options: { username: string; password: s
   const { port } = server.address() as { port: number };
 
   return {
+    host: `127.0.0.1:${port}`,
     authConfig: { token: { realm: `http://127.0.0.1:${port}/token`, service: SERVICE, issuer: ISSUER, rootcertbundle: options.certPath } },
     mint: (scope) => mint([scope], options.username),
     requests,

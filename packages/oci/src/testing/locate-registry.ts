@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, delimiter, dirname, join, relative } from 'node:path';
-import { ConvergeError } from '../errors.js';
+import { OciError } from '../oci-error.js';
 
 /** Where the registry binary is, and how it was found. */
 export interface RegistryBinary {
@@ -13,12 +13,16 @@ export interface RegistryBinary {
   origin: 'CONVERGE_REGISTRY_BIN' | 'cache' | 'PATH';
 }
 
-// The files scripts/build-registry.sh hashes into its cache key, in its order.
-const KEY_FILES = ['registry-module/go.mod', 'registry-module/go.sum', 'scripts/go-build.sh', 'scripts/build-registry.sh'];
 const PATH_NAMES = ['docker-registry', 'registry'];
 
-function packageRoot(): string {
-  return dirname(createRequire(import.meta.url).resolve('@converge/core/package.json'));
+function packageRoot(name = '@converge/oci'): string {
+  return dirname(createRequire(import.meta.url).resolve(`${name}/package.json`));
+}
+
+/** The files scripts/build-registry.sh hashes into its cache key, in its order. */
+function keyFiles(): string[] {
+  const root = packageRoot();
+  return [join(root, 'registry-module', 'go.mod'), join(root, 'registry-module', 'go.sum'), join(packageRoot('@converge/core'), 'scripts', 'go-build.sh'), join(root, 'scripts', 'build-registry.sh')];
 }
 
 function sha256Hex(content: string | Uint8Array): string {
@@ -28,11 +32,10 @@ function sha256Hex(content: string | Uint8Array): string {
 /**
  * Where `scripts/build-registry.sh` puts the binary:
  * `${CONVERGE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/converge}/registry/<hash>/registry`, with
- * `<hash>` the same input hash the script computes (go.mod, go.sum and the two build scripts).
+ * `<hash>` the same input hash the script computes (go.mod, go.sum, core's go-build.sh and the script).
  */
 export function registryCachePath(env: NodeJS.ProcessEnv = process.env): string {
-  const root = packageRoot();
-  const lines = KEY_FILES.map((f) => `${basename(f)}=${sha256Hex(readFileSync(join(root, f)))}\n`).join('');
+  const lines = keyFiles().map((f) => `${basename(f)}=${sha256Hex(readFileSync(f))}\n`).join('');
   const cache = env['CONVERGE_CACHE_DIR'] || join(env['XDG_CACHE_HOME'] || join(env['HOME'] || homedir(), '.cache'), 'converge');
   return join(cache, 'registry', sha256Hex(lines).slice(0, 16), 'registry');
 }
@@ -56,7 +59,7 @@ export function locateRegistry(env: NodeJS.ProcessEnv = process.env): RegistryBi
   const override = env['CONVERGE_REGISTRY_BIN'];
   if (override) {
     if (!executable(override)) {
-      throw new ConvergeError('REGISTRY_NOT_FOUND', `CONVERGE_REGISTRY_BIN=${override} is not an executable file; unset it to use the built registry`);
+      throw new OciError('REGISTRY_NOT_FOUND', `CONVERGE_REGISTRY_BIN=${override} is not an executable file; unset it to use the built registry`);
     }
     return { path: override, origin: 'CONVERGE_REGISTRY_BIN' };
   }
@@ -68,7 +71,7 @@ export function locateRegistry(env: NodeJS.ProcessEnv = process.env): RegistryBi
     }
   }
   const script = relative(process.cwd(), join(packageRoot(), 'scripts', 'build-registry.sh'));
-  throw new ConvergeError(
+  throw new OciError(
     'REGISTRY_NOT_FOUND',
     `no OCI registry binary: startRegistry() runs CNCF distribution's registry, and ${cached} does not exist yet. ` +
       `Build it once with \`bash ${script}\` (needs Go 1.26+, a few minutes), ` +

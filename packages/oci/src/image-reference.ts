@@ -1,4 +1,5 @@
-import { ConvergeError } from '../errors.js';
+import { DOCKER_HUB_REGISTRY } from './credentials.js';
+import { OciError } from './oci-error.js';
 
 /**
  * A container image reference, normalised the way Docker and containerd resolve it
@@ -16,14 +17,11 @@ export interface ImageReference {
 }
 
 /** An image reference that container runtimes would refuse. `data.image` holds the text. */
-export class ImageReferenceError extends ConvergeError {
+export class ImageReferenceError extends OciError {
   constructor(image: string, reason: string) {
     super('INVALID_IMAGE_REFERENCE', `invalid image reference "${image}": ${reason}`, { data: { image } });
   }
 }
-
-/** The host Docker Hub's familiar name `docker.io` stands for. */
-export const DOCKER_HUB_REGISTRY = 'registry-1.docker.io';
 
 // The grammar of github.com/distribution/reference (regexp.go).
 const alnum = '[a-z0-9]+';

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConvergeError } from '../../src/errors.js';
-import { locateRegistry, registryCachePath } from '../../src/testing/locate-registry.js';
+import { ConvergeError } from '@converge/core';
+import { locateRegistry, registryCachePath } from '../src/testing/locate-registry.js';
 
-const script = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'build-registry.sh');
+const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'build-registry.sh');
 const dir = mkdtempSync(join(tmpdir(), 'converge-locate-registry-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

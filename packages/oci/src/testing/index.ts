@@ -1,0 +1,2 @@
+export { startRegistry } from './registry-server.js';
+export type { TestRegistry, StartRegistryOptions } from './registry-server.js';
