@@ -3,7 +3,9 @@ import type { KubeObject, ObjectRef, SinkCallOptions } from '@converge/core';
 import type { ResourceMapping } from './discovery.js';
 import { KubeHttpError, UnknownKindError, toKubeError } from './errors.js';
 import { resourcePath } from './resource-path.js';
+import type { KubeTransport } from './transport.js';
 import type { SinkContext } from './internal/context.js';
+import { groupRefs } from './internal/group-refs.js';
 import { mapLimit } from './internal/limit.js';
 
 /**
@@ -27,7 +29,7 @@ function withTypeMeta(obj: KubeObject, mapping: ResourceMapping): KubeObject {
 
 /** Lists a whole collection (optionally narrowed by a field selector) page by page. */
 export async function listAll(
-  ctx: SinkContext,
+  transport: KubeTransport,
   mapping: ResourceMapping,
   namespace: string | undefined,
   signal?: AbortSignal,
@@ -37,7 +39,7 @@ export async function listAll(
   let token: string | undefined;
   let resourceVersion: string | undefined;
   do {
-    const page = await ctx.transport.request<KubeList>({
+    const page = await transport.request<KubeList>({
       method: 'GET',
       path: resourcePath(mapping, namespace),
       query: { limit: 500, continue: token, fieldSelector },
@@ -69,21 +71,38 @@ async function getOne(ctx: SinkContext, mapping: ResourceMapping, ref: ObjectRef
  * of kinds the server does not serve. Refs are grouped by kind and namespace: a group of
  * {@link LIST_THRESHOLD} or more is read with one paged LIST (falling back to GETs when the
  * identity may not list), smaller groups with concurrent GETs. Results follow the order of `refs`.
+ * With `cacheReads`, objects the watch cache can vouch for (it has seen this sink's last write
+ * to them) come from the cache without a request.
  */
 export async function getObjects(ctx: SinkContext, refs: readonly ObjectRef[], options: SinkCallOptions = {}): Promise<KubeObject[]> {
   const { signal } = options;
-  const groups = new Map<string, ObjectRef[]>();
-  for (const ref of refs) {
-    const key = `${ref.group}/${ref.kind}/${ref.namespace ?? ''}`;
-    let list = groups.get(key);
-    if (!list) groups.set(key, (list = []));
-    list.push(ref);
-  }
   const found = new Map<string, KubeObject>();
+  const fromServer = ctx.cacheReads ? refs.filter((ref) => !readCached(ctx, ref, found)) : refs;
+  await getFromServer(ctx, fromServer, found, signal);
+  if (ctx.cacheReads) for (const ref of fromServer) ctx.ownWrites.sawLive(ref, found.get(refKey(ref)));
+  const out: KubeObject[] = [];
+  for (const ref of refs) {
+    const obj = found.get(refKey(ref));
+    if (obj) out.push(obj);
+  }
+  return out;
+}
+
+/** Answers `ref` from the watch cache into `found` if the cache can vouch for it; `false` sends it to the server. */
+function readCached(ctx: SinkContext, ref: ObjectRef, found: Map<string, KubeObject>): boolean {
+  const read = ctx.informers.read(ref, ctx.defaultNamespace, ctx.ownWrites.fence(ref));
+  if (!read.hit) return false;
+  ctx.ownWrites.settled(ref);
+  // A copy: the cached object is shared with every sink on the cache.
+  if (read.object) found.set(refKey(ref), structuredClone(read.object));
+  return true;
+}
+
+async function getFromServer(ctx: SinkContext, refs: readonly ObjectRef[], found: Map<string, KubeObject>, signal: AbortSignal | undefined): Promise<void> {
   const singles: { mapping: ResourceMapping; ref: ObjectRef }[] = [];
   const lists: { mapping: ResourceMapping; refs: ObjectRef[] }[] = [];
 
-  for (const group of groups.values()) {
+  for (const { refs: group } of groupRefs(refs)) {
     const first = group[0] as ObjectRef;
     let mapping: ResourceMapping;
     try {
@@ -100,7 +119,7 @@ export async function getObjects(ctx: SinkContext, refs: readonly ObjectRef[], o
   await mapLimit(lists, ctx.concurrency, async ({ mapping, refs: wanted }) => {
     let items: KubeObject[];
     try {
-      items = (await listAll(ctx, mapping, wanted[0]?.namespace, signal)).items;
+      items = (await listAll(ctx.transport, mapping, wanted[0]?.namespace, signal)).items;
     } catch (err) {
       if (err instanceof KubeHttpError && err.status === 403) {
         for (const ref of wanted) singles.push({ mapping, ref });
@@ -122,13 +141,6 @@ export async function getObjects(ctx: SinkContext, refs: readonly ObjectRef[], o
     const obj = await getOne(ctx, mapping, ref, signal);
     if (obj) found.set(refKey(ref), obj);
   });
-
-  const out: KubeObject[] = [];
-  for (const ref of refs) {
-    const obj = found.get(refKey(ref));
-    if (obj) out.push(obj);
-  }
-  return out;
 }
 
 /**
@@ -140,7 +152,7 @@ export async function listNamespace(ctx: SinkContext, namespace: string, options
   const mappings = await ctx.discovery.deletableResources({ signal: options.signal, namespaced: true });
   const lists = await mapLimit(mappings, ctx.concurrency, async (mapping) => {
     try {
-      return (await listAll(ctx, mapping, namespace, options.signal)).items;
+      return (await listAll(ctx.transport, mapping, namespace, options.signal)).items;
     } catch (err) {
       // A kind that went away between discovery and the list has no objects here.
       if (err instanceof KubeHttpError && err.status === 404) return [];
@@ -160,7 +172,7 @@ export async function listKind(ctx: SinkContext, kind: { group: string; kind: st
     throw err;
   }
   try {
-    return (await listAll(ctx, mapping, undefined, options.signal)).items;
+    return (await listAll(ctx.transport, mapping, undefined, options.signal)).items;
   } catch (err) {
     throw toKubeError(err, { verb: 'list', resource: mapping.group ? `${mapping.resource}.${mapping.group}` : mapping.resource });
   }
@@ -176,7 +188,7 @@ export async function findOwned(ctx: SinkContext, owner: string, options: SinkCa
   const found = await mapLimit(mappings, ctx.concurrency, async (mapping) => {
     let items: KubeObject[];
     try {
-      items = (await listAll(ctx, mapping, undefined, options.signal)).items;
+      items = (await listAll(ctx.transport, mapping, undefined, options.signal)).items;
     } catch (err) {
       if (err instanceof KubeHttpError && err.status === 404) return [];
       throw toKubeError(err, { verb: 'list', resource: mapping.group ? `${mapping.resource}.${mapping.group}` : mapping.resource });

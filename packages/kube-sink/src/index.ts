@@ -9,6 +9,8 @@ export type { KubeDeleteResult } from './delete.js';
 export { inventoryLocation, INVENTORY_LABEL, INVENTORY_OWNER_ANNOTATION, INVENTORY_DATA_KEY } from './inventory.js';
 export type { InventoryOptions, InventoryLocation } from './inventory.js';
 export type { DriftWatchOptions } from './watch.js';
+export { createWatchCache, sharedWatchCache } from './watch-cache.js';
+export type { WatchCache, WatchCacheOptions, WatchCacheStats } from './watch-cache.js';
 export { createLeaderElector } from './leader-election.js';
 export type { LeaderElector, LeaderElectorOptions, LeaderEvent, LeaderEventType, LeaderLostReason } from './leader-election.js';
 export { LeaseClient, LeaseOptionsError } from './lease.js';

@@ -13,6 +13,8 @@ import type { InventoryOptions } from './inventory.js';
 import { createTransport } from './transport.js';
 import type { KubeRequestInfo, KubeTransport } from './transport.js';
 import { watchDrift } from './watch.js';
+import { informersOf, sharedWatchCache } from './watch-cache.js';
+import type { WatchCache, WatchCacheOptions } from './watch-cache.js';
 import type { DriftWatchOptions } from './watch.js';
 import type { SinkContext } from './internal/context.js';
 import { OwnWrites } from './internal/own-writes.js';
@@ -74,6 +76,20 @@ export interface KubeSinkBaseOptions {
   crdEstablishedTimeoutMs?: number;
   /** Drift watch tuning (debounce, error callback). */
   watch?: DriftWatchOptions;
+  /**
+   * Where drift watches run and live objects are cached, shared with every other sink on the
+   * same cache: one watch per kind however many reconcilers watch. Pass one made by
+   * {@link createWatchCache} to share it explicitly (every sink on it must act as the same identity).
+   * @default the process's cache for this sink's KubeConfig object, or for its transport when one is passed in ({@link sharedWatchCache})
+   */
+  watchCache?: WatchCache;
+  /**
+   * Answer `get` from the watch cache for objects it watches, when it has seen this sink's own
+   * last write to each (by resourceVersion); everything else, and everything while a watch
+   * reconnects, is read from the server. Objects from the cache carry no `managedFields`.
+   * @default true
+   */
+  cacheReads?: boolean;
 }
 
 /** Settings of the transport {@link kubeSink} builds on the KubeConfig when it is given none. */
@@ -93,8 +109,9 @@ export interface KubeSinkTransportOptions {
    */
   maxRequestBytes?: number;
   /**
-   * Called after every request to the API server (watch streams included, when they end), e.g.
-   * to count write requests in tests and benchmarks.
+   * Called after every request of the sink to the API server, e.g. to count write requests in
+   * tests and benchmarks. Watches and their LISTs are the watch cache's requests (see
+   * {@link WatchCacheOptions.onRequest}).
    */
   onRequest?: (info: KubeRequestInfo) => void;
 }
@@ -180,7 +197,8 @@ export function kubeSink(options: KubeSinkOptions = {}): KubeSink {
     defaultNamespace: options.defaultNamespace ?? contextNamespace ?? 'default',
     crdEstablishedTimeoutMs: options.crdEstablishedTimeoutMs ?? 60_000,
     sleep: (ms, signal) => sleep(clock, ms, signal),
-    transportInfo: options.onRequest,
+    informers: informersOf(options.watchCache ?? sharedWatchCache(options.transport ?? config())),
+    cacheReads: options.cacheReads ?? true,
   };
   const inventory = options.inventory ?? {};
   const stops = new Set<() => void>();
@@ -208,7 +226,7 @@ export function kubeSink(options: KubeSinkOptions = {}): KubeSink {
     writeInventory: (owner: string, refs: readonly ObjectRef[], o?: SinkCallOptions) => writeInventory(ctx, owner, refs, inventory, o),
     deleteInventory: (owner: string, o?: SinkCallOptions) => deleteInventory(ctx, owner, inventory, o),
     watch(refs, onDrift) {
-      const stop = watchDrift(ctx, config(), refs, onDrift, options.watch);
+      const stop = watchDrift(ctx, refs, onDrift, options.watch);
       const wrapped = (): void => {
         stops.delete(wrapped);
         stop();

@@ -46,6 +46,13 @@ export interface KubeTransport {
   readonly server: string;
   /** Sends a request; resolves with the parsed JSON body of a 2xx answer, rejects with {@link KubeHttpError} otherwise. */
   request<T = unknown>(req: KubeRequest): Promise<T>;
+  /**
+   * Sends a streaming GET (a watch) and calls `onValue` with each JSON value of the answer (one
+   * per line) until the server ends the stream; resolves then, or rejects when `req.signal`
+   * aborts. A non-2xx answer rejects with {@link KubeHttpError}. No per-request timeout applies:
+   * a watch bounds itself with `timeoutSeconds`. Reported to `onRequest` when it ends.
+   */
+  stream(req: KubeRequest, onValue: (value: unknown) => void): Promise<void>;
   /** Releases pooled connections. */
   close(): Promise<void>;
 }
@@ -77,6 +84,16 @@ export interface TransportOptions {
    * @default systemClock
    */
   clock?: Clock | undefined;
+}
+
+/** The Kubernetes `Status` an error answer carries, if it is one. */
+function parseStatus(text: string): KubeStatus | undefined {
+  try {
+    const json = JSON.parse(text) as KubeStatus;
+    return json && json.kind === 'Status' ? json : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 interface Auth {
@@ -126,9 +143,14 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
     return value;
   }
 
-  async function send<T>(req: KubeRequest, retryAuth: boolean): Promise<T> {
+  function urlOf(req: KubeRequest): URL {
     const url = new URL(server + req.path);
     for (const [k, v] of Object.entries(req.query ?? {})) if (v !== undefined) url.searchParams.set(k, String(v));
+    return url;
+  }
+
+  async function send<T>(req: KubeRequest, retryAuth: boolean): Promise<T> {
+    const url = urlOf(req);
     const pathAndQuery = url.pathname + url.search;
     const write = req.method !== 'GET';
     const dryRun = url.searchParams.get('dryRun') === 'All';
@@ -171,16 +193,7 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
         await currentAuth(true);
         return await send<T>(req, false);
       }
-      if (status < 200 || status > 299) {
-        let parsed: KubeStatus | undefined;
-        try {
-          const json = JSON.parse(text) as KubeStatus;
-          if (json && json.kind === 'Status') parsed = json;
-        } catch {
-          parsed = undefined;
-        }
-        throw new KubeHttpError(status, parsed, text.slice(0, 500), requestBytes);
-      }
+      if (status < 200 || status > 299) throw new KubeHttpError(status, parseStatus(text), text.slice(0, 500), requestBytes);
       return (text ? JSON.parse(text) : undefined) as T;
     } finally {
       clock.clearTimeout(timer);
@@ -190,9 +203,53 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
     }
   }
 
+  async function stream(req: KubeRequest, onValue: (value: unknown) => void, retryAuth: boolean): Promise<void> {
+    const url = urlOf(req);
+    const info = { method: req.method, path: url.pathname + url.search, write: false, dryRun: false };
+    const started = performance.now();
+    let status = 0;
+    try {
+      const { headers, dispatcher: d } = await currentAuth(false);
+      const res = await request(url, {
+        method: req.method,
+        headers: { ...headers, accept: 'application/json' },
+        // The server ends a watch after its timeoutSeconds; only the wait for the first byte is ours.
+        headersTimeout: timeoutMs,
+        bodyTimeout: 0,
+        ...(req.signal && { signal: req.signal }),
+        ...(d && { dispatcher: d }),
+      });
+      status = res.statusCode;
+      if (status < 200 || status > 299) {
+        const text = await res.body.text();
+        if (status === 401 && retryAuth) {
+          options.onRequest?.({ ...info, status, durationMs: performance.now() - started });
+          status = -1;
+          await currentAuth(true);
+          return await stream(req, onValue, false);
+        }
+        throw new KubeHttpError(status, parseStatus(text), text.slice(0, 500));
+      }
+      let rest = '';
+      for await (const chunk of res.body) {
+        rest += (chunk as Buffer).toString('utf8');
+        let nl: number;
+        while ((nl = rest.indexOf('\n')) >= 0) {
+          const line = rest.slice(0, nl).trim();
+          rest = rest.slice(nl + 1);
+          if (line) onValue(JSON.parse(line));
+        }
+      }
+      if (rest.trim()) onValue(JSON.parse(rest));
+    } finally {
+      if (status !== -1) options.onRequest?.({ ...info, status, durationMs: performance.now() - started });
+    }
+  }
+
   return {
     server,
     request: (req) => send(req, true),
+    stream: (req, onValue) => stream(req, onValue, true),
     async close() {
       const d = dispatcher;
       dispatcher = undefined;

@@ -18,15 +18,17 @@ export async function leaseNamespace(kc: KubeConfig, name: string): Promise<void
   await kc.makeApiClient(CoreV1Api).createNamespace({ body: { metadata: { name } } });
 }
 
+const partitioned = (): Error => Object.assign(new Error('connect ECONNREFUSED (simulated partition)'), { code: 'ECONNREFUSED' });
+
 /** A transport whose requests fail while `cut` is true, as if the network to the API server were down. */
 export function cuttableTransport(kc: KubeConfig): { transport: KubeTransport; cut: boolean } {
   const real = createTransport(kc);
-  const state = {
+  const state: { cut: boolean; transport: KubeTransport } = {
     cut: false,
     transport: {
       server: real.server,
-      request: <T>(req: Parameters<KubeTransport['request']>[0]): Promise<T> =>
-        state.cut ? Promise.reject(Object.assign(new Error('connect ECONNREFUSED (simulated partition)'), { code: 'ECONNREFUSED' })) : real.request<T>(req),
+      request: <T>(req: Parameters<KubeTransport['request']>[0]): Promise<T> => (state.cut ? Promise.reject(partitioned()) : real.request<T>(req)),
+      stream: (req, onValue) => (state.cut ? Promise.reject(partitioned()) : real.stream(req, onValue)),
       close: () => real.close(),
     } satisfies KubeTransport,
   };

@@ -5,7 +5,7 @@ import { refKey } from '@converge/core';
 import type { KubeObject, ObjectRef } from '@converge/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { inventoryLocation, liveHealth, waitForHealth } from '../src/index.js';
-import { configMap, deployment, eventually, namespace, recordingSink, uniqueName } from './helpers.js';
+import { configMap, crd, deployment, eventually, namespace, recordingSink, uniqueName } from './helpers.js';
 
 let kc: KubeConfig;
 let core: CoreV1Api;
@@ -14,32 +14,6 @@ beforeAll(async () => {
   kc = (await useTestEnv()).kubeConfig;
   core = kc.makeApiClient(CoreV1Api);
 });
-
-function crd(group: string, kind: string, plural: string): KubeObject {
-  return {
-    apiVersion: 'apiextensions.k8s.io/v1',
-    kind: 'CustomResourceDefinition',
-    metadata: { name: `${plural}.${group}` },
-    spec: {
-      group,
-      scope: 'Namespaced',
-      names: { kind, plural, singular: kind.toLowerCase(), listKind: `${kind}List` },
-      versions: [
-        {
-          name: 'v1',
-          served: true,
-          storage: true,
-          schema: {
-            openAPIV3Schema: {
-              type: 'object',
-              properties: { spec: { type: 'object', properties: { size: { type: 'integer' }, color: { type: 'string' } } } },
-            },
-          },
-        },
-      ],
-    },
-  };
-}
 
 describe('kubeSink.apply', () => {
   it('applies a CRD, its namespace and its custom resources in one call, CRD Established first', async () => {

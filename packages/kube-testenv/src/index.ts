@@ -13,6 +13,8 @@ export { createCertificateAuthority, loadCertificateAuthority, createServiceAcco
 export type { CertificateAuthority, CertificateRequest, IssuedCertificate, ServiceAccountKeyPair } from './certs.js';
 export { kubeconfigDocument, writeKubeconfig, loadKubeConfig } from './kubeconfig.js';
 export type { KubeconfigSpec } from './kubeconfig.js';
+export { openWatches } from './watch-count.js';
+export type { OpenWatchesFilter } from './watch-count.js';
 export { freePort } from './ports.js';
 export { startProcess } from './process.js';
 export type { SupervisedProcess, StartProcessOptions, ProcessExit } from './process.js';

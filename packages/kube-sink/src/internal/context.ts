@@ -1,7 +1,8 @@
 import type { Clock } from '@converge/core';
 import type { Discovery } from '../discovery.js';
-import type { KubeRequestInfo, KubeTransport } from '../transport.js';
+import type { KubeTransport } from '../transport.js';
 import type { OwnWrites } from './own-writes.js';
+import type { SharedInformers } from './shared-informers.js';
 
 /** What the sink's parts share: resolved options and the connection. */
 export interface SinkContext {
@@ -20,6 +21,8 @@ export interface SinkContext {
   crdEstablishedTimeoutMs: number;
   /** `sleep` on {@link SinkContext.clock}. */
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-  /** Reports requests made outside the transport (watch streams). */
-  transportInfo?: ((info: KubeRequestInfo) => void) | undefined;
+  /** The watch cache: drift watches, and live reads where it can vouch for them. */
+  informers: SharedInformers;
+  /** Whether `get` may answer from the watch cache. */
+  cacheReads: boolean;
 }

@@ -1,16 +1,20 @@
 import { refKey } from '@converge/core';
 import type { KubeObject, ObjectRef } from '@converge/core';
 import { fingerprint } from './fingerprint.js';
+import type { ReadFence } from './informer.js';
+import { nextSequence } from './sequence.js';
 
 /**
  * What this sink itself last wrote, so a watch can tell its own writes from drift: the
  * resourceVersions it got back from the server, the content it left behind, and the objects
- * it deleted.
+ * it deleted. Also what a watch cache must have seen before it may answer this sink's reads
+ * (a {@link ReadFence} per object), so a pass never plans against a state older than its own writes.
  */
 export class OwnWrites {
   readonly #versions = new Map<string, Set<string>>();
   readonly #content = new Map<string, string>();
   readonly #deleted = new Set<string>();
+  readonly #fences = new Map<string, ReadFence>();
 
   /** Records an object as stored by one of our writes. */
   wrote(ref: ObjectRef, stored: KubeObject): void {
@@ -25,6 +29,7 @@ export class OwnWrites {
     }
     this.#content.set(key, fingerprint(stored));
     this.#deleted.delete(key);
+    this.#fences.set(key, { resourceVersion: typeof rv === 'string' ? rv : undefined, sequence: nextSequence() });
   }
 
   /** Records that we deleted an object. */
@@ -32,6 +37,25 @@ export class OwnWrites {
     const key = refKey(ref);
     this.#deleted.add(key);
     this.#content.delete(key);
+    this.#fences.set(key, { resourceVersion: undefined, sequence: nextSequence() });
+  }
+
+  /** What a cache must have seen of `ref` before its answer is as new as what this sink knows; `undefined`: anything. */
+  fence(ref: ObjectRef): ReadFence | undefined {
+    return this.#fences.get(refKey(ref));
+  }
+
+  /** A cache answered for `ref`, so it has caught up with the fence; caches only move forward. */
+  settled(ref: ObjectRef): void {
+    this.#fences.delete(refKey(ref));
+  }
+
+  /** The server answered a read of `ref` (`undefined`: absent); a fenced object's fence moves up to it. */
+  sawLive(ref: ObjectRef, live: KubeObject | undefined): void {
+    const key = refKey(ref);
+    if (!this.#fences.has(key)) return;
+    const rv = live?.metadata.resourceVersion;
+    this.#fences.set(key, { resourceVersion: typeof rv === 'string' ? rv : undefined, sequence: nextSequence() });
   }
 
   /** Whether `obj` (as a watch saw it) is exactly what one of our writes produced. */
