@@ -1,7 +1,7 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startRegistry, type TestRegistry } from '@converge/core/testing';
+import { startRegistry, type TestRegistry } from '@converge/oci/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type HelmChartOptions, type HelmEngine, HelmError, helmChart, WasmEngine } from '../src/index.js';
 import { artifactOf, filesOf } from './helpers/artifact.js';

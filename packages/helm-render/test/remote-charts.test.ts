@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { HelmError, WasmEngine, helmChart } from '../src/index.js';
 import { artifactOf } from './helpers/artifact.js';
 import { fixtures } from './helpers/charts.js';
-import { startRegistry, type TestRegistry } from '@converge/core/testing';
+import { startRegistry, type TestRegistry } from '@converge/oci/testing';
 import { helm, startRepoServer, type RepoServer } from './helpers/servers.js';
 
 const helmBin = inject('helmBin');
