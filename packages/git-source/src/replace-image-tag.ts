@@ -1,3 +1,5 @@
+import { parseImageReference } from '@converge/oci';
+
 function escape(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
@@ -13,7 +15,12 @@ function escape(s: string): string {
  * ```
  */
 export function replaceImageTag(text: string, repository: string, tag: string): string {
-  if (!/^[\w][\w.-]{0,127}$/.test(tag)) throw new TypeError(`replaceImageTag: ${JSON.stringify(tag)} is not a valid image tag`);
+  try {
+    // The reference grammar is @converge/oci's, the one image gates and sources use.
+    if (parseImageReference(`${repository}:${tag}`).tag !== tag) throw new Error('the tag does not parse as one');
+  } catch (error) {
+    throw new TypeError(`replaceImageTag: ${JSON.stringify(tag)} is not a valid image tag for ${repository} (${(error as Error).message})`);
+  }
   const pattern = new RegExp(
     `(\\bimage:[ \\t]*["']?)${escape(repository)}(?::[\\w][\\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?(?=["']?[ \\t]*(?:#.*)?$)`,
     'gm',
