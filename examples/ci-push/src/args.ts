@@ -1,8 +1,24 @@
 import { parseArgs } from 'node:util';
 
+/** Where `push-artifact` pushes, and what it annotates. */
+export interface ArtifactArgs {
+  /** `oci://<registry>/<repository>:<tag>`. */
+  url: string;
+  source?: string;
+  revision?: string;
+  /** The user name for the registry; the password comes from `passwordEnv`. */
+  username?: string;
+  /** The name of the environment variable holding the registry password or token (never the value). */
+  passwordEnv?: string;
+  /** Plain HTTP to the registry (loopback only). */
+  insecure: boolean;
+}
+
 /** What `converge-push` was asked to do. */
 export interface PushArgs {
-  command: 'diff' | 'apply';
+  command: 'diff' | 'apply' | 'push-artifact';
+  /** For `push-artifact`. */
+  artifact?: ArtifactArgs;
   name: string;
   dir?: string;
   repo?: string;
@@ -22,6 +38,7 @@ export interface PushArgs {
 }
 
 export const USAGE = `usage: converge-push <diff|apply> (--dir <folder> | --repo <git url> [--branch b | --tag t | --commit sha]) [options]
+       converge-push push-artifact --dir <folder> [--path <folder>] --to oci://<registry>/<repo>:<tag> [artifact options]
 
   --git-token-env <VAR>  environment variable holding a token for --repo (HTTP basic password / bearer)
   --path <folder>        sub-folder of the repository or folder holding the manifests
@@ -37,7 +54,15 @@ export const USAGE = `usage: converge-push <diff|apply> (--dir <folder> | --repo
   --dry-run              apply: validate on the server (dryRun=All) without persisting
   --wait-timeout <s>     apply: seconds to wait for health (default 300; 0 = do not wait)
 
-exit codes: diff 0 = no changes, 2 = changes; apply 0 = applied and healthy; 1 = failed; 64 = bad usage`;
+push-artifact packs --dir (or its --path) in Flux's artifact format and pushes it, for ociSource or Flux to deploy:
+  --to <oci url>         where to push, with the tag: oci://ghcr.io/acme/manifests:main
+  --source <url>         annotated as org.opencontainers.image.source (e.g. the Git URL)
+  --revision <rev>       annotated as org.opencontainers.image.revision (e.g. main@sha1:<commit>)
+  --registry-user <u>    registry user name; the password or token comes from --registry-password-env
+  --registry-password-env <VAR>  environment variable holding it (default: read ~/.docker/config.json)
+  --insecure-registry    plain HTTP to the registry (loopback test registries only)
+
+exit codes: diff 0 = no changes, 2 = changes; apply and push-artifact 0 = done (and healthy); 1 = failed; 64 = bad usage`;
 
 /** Parses the command line; throws a `TypeError` with the usage for bad input. */
 export function parsePushArgs(argv: string[]): PushArgs {
@@ -62,10 +87,21 @@ export function parsePushArgs(argv: string[]): PushArgs {
       'dry-run': { type: 'boolean', default: false },
       'approve-prune': { type: 'boolean', default: false },
       'wait-timeout': { type: 'string', default: '300' },
+      to: { type: 'string' },
+      source: { type: 'string' },
+      revision: { type: 'string' },
+      'registry-user': { type: 'string' },
+      'registry-password-env': { type: 'string' },
+      'insecure-registry': { type: 'boolean', default: false },
     },
   });
   const command = positionals[0];
-  if (command !== 'diff' && command !== 'apply') throw new TypeError(`expected diff or apply, got ${JSON.stringify(command ?? '')}`);
+  if (command !== 'diff' && command !== 'apply' && command !== 'push-artifact') {
+    throw new TypeError(`expected diff, apply or push-artifact, got ${JSON.stringify(command ?? '')}`);
+  }
+  if (command === 'push-artifact' && (!values.to || !values.dir)) throw new TypeError('push-artifact needs --dir and --to oci://<registry>/<repository>:<tag>');
+  if (command !== 'push-artifact' && values.to) throw new TypeError('--to goes with push-artifact');
+  if (!values['registry-user'] !== !values['registry-password-env']) throw new TypeError('--registry-user and --registry-password-env go together');
   if (!values.dir === !values.repo) throw new TypeError('give exactly one of --dir and --repo');
   if (values['git-token-env'] && !values.repo) throw new TypeError('--git-token-env goes with --repo');
   const waitSeconds = Number(values['wait-timeout']);
@@ -80,6 +116,16 @@ export function parsePushArgs(argv: string[]): PushArgs {
   }
   return {
     command,
+    ...(values.to && {
+      artifact: {
+        url: values.to,
+        ...(values.source && { source: values.source }),
+        ...(values.revision && { revision: values.revision }),
+        ...(values['registry-user'] && { username: values['registry-user'] }),
+        ...(values['registry-password-env'] && { passwordEnv: values['registry-password-env'] }),
+        insecure: values['insecure-registry'],
+      },
+    }),
     name: values.name,
     ...(values.dir && { dir: values.dir }),
     ...(values.repo && { repo: values.repo }),

@@ -3,11 +3,12 @@
 // and exits 2 when something would; `apply` applies, prunes, waits for health and exits 1 with
 // the reason when any of it fails.
 import { KubeConfig } from '@kubernetes/client-node';
-import { createReconciler, formatPlan, pipe, setNamespace, type AppSpec } from '@converge/core';
-import { appFactory } from '@converge/example-app-factory';
+import { appFactory } from '@converge/app-factory';
+import { createReconciler, formatPlan, pipe, setNamespace } from '@converge/core';
 import { kubeSink } from '@converge/kube-sink';
 import { parsePushArgs, USAGE, type PushArgs } from './args.ts';
 import { ciLogLine } from './ci-log.ts';
+import { pushArtifactCommand } from './push-artifact-command.ts';
 
 /** Prints the failure last, on stderr; on GitHub Actions as an `::error::` annotation (one line, newlines escaped). */
 function reportFailure(text: string): void {
@@ -16,19 +17,22 @@ function reportFailure(text: string): void {
 }
 
 async function main(args: PushArgs): Promise<number> {
+  if (args.command === 'push-artifact' && args.artifact && args.dir) return pushArtifactCommand(args.dir, args.path, args.artifact);
+  const token = args.gitTokenEnv ? process.env[args.gitTokenEnv] : undefined;
   const kubeConfig = new KubeConfig();
   if (args.kubeconfig) kubeConfig.loadFromFile(args.kubeconfig);
   else kubeConfig.loadFromDefault();
 
-  const spec: AppSpec = {
+  const factory = appFactory(token ? { auth: { token } } : {});
+  // The command line, as a fleet app spec file would say it (checked the same way).
+  const spec = factory.parseSpec({
     name: args.name,
     source: { ...(args.dir ? { dir: args.dir } : { url: args.repo }), ...(Object.keys(args.ref).length > 0 && { ref: args.ref }), ...(args.path && { path: args.path }) },
     render: args.render,
     vars: args.vars,
     ...(args.namespace && { namespace: args.namespace }),
-  };
-  const token = args.gitTokenEnv ? process.env[args.gitTokenEnv] : undefined;
-  const parts = appFactory(token ? { auth: { token } } : {})(spec);
+  }, { file: 'the command line' });
+  const parts = factory.createApp(spec);
   const sink = kubeSink({ kubeConfig });
   const reconciler = createReconciler({
     name: args.name,

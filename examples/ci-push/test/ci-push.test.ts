@@ -10,6 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { startGitServer, type GitServer } from '@converge/git-source/testing';
 import { kubeSink, type KubeSink } from '@converge/kube-sink';
+import { ociSource } from '@converge/oci';
+import { startRegistry, type TestRegistry } from '@converge/oci/testing';
 import { useTestEnv } from '@converge/kube-testenv/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -276,5 +278,46 @@ spec:
     expect(prune.code).toBe(0);
     expect(prune.stdout).toContain(`pruned ConfigMap ${repoNs}/from-git`);
     await expect(core.readNamespacedConfigMap({ name: 'from-git', namespace: repoNs })).rejects.toMatchObject({ code: 404 });
+  });
+});
+
+describe('converge-push push-artifact against a real registry', () => {
+  let registry: TestRegistry;
+  const registryPassword = `reg-${id}`;
+  beforeAll(async () => {
+    registry = await startRegistry({ basicAuth: { username: 'ci', password: registryPassword } });
+  });
+  afterAll(async () => registry?.stop());
+
+  it('pushes the folder in Flux format, and ociSource deploys exactly those files; the password is never printed', async () => {
+    const url = `oci://${registry.host}/acme/deploy`;
+    const run = await runPush(
+      ['push-artifact', '--dir', join(work, 'checkout'), '--path', 'deploy', '--to', `${url}:main`, '--source', 'https://git.example/acme', '--revision', 'main@sha1:1234',
+        '--registry-user', 'ci', '--registry-password-env', 'REGISTRY_PASSWORD', '--insecure-registry'],
+      { REGISTRY_PASSWORD: registryPassword },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    const revision = /revision (main@sha256:[a-f0-9]{64})/.exec(run.stdout)?.[1];
+    expect(revision).toBeDefined();
+    expect(run.stdout + run.stderr).not.toContain(registryPassword);
+
+    const source = ociSource({ url, ref: { tag: 'main' }, insecure: true, auth: { username: 'ci', password: registryPassword } });
+    expect(await source.latestRevision()).toBe(revision);
+    const artifact = await source.fetch(revision);
+    const expected = Object.fromEntries(Object.entries(manifests('hello', password)).map(([path, text]) => [path.replace(/^deploy\//, ''), text]));
+    const got: Record<string, string> = {};
+    for (const path of await artifact.files.list()) got[path] = Buffer.from(await artifact.files.read(path)).toString('utf8');
+    expect(got).toEqual(expected);
+  });
+
+  it('exits 1 with OCI_DENIED on a wrong password, and 64 without --to', async () => {
+    const denied = await runPush(
+      ['push-artifact', '--dir', join(work, 'checkout'), '--to', `oci://${registry.host}/acme/deploy:x`, '--registry-user', 'ci', '--registry-password-env', 'REGISTRY_PASSWORD', '--insecure-registry'],
+      { REGISTRY_PASSWORD: 'wrong-one' },
+    );
+    expect(denied.code).toBe(1);
+    expect(denied.stderr).toContain('[OCI_DENIED]');
+    expect(denied.stderr).not.toContain('wrong-one');
+    expect((await push('push-artifact', '--dir', join(work, 'checkout'))).code).toBe(64);
   });
 });

@@ -1,4 +1,5 @@
-import { DOCKER_HUB_REGISTRY, formatRef, imageUsages, parseImageReference, type Gate, type GateResult, type KubeObject } from '@converge/core';
+import { formatRef, type Gate, type GateResult, type KubeObject } from '@converge/core';
+import { DOCKER_HUB_REGISTRY, imageUsages, parseImageReference } from '@converge/oci';
 
 /** Options of {@link imagePolicy}. */
 export interface ImagePolicyOptions {
