@@ -81,16 +81,31 @@ describe('dependencies point one way (CONTRIBUTING.md)', () => {
     expect(cycles).toEqual([]);
   });
 
-  it('no example imports another example, except the shared helpers the examples README names', () => {
-    const helpers = new Set(['@converge/example-app-factory', '@converge/example-playground']);
+  it('no example imports another example: what examples share is a package', () => {
     const offenders: string[] = [];
     for (const ex of examples) {
       for (const file of sources(ex.dir)) {
         for (const name of convergeImports(file)) {
-          if (name.startsWith('@converge/example-') && name !== ex.name && !helpers.has(name)) offenders.push(`${relative(root, file)} imports ${name}`);
+          if (name.startsWith('@converge/example-') && name !== ex.name) offenders.push(`${relative(root, file)} imports ${name}`);
         }
       }
     }
     expect(offenders).toEqual([]);
+  });
+
+  it('the CONTRIBUTING.md map names every package, and draws an arrow for each of its Converge dependencies', () => {
+    const contributing = readFileSync(join(root, 'CONTRIBUTING.md'), 'utf8');
+    const missing = packages.filter((p) => !contributing.includes(`${relative(root, p.dir)} `) || !contributing.includes(p.name)).map((p) => p.name);
+    expect(missing).toEqual([]);
+    // The graph below the map lists each package's Converge dependencies as `name → dep, dep`.
+    const drawn = new Map(
+      [...contributing.matchAll(/^\s*([a-z0-9-]+) → (.+)$/gm)].map((m) => [`@converge/${m[1]}`, new Set(m[2]!.split(',').map((d) => `@converge/${d.trim()}`))]),
+    );
+    const wrong = packages.flatMap((p) => {
+      const actual = [...p.deps].filter((d) => d.startsWith('@converge/')).sort();
+      const shown = [...(drawn.get(p.name) ?? [])].sort();
+      return actual.join() === shown.join() ? [] : [`${p.name}: depends on [${actual.join(', ')}], the map shows [${shown.join(', ')}]`];
+    });
+    expect(wrong).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { combine, createReconciler, yamlFiles, type ReconcileEvent } from '@converge/core';
-import { afterEvent, repoFiles, startPlayground, type Playground } from '@converge/example-playground';
+import { afterEvent, repoFiles, startPlayground, type Playground } from '@converge/playground';
 import { gitSource } from '@converge/git-source';
 import { helmChart } from '@converge/helm-render';
 import { printEvent } from './print-event.ts';

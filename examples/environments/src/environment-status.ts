@@ -1,6 +1,6 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import type { ReconcileEvent, Reconciler } from '@converge/core';
-import { afterEvent } from '@converge/example-playground';
+import { afterEvent } from '@converge/playground';
 
 /** What an environment runs, read back from the cluster: `{ environment, version }` from its ConfigMap. */
 export async function deployed(kubeConfig: KubeConfig, namespace: string): Promise<{ environment?: string; version?: string } | undefined> {

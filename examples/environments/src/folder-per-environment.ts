@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 import { gitSource } from '@converge/git-source';
 import { appManifest } from './app-manifest.ts';
 import { environmentReconciler } from './environment-reconciler.ts';
-import { startPlayground } from '@converge/example-playground';
+import { startPlayground } from '@converge/playground';
 import { afterNextPass, printEnvironments } from './environment-status.ts';
 import { mergePromotion, openPromotion } from './promote.ts';
 

@@ -7,7 +7,7 @@
 //   node examples/environments/src/overlays-per-environment.ts --kubeconfig ~/.kube/config   # your own cluster
 import { parseArgs } from 'node:util';
 import { gitSource } from '@converge/git-source';
-import { startPlayground } from '@converge/example-playground';
+import { startPlayground } from '@converge/playground';
 import { afterNextPass, printEnvironments } from './environment-status.ts';
 import { overlay, overlayFiles, overlayReconciler } from './overlays.ts';
 

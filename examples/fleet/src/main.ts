@@ -10,10 +10,11 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { formatRef, type Fleet, type FleetEvent } from '@converge/core';
-import { afterEvent, repoFiles, startPlayground, type Playground } from '@converge/example-playground';
+import { formatRef } from '@converge/core';
+import type { FleetEvent } from '@converge/fleet';
+import { afterEvent, repoFiles, startPlayground, type Playground } from '@converge/playground';
 // A real OCI registry (CNCF distribution's `registry`) on loopback, as the image gate's own tests use.
-import { startRegistry } from '@converge/core/testing';
+import { startRegistry } from '@converge/oci/testing';
 import { previewFleet } from './preview-fleet.ts';
 
 const { values: args } = parseArgs({ options: { kubeconfig: { type: 'string' }, keep: { type: 'boolean', default: false } } });
@@ -40,7 +41,7 @@ async function main({ git, kubeconfigPath, kubeConfig, sink }: Playground): Prom
 
   const passed = (reconciler: string) => (e: FleetEvent) => e.type === 'pass.succeeded' && e.reconciler === reconciler;
   say('the fleet starts: apps/ holds only the template, so there is nothing to deploy');
-  await afterEvent(fleet, () => fleet.start(), passed('previews'));
+  await afterEvent(fleet, () => fleet.start(), (e) => e.type === 'fleet.pass.succeeded');
 
   say('merge request feature-x opens: CI pushes shop:feature-x-1a2b3c, then writes apps/feature-x.yaml');
   await registry.push('acme/shop', 'feature-x-1a2b3c');
@@ -70,20 +71,25 @@ async function main({ git, kubeconfigPath, kubeConfig, sink }: Playground): Prom
 }
 
 function print(e: FleetEvent): void {
-  const who = e.reconciler.replace(/^previews-?/, '') || 'fleet';
   switch (e.type) {
     case 'app.added':
     case 'app.removed':
     case 'app.updated':
       return console.log(`  ${e.type.padEnd(16)} ${e.app}`);
+    case 'fleet.pass.failed':
+      return console.log(`  ${'[fleet]'.padEnd(16)} ✗ ${e.error.code}`);
+  }
+  if (!('reconciler' in e)) return;
+  const who = `[${e.reconciler.replace(/^previews-/, '')}]`;
+  switch (e.type) {
     case 'object.applied':
-      return console.log(`  ${`[${who}]`.padEnd(16)} ${e.action === 'create' ? '+' : '~'} ${formatRef(e.ref)}`);
+      return console.log(`  ${who.padEnd(16)} ${e.action === 'create' ? '+' : '~'} ${formatRef(e.ref)}`);
     case 'object.pruned':
-      return console.log(`  ${`[${who}]`.padEnd(16)} - ${formatRef(e.ref)}`);
+      return console.log(`  ${who.padEnd(16)} - ${formatRef(e.ref)}`);
     case 'gate.blocked':
-      return console.log(`  ${`[${who}]`.padEnd(16)} ⏸ ${e.message}`);
+      return console.log(`  ${who.padEnd(16)} ⏸ ${e.message}`);
     case 'pass.failed':
-      return console.log(`  ${`[${who}]`.padEnd(16)} ✗ ${e.error.code}${e.retryInMs ? `, retry in ${(e.retryInMs / 1000).toFixed(1)} s` : ''}`);
+      return console.log(`  ${who.padEnd(16)} ✗ ${e.error.code}${e.retryInMs ? `, retry in ${(e.retryInMs / 1000).toFixed(1)} s` : ''}`);
   }
 }
 

@@ -1,5 +1,7 @@
-import { createFleet, imagesExist, type Fleet, type RegistryCredentials, type Sink } from '@converge/core';
-import { appFactory } from '@converge/example-app-factory';
+import { appFactory, type GitAppSpec } from '@converge/app-factory';
+import type { Sink } from '@converge/core';
+import { createFleet, type Fleet } from '@converge/fleet';
+import { imagesExist, type RegistryCredentials } from '@converge/oci';
 import { gitSource, type GitAuth } from '@converge/git-source';
 
 /** Options of {@link previewFleet}. */
@@ -30,10 +32,10 @@ export interface PreviewFleetOptions {
  * `preview-<branch>` and deploys there — once the image exists in the registry; CI deletes the
  * file when the merge request closes, and the fleet tears that preview down.
  */
-export function previewFleet(options: PreviewFleetOptions): Fleet {
+export function previewFleet(options: PreviewFleetOptions): Fleet<GitAppSpec> {
   const branch = options.branch ?? 'main';
   const interval = options.interval ?? 10_000;
-  const factory = appFactory({
+  const { parseSpec, createApp } = appFactory({
     defaultRepo: { url: options.url, ref: { branch } },
     ...(options.vars && { vars: options.vars }),
     ...(options.auth && { auth: options.auth }),
@@ -46,6 +48,7 @@ export function previewFleet(options: PreviewFleetOptions): Fleet {
     sink: options.sink,
     interval,
     appDefaults: { interval, prune: true },
-    createApp: (spec) => ({ ...factory(spec), ...(gate && { gates: [gate] }) }),
+    parseSpec,
+    createApp: (spec) => ({ ...createApp(spec), ...(gate && { gates: [gate] }) }),
   });
 }

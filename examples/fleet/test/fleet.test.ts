@@ -1,14 +1,15 @@
 import { fileURLToPath } from 'node:url';
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Fleet, FleetResult } from '@converge/core';
+import type { Fleet, FleetResult } from '@converge/fleet';
+import type { GitAppSpec } from '@converge/app-factory';
 import { startGitServer, type GitServer } from '@converge/git-source/testing';
 import { kubeSink, type KubeSink } from '@converge/kube-sink';
 import { useTestEnv } from '@converge/kube-testenv/vitest';
 // The real OCI registry (CNCF distribution's registry) the image gate's own tests use.
-import { startRegistry, type TestRegistry } from '@converge/core/testing';
+import { startRegistry, type TestRegistry } from '@converge/oci/testing';
 import { previewFleet } from '../src/preview-fleet.ts';
-import { repoFiles } from '@converge/example-playground';
+import { repoFiles } from '@converge/playground';
 
 // Real parts only: git http-backend behind the test git server, a real kube-apiserver + etcd
 // (shared by this project's run), a real registry on loopback.
@@ -29,7 +30,7 @@ afterAll(async () => {
 });
 
 /** A fresh environment repository (the example's repo/ folder) and a fleet over its apps/. */
-async function setup(repo: string): Promise<Fleet> {
+async function setup(repo: string): Promise<Fleet<GitAppSpec>> {
   await git.createRepo(repo);
   await git.commitFiles(repo, repoFiles(fileURLToPath(new URL('../repo', import.meta.url))), 'template and application');
   return previewFleet({
@@ -45,7 +46,7 @@ async function setup(repo: string): Promise<Fleet> {
 const spec = (tag: string) => `# written by CI for this merge request\nvars:\n  TAG: ${tag}\n`;
 
 /** A pass result with errors as `code: message` text, so a failed assertion says why. */
-async function pass(fleet: Fleet): Promise<FleetResult & { errors: Record<string, string> }> {
+async function pass(fleet: Fleet<GitAppSpec>): Promise<FleetResult & { errors: Record<string, string> }> {
   const result = await fleet.reconcile();
   const errors: Record<string, string> = {};
   if (result.error) errors['fleet'] = `${result.error.code}: ${result.error.message}`;

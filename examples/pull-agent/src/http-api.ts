@@ -1,11 +1,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { Fleet } from '@converge/core';
+import type { AnyAppSpec, Fleet } from '@converge/fleet';
 import type { Registry } from 'prom-client';
 
 /** What the HTTP API serves. */
 export interface HttpApiOptions {
-  fleet: Fleet;
+  fleet: Fleet<AnyAppSpec>;
   registry: Registry;
   /** HMAC-SHA256 secret for POST /webhook (GitHub's `X-Hub-Signature-256`, or `X-Converge-Signature`). */
   webhookSecret?: string;
@@ -13,11 +13,6 @@ export interface HttpApiOptions {
   controlToken?: string;
   /** Whether the first sync is done, for GET /readyz. */
   readiness(): { ready: boolean; revision?: string; waitingFor: string[] };
-  /** Suspends / resumes one application; false when there is no such application. */
-  suspendApp(name: string): boolean;
-  resumeApp(name: string): boolean;
-  /** Resumes the whole agent (applications suspended one by one stay suspended). */
-  resumeAll(): void;
 }
 
 /**
@@ -63,21 +58,23 @@ async function handle(o: HttpApiOptions, req: IncomingMessage, res: ServerRespon
     return send(res, 401, { error: 'control endpoints need Authorization: Bearer <token>' });
   }
   if (route === 'POST /suspend') return o.fleet.suspend(), send(res, 200, { suspended: true });
-  if (route === 'POST /resume') return o.resumeAll(), send(res, 200, { suspended: false });
+  // Applications suspended one by one stay suspended.
+  if (route === 'POST /resume') return o.fleet.resume(), send(res, 200, { suspended: false });
   if (app) {
     const [, name, action] = app as unknown as [string, string, 'suspend' | 'resume' | 'reconcile'];
     const reconciler = o.fleet.app(name);
     if (!reconciler) return send(res, 404, { error: `no app ${name}` });
-    if (action === 'suspend') o.suspendApp(name);
-    else if (action === 'resume') o.resumeApp(name);
+    // Recorded by the fleet: it lasts across spec changes, agent-wide resumes and restarts.
+    if (action === 'suspend') await o.fleet.suspendApp(name);
+    else if (action === 'resume') await o.fleet.resumeApp(name);
     else reconciler.trigger('api');
-    return send(res, 200, { app: name, suspended: o.fleet.app(name)!.status().suspended });
+    return send(res, 200, { app: name, suspended: reconciler.status().suspended });
   }
   send(res, 404, { error: `no route ${route}` });
 }
 
 /** Status as JSON: errors reduced to code and message. */
-function publicStatus(fleet: Fleet): unknown {
+function publicStatus(fleet: Fleet<AnyAppSpec>): unknown {
   const { lastError, apps, ...rest } = fleet.status();
   return {
     ...rest,

@@ -1,4 +1,5 @@
-import { formatRef, type FleetEvent } from '@converge/core';
+import { formatRef, type ReconcileEvent } from '@converge/core';
+import type { FleetEvent } from '@converge/fleet';
 
 /** Writes one JSON object per line: the structured log a log shipper expects. */
 export type Log = (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
@@ -10,14 +11,35 @@ export function jsonLogger(stream: NodeJS.WritableStream = process.stdout): Log 
 
 /** Logs the fleet and application events worth a line. Secret values never appear: events carry refs only. */
 export function logEvent(log: Log, e: FleetEvent): void {
-  const r = { reconciler: e.reconciler };
   switch (e.type) {
+    case 'fleet.pass.succeeded':
+      if (e.added.length + e.updated.length + e.removed.length > 0) log('info', 'synced', { reconciler: e.fleet, revision: e.revision, added: e.added, updated: e.updated, removed: e.removed, durationMs: e.durationMs });
+      return;
+    case 'fleet.pass.failed':
+      return log('error', 'pass failed', { reconciler: e.fleet, code: e.error.code, error: e.error.message, retryInMs: e.retryInMs });
+    case 'fleet.suspended':
+      return log('info', 'suspended', { reconciler: e.fleet });
+    case 'fleet.resumed':
+      return log('info', 'resumed', { reconciler: e.fleet });
+    case 'fleet.pass.started':
+      return;
     case 'app.added':
     case 'app.updated':
     case 'app.removed':
-      return log('info', e.type, { ...r, app: e.app });
+    case 'app.suspended':
+    case 'app.resumed':
+      return log('info', e.type, { reconciler: e.reconciler, app: e.app });
     case 'app.removeFailed':
-      return log('error', e.type, { ...r, app: e.app, code: e.error.code, error: e.error.message });
+      return log('error', e.type, { reconciler: e.reconciler, app: e.app, code: e.error.code, error: e.error.message });
+    default:
+      return logReconcileEvent(log, e);
+  }
+}
+
+/** Logs one application reconciler's event, if it is worth a line. */
+function logReconcileEvent(log: Log, e: ReconcileEvent): void {
+  const r = { reconciler: e.reconciler };
+  switch (e.type) {
     case 'revision.checked':
       if (e.changed) log('info', 'new revision', { ...r, revision: e.revision });
       return;

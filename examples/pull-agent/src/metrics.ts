@@ -1,8 +1,8 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { Fleet, FleetEvent } from '@converge/core';
+import type { AnyAppSpec, Fleet, FleetEvent } from '@converge/fleet';
 
 /** Prometheus metrics fed from fleet events. */
-export function agentMetrics(fleet: Fleet): { registry: Registry; observe(e: FleetEvent): void } {
+export function agentMetrics(fleet: Fleet<AnyAppSpec>): { registry: Registry; observe(e: FleetEvent): void } {
   const registry = new Registry();
   const passes = new Counter({ name: 'converge_reconcile_total', help: 'Reconcile passes by result', labelNames: ['reconciler', 'result'], registers: [registry] });
   const duration = new Histogram({
@@ -36,7 +36,11 @@ export function agentMetrics(fleet: Fleet): { registry: Registry; observe(e: Fle
   return {
     registry,
     observe(e) {
-      if (e.type === 'pass.succeeded' || e.type === 'pass.failed') {
+      // The fleet's own passes (over the spec folder) count under the fleet's name.
+      if (e.type === 'fleet.pass.succeeded' || e.type === 'fleet.pass.failed') {
+        passes.inc({ reconciler: e.fleet, result: e.type === 'fleet.pass.succeeded' ? 'succeeded' : 'failed' });
+        duration.observe({ reconciler: e.fleet }, e.durationMs / 1000);
+      } else if (e.type === 'pass.succeeded' || e.type === 'pass.failed') {
         passes.inc({ reconciler: e.reconciler, result: e.type === 'pass.succeeded' ? 'succeeded' : 'failed' });
         duration.observe({ reconciler: e.reconciler }, e.durationMs / 1000);
         if (e.type === 'pass.succeeded' && e.driftCorrected > 0) drift.inc({ reconciler: e.reconciler }, e.driftCorrected);

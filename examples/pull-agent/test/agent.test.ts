@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { formatRef, refKey, type FleetEvent, type ObjectRef } from '@converge/core';
+import { formatRef, refKey, type ObjectRef } from '@converge/core';
+import type { FleetEvent } from '@converge/fleet';
 import { startGitServer, type GitServer } from '@converge/git-source/testing';
 import { kubeSink, type KubeSink } from '@converge/kube-sink';
 import { useTestEnv } from '@converge/kube-testenv/vitest';
@@ -89,7 +90,7 @@ async function after(action: () => unknown, match: (e: FleetEvent) => boolean, t
   }
 }
 
-const settledOf = (reconciler: string) => (e: FleetEvent) => e.reconciler === reconciler && (e.type === 'pass.succeeded' || e.type === 'pass.failed');
+const settledOf = (reconciler: string) => (e: FleetEvent) => (e.type === 'pass.succeeded' || e.type === 'pass.failed') && e.reconciler === reconciler;
 
 /** The revision gitSource reports for the tip of main. */
 async function head(): Promise<string> {
@@ -276,7 +277,7 @@ describe('pull agent on a real git server and control plane', () => {
         await git.commitFiles('env', { ...webFiles('v3'), 'apps/web.yaml': `source: { path: web }\nnamespace: ${webNs}\nvars: { TIER: gold }\n` }, 'v3');
         expect((await webhook()).status).toBe(202);
       },
-      (e) => e.type === 'app.updated' && 'app' in e && e.app === 'web',
+      (e) => e.type === 'app.updated' && e.app === 'web',
     );
     await new Promise((r) => setTimeout(r, 2000));
     expect(await greeting()).toBe('edited by hand');

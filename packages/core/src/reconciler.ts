@@ -6,7 +6,7 @@ import type { Gate } from './gate.js';
 import type { IgnoreRule } from './ignore-rules.js';
 import { Emitter } from './emitter.js';
 import { sameRefs } from './internal/ref-set.js';
-import { PassLoop } from './internal/pass-loop.js';
+import { PassLoop } from './pass-loop.js';
 import { preparePass, runPass, type PassConfig, type PassMemory } from './internal/run-pass.js';
 import type { ObjectRef } from './object.js';
 import type { Plan } from './plan.js';
@@ -17,7 +17,7 @@ import type { Renderer } from './renderer.js';
 import { exponentialBackoff, type RetryPolicy } from './retry-policy.js';
 import type { Sink } from './sink.js';
 import type { Source } from './source.js';
-import { guardSink } from './internal/guarded-sink.js';
+import { guardSink } from './guarded-sink.js';
 import { NotLeaderError, type WriteGuard } from './write-guard.js';
 
 /** Options of {@link createReconciler}. */
@@ -230,7 +230,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
 
   const loop: PassLoop<ReconcileResult> = new PassLoop({
     clock,
-    interval: options.interval ?? 60_000,
+    intervalMs: options.interval ?? 60_000,
     jitter: options.jitter ?? 0.1,
     random,
     retry: options.retry ?? exponentialBackoff({ random }),
@@ -331,7 +331,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     async stop(o = {}) {
       watched?.stop();
       watched = undefined;
-      await loop.stop(o.abort);
+      await loop.stop(o);
     },
     trigger: (reason = 'trigger') => loop.trigger(reason),
     suspend() {

@@ -2,7 +2,7 @@ import { systemClock, sleep, toConvergeError, type Clock, type ConvergeError, ty
 import { commitOf } from './commit-of.js';
 import type { CommitState, Forge } from './forge.js';
 
-/** Anything with reconciler events: a `Reconciler`, or a `Fleet` (whose children's events it forwards). */
+/** Anything with reconciler events: a `Reconciler`, or a `Fleet` (its applications' events; its own `fleet.*` events are ignored). */
 export interface EventSource {
   /** Subscribes to every event; returns the unsubscribe function. */
   on(type: '*', fn: (event: ReconcileEvent) => void): () => void;
@@ -26,7 +26,7 @@ export interface ReportCommitStatusOptions {
   forge: Forge;
   /**
    * The status context of a reconciler (a fleet's children are named `<fleet>-<app>`), or
-   * `null` to report nothing for it (e.g. the fleet itself, whose revision is not a commit of this repository).
+   * `null` to report nothing for it (e.g. an application whose source is another repository).
    * @default (reconciler) => `converge/${reconciler}`
    */
   context?: (reconciler: string) => string | null;

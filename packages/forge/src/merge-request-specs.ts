@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { APP_TEMPLATE_FILE, memoryFileTree, type Artifact, type Source } from '@converge/core';
+import { memoryFileTree, type Artifact, type Source } from '@converge/core';
+import { APP_TEMPLATE_FILE } from '@converge/fleet';
 import { stringify } from 'yaml';
 import type { Forge, MergeRequest } from './forge.js';
 import { ForgeError } from './forge-error.js';

@@ -1,7 +1,8 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { useTestEnv } from '@converge/kube-testenv/vitest';
-import { assignApps, createFleet, type ShardedApp, type ShardMember } from '@converge/core';
+import { assignApps, type ShardedApp, type ShardMember } from '@converge/core';
+import { createFleet } from '@converge/fleet';
 import { FakeClock, memorySource } from '@converge/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createShardMembership, type ShardMembership, type ShardMembershipOptions } from '../src/index.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assignApps, rendezvousOwner, type ShardMember } from '../../src/fleet/rendezvous.js';
+import { assignApps, rendezvousOwner, type ShardMember } from '../../src/rendezvous.js';
 
 const apps = Array.from({ length: 1000 }, (_, i) => ({ name: `app-${i}` }));
 const members = (n: number): ShardMember[] => Array.from({ length: n }, (_, i) => ({ id: `agent-${i}` }));

@@ -1,4 +1,4 @@
-import { ConvergeError } from '../errors.js';
+import { ConvergeError } from '@converge/core';
 
 /**
  * A notification could not be delivered after every try. `data` has the receiver's origin

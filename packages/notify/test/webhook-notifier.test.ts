@@ -1,10 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Notification } from '../../src/notify/notifier.js';
-import { NotifyError } from '../../src/notify/notify-error.js';
-import { webhookNotifier, type WebhookPayload } from '../../src/notify/webhook-notifier.js';
-import { freePort } from '../../src/internal/free-port.js';
-import { startHttpReceiver, type HttpReceiver } from '../support/http-receiver.js';
+import { NotifyError, webhookNotifier, type Notification, type WebhookPayload } from '../src/index.js';
+import { startHttpReceiver, type HttpReceiver } from './support/http-receiver.js';
 
 const failed: Notification = {
   type: 'failed',
@@ -93,7 +90,10 @@ describe('webhookNotifier', () => {
   });
 
   it('retries network errors, then reports them', async () => {
-    const url = `http://127.0.0.1:${await freePort()}/hook`;
+    // A port that was just closed: nothing listens there.
+    const closed = await startHttpReceiver();
+    await closed.close();
+    const url = closed.url;
     const delays: number[] = [];
     const error = (await webhookNotifier({ url, retry: { retries: 2, delay: (n) => (delays.push(n), 5) } })
       .notify(failed)

@@ -1,6 +1,5 @@
 import { parse } from 'yaml';
-import type { FileTree } from '../file-tree.js';
-import { substitute } from '../transforms/substitute.js';
+import { substitute, type FileTree } from '@converge/core';
 import { AppSpecError, validateAppSpec, type AppSpec } from './app-spec.js';
 
 /** Name of the optional template every spec file in the folder is merged over. */
@@ -17,13 +16,18 @@ const SPEC_FILE = /^[^_.][^/]*\.ya?ml$/;
  * @throws {AppSpecError} for the first invalid file; then no spec is returned at all.
  */
 export async function readAppSpecs(files: FileTree, dir = ''): Promise<AppSpec[]> {
+  return (await readAppSpecFiles(files, dir)).map((f) => f.spec);
+}
+
+/** {@link readAppSpecs}, each spec with the path of its file (for error positions). */
+export async function readAppSpecFiles(files: FileTree, dir = ''): Promise<{ file: string; spec: AppSpec }[]> {
   const prefix = dir && !dir.endsWith('/') ? `${dir}/` : dir;
   const all = await files.list(dir || undefined);
   const inDir = all.filter((p) => p.startsWith(prefix) && !p.slice(prefix.length).includes('/'));
   const templatePath = inDir.find((p) => p.slice(prefix.length) === APP_TEMPLATE_FILE);
   const template = templatePath ? await readYaml(files, templatePath) : undefined;
 
-  const specs: AppSpec[] = [];
+  const specs: { file: string; spec: AppSpec }[] = [];
   const names = new Map<string, string>();
   for (const path of inDir.filter((p) => SPEC_FILE.test(p.slice(prefix.length)))) {
     const base = path.slice(prefix.length).replace(/\.ya?ml$/, '');
@@ -33,7 +37,7 @@ export async function readAppSpecs(files: FileTree, dir = ''): Promise<AppSpec[]
     const clash = names.get(spec.name);
     if (clash) throw new AppSpecError(`${path}: app ${spec.name} is already declared in ${clash}`, { file: path });
     names.set(spec.name, path);
-    specs.push(spec);
+    specs.push({ file: path, spec });
   }
   return specs;
 }

@@ -1,14 +1,11 @@
+import { ConvergeError, createReconciler, yamlFiles, type ReconcileEvent } from '@converge/core';
+import { MemorySink, memorySource } from '@converge/core/testing';
+import { createFleet } from '@converge/fleet';
 import { afterEach, describe, expect, it } from 'vitest';
-import { directorySource } from '../../src/directory-source.js';
-import { ConvergeError } from '../../src/errors.js';
-import type { Notification, Notifier } from '../../src/notify/notifier.js';
-import { notifyOn } from '../../src/notify/notify-on.js';
-import { webhookNotifier, type WebhookPayload } from '../../src/notify/webhook-notifier.js';
-import { createReconciler } from '../../src/reconciler.js';
-import { MemorySink } from '../../src/testing/memory-sink.js';
-import { yamlFiles } from '../../src/yaml-files.js';
-import { configMap, fixtureRepo } from '../runtime/fixture-repo.js';
-import { startHttpReceiver } from '../support/http-receiver.js';
+import { notifyOn, webhookNotifier, type Notification, type Notifier, type WebhookPayload } from '../src/index.js';
+import { startHttpReceiver } from './support/http-receiver.js';
+
+const configMap = (name: string, value: string): string => `{ apiVersion: v1, kind: ConfigMap, metadata: { name: ${name}, namespace: demo }, data: { value: "${value}" } }\n`;
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -16,10 +13,9 @@ afterEach(async () => {
 });
 
 function setup() {
-  const repo = fixtureRepo({ 'a.yaml': configMap('a', '1') });
+  const repo = memorySource({ 'a.yaml': configMap('a', '1') });
   const sink = new MemorySink();
-  const reconciler = createReconciler({ name: 'web', source: directorySource(repo.root), render: yamlFiles(), sink });
-  cleanups.push(() => repo.dispose());
+  const reconciler = createReconciler({ name: 'web', source: repo, render: yamlFiles(), sink });
   return { repo, sink, reconciler };
 }
 
@@ -47,7 +43,7 @@ describe('notifyOn', () => {
     const payloads = requests.map((r) => JSON.parse(r.body) as WebhookPayload);
     expect(payloads.map((p) => p.type)).toEqual(['failed', 'recovered']);
     expect(payloads[0]).toMatchObject({ type: 'failed', reconciler: 'web', error: { code: 'SIMULATED_FAULT', message: 'simulated readInventory failure' }, failures: 1 });
-    expect(payloads[0]?.revision).toMatch(/^sha256:/);
+    expect(payloads[0]?.revision).toBe('r1');
     expect(payloads[1]).toMatchObject({ type: 'recovered', reconciler: 'web', failures: 2 });
     expect(requests.map((r) => r.headers['x-converge-event'])).toEqual(['failed', 'recovered']);
     expect(receiver.requests).toHaveLength(2);
@@ -169,5 +165,49 @@ describe('notifyOn', () => {
     sink.fail({ op: 'readInventory' });
     await reconciler.reconcile();
     expect(notifier.sent).toEqual([]);
+  });
+
+  it('given a fleet, keeps one failure streak per application (across the reconcilers a spec change replaces) and notifies the fleet\'s own failed and recovered passes', async () => {
+    const specs = memorySource({ 'apps/a.yaml': '{}\n', 'apps/b.yaml': '{}\n' });
+    const sink = new MemorySink();
+    const fleet = createFleet({ name: 'f', source: specs, path: 'apps', sink, createApp: (spec) => ({ source: memorySource({ 'x.yaml': configMap(spec.name, '1') }), render: yamlFiles() }) });
+    const notifier = recording();
+    const stop = notifyOn(fleet, notifier);
+    cleanups.push(stop, () => fleet.stop());
+
+    sink.fail({ op: 'apply', ref: { group: '', kind: 'ConfigMap', namespace: 'demo', name: 'a' }, times: 2 });
+    await fleet.reconcile();
+    // a's spec changes: a new reconciler, still failing, is not announced again.
+    specs.write('apps/a.yaml', 'vars: { X: "2" }\n');
+    await fleet.reconcile();
+    await fleet.reconcile();
+    // The spec folder breaks, then is fixed: the fleet's own streak.
+    specs.write('apps/c.yaml', '[not, a, mapping]\n');
+    await fleet.reconcile();
+    await fleet.reconcile();
+    specs.remove('apps/c.yaml');
+    await fleet.reconcile();
+    await stop.flush();
+
+    expect(notifier.sent.map((n) => `${n.reconciler} ${n.type}${n.type === 'drift-corrected' ? '' : ` #${n.failures}`}`)).toEqual([
+      'f-a failed #1',
+      'f-a recovered #2',
+      'f failed #1',
+      'f recovered #2',
+    ]);
+    expect(notifier.sent[2]).toMatchObject({ type: 'failed', error: { code: 'APP_SPEC_INVALID' } });
+  });
+
+  it('accepts anything with on(): a runtime of your own that reports reconcile events', async () => {
+    const listeners: ((event: { type: string }) => void)[] = [];
+    const own = { on: (_type: '*', fn: (event: { type: string }) => void) => (listeners.push(fn), () => undefined) };
+    const notifier = recording();
+    const stop = notifyOn(own, notifier);
+    cleanups.push(stop);
+    const failed: ReconcileEvent = { type: 'pass.failed', reconciler: 'mine', at: 1, error: new ConvergeError('BOOM', 'it broke'), durationMs: 3 };
+    for (const fn of listeners) fn({ type: 'something.else' });
+    for (const fn of listeners) fn(failed);
+    await stop.flush();
+    expect(notifier.sent).toEqual([{ type: 'failed', reconciler: 'mine', at: 1, error: { code: 'BOOM', message: 'it broke' }, failures: 1 }]);
   });
 });

@@ -1,4 +1,4 @@
-import type { ObjectRef } from '../object.js';
+import type { ObjectRef } from '@converge/core';
 
 /** What a {@link Notification} is about. */
 export type NotificationType = 'failed' | 'recovered' | 'drift-corrected';

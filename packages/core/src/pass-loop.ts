@@ -1,17 +1,22 @@
-import type { Clock, TimerHandle } from '../clock.js';
-import type { ConvergeError } from '../errors.js';
-import type { PassReason } from '../events.js';
-import type { ReconcilerPhase } from '../reconciler-status.js';
-import type { RetryPolicy } from '../retry-policy.js';
+import type { Clock, TimerHandle } from './clock.js';
+import type { ConvergeError } from './errors.js';
+import type { PassReason } from './events.js';
+import type { ReconcilerPhase } from './reconciler-status.js';
+import type { RetryPolicy } from './retry-policy.js';
 
 /** Options of {@link PassLoop}. */
 export interface PassLoopOptions<R> {
+  /** Schedules passes and measures time. */
   clock: Clock;
-  interval: number;
+  /** Time between passes in pull mode, in ms. */
+  intervalMs: number;
+  /** Random spread added to each interval, as a fraction of it (`0.1`: up to 10 % later). */
   jitter: number;
+  /** Source of randomness for the jitter, in [0, 1). */
   random: () => number;
+  /** Whether and when a failed pass is retried before the next interval. */
   retry: RetryPolicy;
-  /** Runs one pass. Must not reject. */
+  /** Runs one pass. Must not reject: a failure is a result for which `errorOf` returns the error. */
   run(reason: PassReason, signal: AbortSignal): Promise<R>;
   /** The error of a failed pass result, or `undefined` for a success. */
   errorOf(result: R): ConvergeError | undefined;
@@ -27,14 +32,30 @@ export interface PassLoopOptions<R> {
 }
 
 /**
- * The scheduling shared by reconcilers and fleets: passes run one at a time; in pull mode a
- * pass runs at start, then every interval (± jitter), after failures with the retry policy's
- * delay, and at once on trigger; suspend stops automatic passes.
+ * The scheduling shared by reconcilers and fleets, for runtimes of your own: passes run one at
+ * a time; in pull mode a pass runs at start, then every interval (± jitter), after failures
+ * with the retry policy's delay, and at once on trigger (coalesced with a pass in flight);
+ * suspend stops automatic passes. What a pass does is `run`'s business.
+ *
+ * @example
+ * ```ts
+ * const loop = new PassLoop<{ error?: ConvergeError }>({
+ *   clock: systemClock, intervalMs: 60_000, jitter: 0.1, random: Math.random, retry: exponentialBackoff(),
+ *   run: async (reason, signal) => ({}),
+ *   errorOf: (result) => result.error,
+ *   settled: (result, next) => console.log(next.retryInMs ?? 'next interval'),
+ * });
+ * loop.start();
+ * ```
  */
 export class PassLoop<R> {
+  /** Where the loop is: `reconciling`, `idle` (waiting for the next pass), `backoff`, `suspended` or `stopped`. */
   phase: ReconcilerPhase = 'stopped';
+  /** Whether automatic passes are suspended. */
   suspended = false;
+  /** Failed passes in a row; 0 after a success. */
   consecutiveFailures = 0;
+  /** When the next automatic pass is due (clock ms), if one is scheduled. */
   nextRunAt: number | undefined;
   #running = false;
   #timer: TimerHandle | undefined;
@@ -42,6 +63,7 @@ export class PassLoop<R> {
   #inFlight: AbortController | undefined;
   #requested: PassReason | undefined;
 
+  /** Creates a stopped loop; nothing runs until {@link PassLoop.start} or {@link PassLoop.enqueue}. */
   constructor(private readonly o: PassLoopOptions<R>) {}
 
   /** Whether the loop is started. */
@@ -56,6 +78,7 @@ export class PassLoop<R> {
     return pass;
   }
 
+  /** Pull mode: a pass now (unless suspended), then one per interval. */
   start(): void {
     if (this.#running) return;
     this.#running = true;
@@ -63,14 +86,16 @@ export class PassLoop<R> {
     else this.#schedule(0, 'start');
   }
 
-  async stop(abort = false): Promise<void> {
+  /** Stops scheduling passes; resolves once the pass in flight ended (with `abort`, its signal is aborted first). */
+  async stop(options: { abort?: boolean } = {}): Promise<void> {
     this.#running = false;
     this.#cancelTimer();
-    if (abort) this.#inFlight?.abort(new DOMException('the reconciler was stopped', 'AbortError'));
+    if (options.abort) this.#inFlight?.abort(new DOMException('the reconciler was stopped', 'AbortError'));
     await this.#queue;
     this.phase = this.suspended ? 'suspended' : 'stopped';
   }
 
+  /** Asks for a pass as soon as possible; while one runs, one more follows it (however many triggers came). */
   trigger(reason: PassReason): void {
     if (this.suspended) return;
     if (this.#running && this.phase === 'reconciling') this.#requested = reason;
@@ -78,7 +103,7 @@ export class PassLoop<R> {
     else void this.enqueue(reason);
   }
 
-  /** Returns false if already suspended. */
+  /** Stops automatic passes; returns false if already suspended. */
   suspend(): boolean {
     if (this.suspended) return false;
     this.suspended = true;
@@ -87,7 +112,7 @@ export class PassLoop<R> {
     return true;
   }
 
-  /** Returns false if not suspended. */
+  /** Undoes {@link PassLoop.suspend}, with a pass at once when started; returns false if not suspended. */
   resume(): boolean {
     if (!this.suspended) return false;
     this.suspended = false;
@@ -157,7 +182,7 @@ export class PassLoop<R> {
       this.phase = 'backoff';
       return delay;
     }
-    this.#schedule(Math.round(this.o.interval * (1 + this.o.jitter * this.o.random())), 'interval');
+    this.#schedule(Math.round(this.o.intervalMs * (1 + this.o.jitter * this.o.random())), 'interval');
     return undefined;
   }
 

@@ -1,9 +1,10 @@
-import { ConvergeError, type FilePosition } from '../errors.js';
+import { ConvergeError, type FilePosition } from '@converge/core';
 
 /**
- * One application of a fleet, as declared in a spec file (`apps/<name>.yaml`). Core reads the
- * common fields; `source` and `render` are passed as they are to the fleet's `createApp`, which
- * knows the source and renderer plugins in use (git, Helm, …).
+ * One application of a fleet, as declared in a spec file (`apps/<name>.yaml`). The fleet reads
+ * the common fields; `source` and `render` are the business of the fleet's `parseSpec` and
+ * `createApp`, which know the source and renderer plugins in use (git, Helm, …): give
+ * `parseSpec` to have them typed (`TSource`, `TRender`) instead of `Record<string, unknown>`.
  *
  * @example
  * ```yaml
@@ -14,13 +15,13 @@ import { ConvergeError, type FilePosition } from '../errors.js';
  * dependsOn: [infra]
  * ```
  */
-export interface AppSpec {
+export interface AppSpec<TSource = Record<string, unknown>, TRender = Record<string, unknown>> {
   /** The application's name. @default the spec file's name without extension */
   name: string;
   /** Where its desired state lives; interpreted by `createApp`. */
-  source?: Record<string, unknown>;
+  source?: TSource;
   /** How to render it (e.g. `{ type: 'yaml' }` or `{ type: 'helm', chart, values }`); interpreted by `createApp`. */
-  render?: Record<string, unknown>;
+  render?: TRender;
   /** Namespace for its namespaced objects. */
   namespace?: string;
   /** Create (and on removal, delete) `namespace`. @default true when `namespace` is set */
@@ -44,8 +45,12 @@ export interface AppSpec {
   shard?: string;
 }
 
+/** Any app spec, whatever its `source` and `render` hold: what a fleet's `parseSpec` may return. */
+export type AnyAppSpec = AppSpec<unknown, unknown>;
+
 /** A spec file is invalid; `data.position` names the file. */
 export class AppSpecError extends ConvergeError {
+  declare readonly code: 'APP_SPEC_INVALID';
   constructor(message: string, position: FilePosition, options: { cause?: unknown } = {}) {
     super('APP_SPEC_INVALID', message, { ...options, data: { position } });
   }

@@ -1,11 +1,7 @@
+import { pipe, substitute, yamlFiles, type Source } from '@converge/core';
+import { MemorySink, memorySource } from '@converge/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { directorySource } from '../../src/directory-source.js';
-import { createFleet, type FleetEvent } from '../../src/fleet/fleet.js';
-import { pipe } from '../../src/renderer.js';
-import { MemorySink } from '../../src/testing/memory-sink.js';
-import { substitute } from '../../src/transforms/substitute.js';
-import { yamlFiles } from '../../src/yaml-files.js';
-import { fixtureRepo } from '../runtime/fixture-repo.js';
+import { AppSpecError, createFleet, type AppSpec, type FleetEvent } from '../src/index.js';
 
 const workload = `apiVersion: apps/v1
 kind: Deployment
@@ -40,22 +36,33 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0)) await fn();
 });
 
-function setup() {
-  const repo = fixtureRepo({ 'app/workload.yaml': workload, 'apps/_template.yaml': template });
-  const sink = new MemorySink();
-  const fleet = createFleet({
+/** The specs of these tests: `source.path` is a folder of the same repository. */
+type PathSpec = AppSpec<{ path: string }> & { source: { path: string } };
+
+function parsePathSpec(spec: AppSpec, { file }: { file: string }): PathSpec {
+  const path = spec.source?.['path'];
+  if (typeof path !== 'string') throw new AppSpecError(`${file}: source.path must be a string`, { file });
+  return { ...spec, source: { path } };
+}
+
+function previews(repo: Source, sink: MemorySink) {
+  return createFleet({
     name: 'previews',
-    source: directorySource(repo.root),
+    source: repo,
     path: 'apps',
     sink,
-    createApp: (spec) => ({
-      source: directorySource(`${repo.root}/${spec.source!['path'] as string}`),
-      render: pipe(yamlFiles(), substitute(spec.vars ?? {})),
-    }),
+    parseSpec: parsePathSpec,
+    createApp: (spec) => ({ source: repo, render: pipe(yamlFiles({ path: spec.source.path }), substitute(spec.vars ?? {})) }),
   });
+}
+
+function setup() {
+  const repo = memorySource({ 'app/workload.yaml': workload, 'apps/_template.yaml': template });
+  const sink = new MemorySink();
+  const fleet = previews(repo, sink);
   const events: FleetEvent[] = [];
   fleet.on('*', (e) => events.push(e));
-  cleanups.push(() => fleet.stop(), () => repo.dispose());
+  cleanups.push(() => fleet.stop());
   return { repo, sink, fleet, events };
 }
 
@@ -96,13 +103,7 @@ describe('createFleet', () => {
 
     // The process restarts; meanwhile b's file was deleted.
     repo.remove('apps/b.yaml');
-    const restarted = createFleet({
-      name: 'previews',
-      source: directorySource(repo.root),
-      path: 'apps',
-      sink,
-      createApp: (spec) => ({ source: directorySource(`${repo.root}/${spec.source!['path'] as string}`), render: pipe(yamlFiles(), substitute(spec.vars ?? {})) }),
-    });
+    const restarted = previews(repo, sink);
     cleanups.push(() => restarted.stop());
     const result = await restarted.reconcile();
     expect(result).toMatchObject({ status: 'succeeded', added: ['a'], removed: ['b'] });

@@ -1,5 +1,5 @@
-import type { Sink } from '../sink.js';
-import { assertMayWrite, type WriteGuard } from '../write-guard.js';
+import type { Sink } from './sink.js';
+import { assertMayWrite, type WriteGuard } from './write-guard.js';
 
 /**
  * `sink` with every write (apply, delete, inventory record and removal) preceded by the guard's

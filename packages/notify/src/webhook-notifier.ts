@@ -1,6 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
-import { sleep, systemClock, type Clock } from '../clock.js';
-import { exponentialBackoff, type RetryPolicy } from '../retry-policy.js';
+import { exponentialBackoff, sleep, systemClock, type Clock, type RetryPolicy } from '@converge/core';
 import type { Notification, Notifier } from './notifier.js';
 import { NotifyError } from './notify-error.js';
 

@@ -1,5 +1,4 @@
-import type { Gate } from '../gate.js';
-import type { ReconcilerStatus } from '../reconciler-status.js';
+import type { Gate, ReconcilerStatus } from '@converge/core';
 
 /**
  * A gate that holds an application back until each application it depends on has had a

@@ -1,11 +1,8 @@
+import { exponentialBackoff, yamlFiles } from '@converge/core';
+import { FakeClock, MemorySink, memorySource } from '@converge/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { directorySource } from '../../src/directory-source.js';
-import { createFleet, type Fleet, type FleetEvent } from '../../src/fleet/fleet.js';
-import { exponentialBackoff } from '../../src/retry-policy.js';
-import { FakeClock } from '../../src/testing/fake-clock.js';
-import { MemorySink } from '../../src/testing/memory-sink.js';
-import { yamlFiles } from '../../src/yaml-files.js';
-import { configMap, fixtureRepo } from '../runtime/fixture-repo.js';
+import { createFleet, type Fleet, type FleetEvent } from '../src/index.js';
+import { configMap } from './support/manifests.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -26,12 +23,12 @@ function next(fleet: Fleet, where: (e: FleetEvent) => boolean): Promise<FleetEve
 
 describe('createFleet in pull mode', () => {
   it('starts an application for a new spec file on the next poll, and suspend() holds every application', async () => {
-    const repo = fixtureRepo({ 'app/cm.yaml': configMap('cfg', '1'), 'apps/.keep': '' });
+    const repo = memorySource({ 'app/cm.yaml': configMap('cfg', '1'), 'apps/.keep': '' });
     const clock = new FakeClock();
     const sink = new MemorySink();
     const fleet = createFleet({
       name: 'f',
-      source: directorySource(repo.root),
+      source: repo,
       path: 'apps',
       sink,
       clock,
@@ -39,11 +36,11 @@ describe('createFleet in pull mode', () => {
       jitter: 0,
       retry: exponentialBackoff({ jitter: 0 }),
       appDefaults: { interval: 10_000, jitter: 0 },
-      createApp: () => ({ source: directorySource(`${repo.root}/app`), render: yamlFiles() }),
+      createApp: () => ({ source: repo, render: yamlFiles({ path: 'app' }) }),
     });
-    cleanups.push(() => fleet.stop(), () => repo.dispose());
+    cleanups.push(() => fleet.stop());
 
-    const firstFleetPass = next(fleet, (e) => e.type === 'pass.succeeded' && e.reconciler === 'f');
+    const firstFleetPass = next(fleet, (e) => e.type === 'fleet.pass.succeeded');
     fleet.start();
     await clock.flush();
     await firstFleetPass;

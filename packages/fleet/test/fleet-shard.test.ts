@@ -1,10 +1,7 @@
+import { yamlFiles, type FleetShard, type ShardedApp, type ShardedFleet } from '@converge/core';
+import { MemorySink, memorySource } from '@converge/core/testing';
 import { describe, expect, it } from 'vitest';
-import { createFleet } from '../../src/fleet/fleet.js';
-import type { FleetShard, ShardedFleet } from '../../src/fleet/fleet-shard.js';
-import type { ShardedApp } from '../../src/fleet/rendezvous.js';
-import { MemorySink } from '../../src/testing/memory-sink.js';
-import { memorySource } from '../../src/testing/memory-source.js';
-import { yamlFiles } from '../../src/yaml-files.js';
+import { createFleet } from '../src/index.js';
 
 /** A shard whose owned set the test sets by hand. */
 function handShard(owned: string[]): FleetShard & { owned: Set<string>; fleet?: ShardedFleet; asked: ShardedApp[] } {

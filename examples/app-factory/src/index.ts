@@ -1,1 +1,0 @@
-export { appFactory, type AppFactoryOptions } from './app-factory.ts';
