@@ -1,0 +1,103 @@
+import { AppSpecError, type AppSpec } from '@converge/fleet';
+import type { GitRef } from '@converge/git-source';
+
+/** Where an application's manifests live: a git repository, or a local folder. */
+export interface GitAppSource {
+  /** The repository. @default the factory's `defaultRepo` */
+  url?: string;
+  /** A local folder instead of a repository (e.g. a CI checkout). @default none */
+  dir?: string;
+  /** Which commit of `url`: exactly one of branch, tag, semver, commit, name. @default the repository's default branch (or `defaultRepo.ref`) */
+  ref?: GitRef;
+  /** The folder inside the repository or `dir`. @default the root */
+  path?: string;
+}
+
+/** How an application is rendered: plain YAML (with `${VAR}` substitution of its `vars`), or a Helm chart. */
+export type GitAppRender =
+  | { type: 'yaml' }
+  | {
+      type: 'helm';
+      /** The chart: a path inside the source, a repository URL or `oci://…`. */
+      chart: string;
+      /** The chart version (repository and OCI charts). */
+      version?: string;
+      /** Values, over the chart's defaults. */
+      values?: Record<string, unknown>;
+      /** Values files inside the source, applied in order before `values`. */
+      valuesFiles?: string[];
+    };
+
+/** An app spec whose `source` and `render` {@link parseGitAppSpec} has checked. */
+export type GitAppSpec = AppSpec<GitAppSource, GitAppRender> & { source: GitAppSource; render: GitAppRender };
+
+const REF_KINDS = ['branch', 'tag', 'semver', 'commit', 'name'] as const;
+
+/**
+ * Checks a spec's `source` (`url`, `dir`, `ref`, `path`) and `render` (`type: yaml` by
+ * default, or `type: helm` with `chart`, `version`, `values`, `valuesFiles`) and returns them
+ * typed: a fleet's `parseSpec`.
+ *
+ * @throws {AppSpecError} naming the file and the field at fault.
+ */
+export function parseGitAppSpec(spec: AppSpec, { file }: { file: string }): GitAppSpec {
+  const fail = (message: string): never => {
+    throw new AppSpecError(`${file}: ${message}`, { file });
+  };
+  const raw = spec.source ?? {};
+  const source: GitAppSource = {};
+  for (const field of ['url', 'dir', 'path'] as const) {
+    const value = raw[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value === '') fail(`source.${field} must be a non-empty string`);
+    source[field] = value as string;
+  }
+  if (source.url !== undefined && source.dir !== undefined) fail('source names both url and dir; give one');
+  if (raw['ref'] !== undefined) source.ref = parseRef(raw['ref'], fail);
+
+  const render = spec.render ?? { type: 'yaml' };
+  const type = render['type'] ?? 'yaml';
+  if (type === 'yaml') return { ...spec, source, render: { type: 'yaml' } };
+  if (type !== 'helm') return fail(`unknown render.type ${JSON.stringify(type)} (use yaml or helm)`);
+  const { chart, version, values, valuesFiles } = render;
+  if (typeof chart !== 'string' || chart === '') return fail('render.chart is required for type helm');
+  if (version !== undefined && typeof version !== 'string') fail('render.version must be a string');
+  if (values !== undefined && !isMap(values)) fail('render.values must be a mapping');
+  if (valuesFiles !== undefined && !(Array.isArray(valuesFiles) && valuesFiles.every((f) => typeof f === 'string'))) fail('render.valuesFiles must be a list of strings');
+  return {
+    ...spec,
+    source,
+    render: {
+      type: 'helm',
+      chart,
+      ...(typeof version === 'string' && { version }),
+      ...(isMap(values) && { values }),
+      ...(Array.isArray(valuesFiles) && { valuesFiles: valuesFiles.map(String) }),
+    },
+  };
+}
+
+function parseRef(raw: unknown, fail: (message: string) => never): GitRef {
+  if (!isMap(raw)) return fail('source.ref must be a mapping');
+  const given = REF_KINDS.filter((kind) => raw[kind] !== undefined);
+  const kind = given[0];
+  if (given.length !== 1 || kind === undefined) return fail(`source.ref must name exactly one of ${REF_KINDS.join(', ')}`);
+  const value = raw[kind];
+  if (typeof value !== 'string' || value === '') return fail(`source.ref.${kind} must be a non-empty string`);
+  switch (kind) {
+    case 'branch':
+      return { branch: value };
+    case 'tag':
+      return { tag: value };
+    case 'semver':
+      return { semver: value };
+    case 'commit':
+      return { commit: value };
+    case 'name':
+      return { name: value };
+  }
+}
+
+function isMap(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
