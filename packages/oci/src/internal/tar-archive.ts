@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
-import { gunzipSync, gzipSync } from 'node:zlib';
+import { promisify } from 'node:util';
+import { gunzipSync, gzip } from 'node:zlib';
 import tar from 'tar-stream';
 import { OciError } from '../oci-error.js';
 
@@ -13,6 +14,7 @@ export interface UnpackLimits {
 }
 
 const GZIP_MAGIC = [0x1f, 0x8b];
+const gzipAsync = promisify(gzip);
 // Entries of kinds that carry no file content and are safe to pass over.
 const SKIPPED = new Set(['directory', 'pax-header', 'pax-global-header', 'gnu-long-path', 'gnu-long-link-path']);
 
@@ -33,8 +35,10 @@ export async function packTarGz(files: ReadonlyMap<string, Uint8Array>): Promise
     );
   }
   pack.finalize();
-  // Level 9 and no file name or time in the gzip header: byte-stable across runs.
-  return gzipSync(await done, { level: 9 });
+  // zlib's default level, as `tar -z` and Go's gzip writer use (level 9 costs 3× the time for
+  // 0.3 % less); no file name or time in the gzip header: byte-stable across runs. Off the
+  // event loop, in libuv's thread pool.
+  return gzipAsync(await done);
 }
 
 /**
