@@ -3,6 +3,7 @@ import { directorySource, pipe, substitute, yamlFiles, type Renderer, type Sourc
 import { AppSpecError, type AppParts, type SpecParser } from '@converge/fleet';
 import { gitSource, type GitAuth, type GitRef, type GitSourceEvent } from '@converge/git-source';
 import { helmChart } from '@converge/helm-render';
+import { ociSource, type OciAuth } from '@converge/oci';
 import { parseGitAppSpec, type GitAppSpec } from './git-app-spec.js';
 
 /** Options of {@link appFactory}. */
@@ -11,6 +12,8 @@ export interface AppFactoryOptions {
   defaultRepo?: { url: string; ref?: GitRef };
   /** Credentials for every repository. @default none */
   auth?: GitAuth;
+  /** Credentials for every OCI registry (`source.oci`), e.g. `{ dockerConfig: {} }`. @default anonymous */
+  ociAuth?: OciAuth;
   /** Where git caches live. @default git-source's default */
   cacheDir?: string;
   /** Variables every app gets (e.g. CLUSTER), below the spec's own `vars`. @default {} */
@@ -30,7 +33,8 @@ export interface AppFactory {
 /**
  * The `parseSpec` and `createApp` of a fleet whose specs name a git repository (or a local
  * folder) and how to render it: a spec's `source` (`url`, `ref`, `path`) becomes a `gitSource`
- * (with `dir` instead of `url`, a `directorySource` of a local folder, e.g. a CI checkout), its
+ * (with `dir` instead of `url`, a `directorySource` of a local folder, e.g. a CI checkout; with
+ * `oci: { url, ref }`, an `ociSource` of the artifact CI pushed), its
  * `render` (`type: yaml`, or `type: helm` with `chart`, `values`, `valuesFiles`, `version`) a
  * renderer. Plain YAML then gets `${VAR}` substitution of `vars` (with `ENVIRONMENT` set to the
  * app's name), as Flux does after a build; Helm output does not (templates already had values).
@@ -56,6 +60,15 @@ export function appFactory(options: AppFactoryOptions = {}): AppFactory {
 function sourceFor(spec: GitAppSpec, options: AppFactoryOptions): Source {
   const src = spec.source;
   if (src.dir) return directorySource(join(src.dir, src.path ?? ''));
+  if (src.oci) {
+    return ociSource({
+      url: src.oci.url,
+      ...(src.oci.ref && { ref: src.oci.ref }),
+      ...(src.oci.insecure && { insecure: true }),
+      ...(src.path && { path: src.path }),
+      ...(options.ociAuth && { auth: options.ociAuth }),
+    });
+  }
   const url = src.url ?? options.defaultRepo?.url;
   if (!url) throw new AppSpecError(`app ${spec.name}: source.url (or source.dir) is required; no default repository is configured`, { file: spec.name });
   const ref = src.ref ?? (src.url ? undefined : options.defaultRepo?.ref);

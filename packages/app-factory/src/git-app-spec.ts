@@ -1,8 +1,21 @@
 import { AppSpecError, type AppSpec } from '@converge/fleet';
 import type { GitRef } from '@converge/git-source';
+import type { OciRef } from '@converge/oci';
 
-/** Where an application's manifests live: a git repository, or a local folder. */
+/** An OCI artifact an application follows instead of a repository (what CI pushed with `pushArtifact` or `flux push artifact`). */
+export interface OciAppSource {
+  /** `oci://<registry>/<repository>`. */
+  url: string;
+  /** Exactly one of tag, semver, digest. @default { tag: 'latest' } */
+  ref?: OciRef;
+  /** Plain HTTP to the registry (loopback tests). @default false */
+  insecure?: boolean;
+}
+
+/** Where an application's manifests live: a git repository, a local folder, or an OCI artifact. */
 export interface GitAppSource {
+  /** An OCI artifact instead of a repository. @default none */
+  oci?: OciAppSource;
   /** The repository. @default the factory's `defaultRepo` */
   url?: string;
   /** A local folder instead of a repository (e.g. a CI checkout). @default none */
@@ -34,7 +47,7 @@ export type GitAppSpec = AppSpec<GitAppSource, GitAppRender> & { source: GitAppS
 const REF_KINDS = ['branch', 'tag', 'semver', 'commit', 'name'] as const;
 
 /**
- * Checks a spec's `source` (`url`, `dir`, `ref`, `path`) and `render` (`type: yaml` by
+ * Checks a spec's `source` (`url`, `dir`, `ref`, `path`, or `oci` with `url`, `ref`, `insecure`) and `render` (`type: yaml` by
  * default, or `type: helm` with `chart`, `version`, `values`, `valuesFiles`) and returns them
  * typed: a fleet's `parseSpec`.
  *
@@ -54,6 +67,10 @@ export function parseGitAppSpec(spec: AppSpec, { file }: { file: string }): GitA
   }
   if (source.url !== undefined && source.dir !== undefined) fail('source names both url and dir; give one');
   if (raw['ref'] !== undefined) source.ref = parseRef(raw['ref'], fail);
+  if (raw['oci'] !== undefined) {
+    if (source.url !== undefined || source.dir !== undefined || source.ref !== undefined) fail('source.oci goes without url, dir and ref (its ref is source.oci.ref)');
+    source.oci = parseOci(raw['oci'], fail);
+  }
 
   const render = spec.render ?? { type: 'yaml' };
   const type = render['type'] ?? 'yaml';
@@ -75,6 +92,31 @@ export function parseGitAppSpec(spec: AppSpec, { file }: { file: string }): GitA
       ...(Array.isArray(valuesFiles) && { valuesFiles: valuesFiles.map(String) }),
     },
   };
+}
+
+const OCI_REF_KINDS = ['tag', 'semver', 'digest'] as const;
+
+function parseOci(raw: unknown, fail: (message: string) => never): OciAppSource {
+  if (!isMap(raw)) return fail('source.oci must be a mapping');
+  const { url, ref, insecure } = raw;
+  if (typeof url !== 'string' || !url.startsWith('oci://')) return fail('source.oci.url must be an oci://<registry>/<repository> URL');
+  if (insecure !== undefined && typeof insecure !== 'boolean') fail('source.oci.insecure must be true or false');
+  const oci: OciAppSource = { url, ...(insecure === true && { insecure }) };
+  if (ref === undefined) return oci;
+  if (!isMap(ref)) return fail('source.oci.ref must be a mapping');
+  const given = OCI_REF_KINDS.filter((kind) => ref[kind] !== undefined);
+  const kind = given[0];
+  if (given.length !== 1 || kind === undefined) return fail(`source.oci.ref must name exactly one of ${OCI_REF_KINDS.join(', ')}`);
+  const value = ref[kind];
+  if (typeof value !== 'string' || value === '') return fail(`source.oci.ref.${kind} must be a non-empty string`);
+  switch (kind) {
+    case 'tag':
+      return { ...oci, ref: { tag: value } };
+    case 'semver':
+      return { ...oci, ref: { semver: value } };
+    case 'digest':
+      return { ...oci, ref: { digest: value } };
+  }
 }
 
 function parseRef(raw: unknown, fail: (message: string) => never): GitRef {

@@ -1,7 +1,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { memoryFileTree } from '@converge/core';
 import { MemorySink, memorySource } from '@converge/core/testing';
+import { pushArtifact } from '@converge/oci';
+import { startRegistry } from '@converge/oci/testing';
 import { createFleet, type AppSpec } from '@converge/fleet';
 import { afterEach, describe, expect, it } from 'vitest';
 import { appFactory, parseGitAppSpec } from '../src/index.js';
@@ -35,6 +38,9 @@ describe('parseGitAppSpec', () => {
     [{ render: { type: 'helm' } }, 'apps/shop.yaml: render.chart is required for type helm'],
     [{ render: { type: 'jsonnet' } }, 'apps/shop.yaml: unknown render.type "jsonnet" (use yaml or helm)'],
     [{ render: { type: 'helm', chart: 'c', valuesFiles: 'prod.yaml' } }, 'apps/shop.yaml: render.valuesFiles must be a list of strings'],
+    [{ source: { oci: { url: 'ghcr.io/acme/app' } } }, 'apps/shop.yaml: source.oci.url must be an oci://<registry>/<repository> URL'],
+    [{ source: { oci: { url: 'oci://r.example/app', ref: { tag: 'v1', digest: 'sha256:0' } } } }, 'apps/shop.yaml: source.oci.ref must name exactly one of tag, semver, digest'],
+    [{ source: { url: 'u', oci: { url: 'oci://r.example/app' } } }, 'apps/shop.yaml: source.oci goes without url, dir and ref (its ref is source.oci.ref)'],
   ])('rejects %j with an APP_SPEC_INVALID naming the file', (fields, message) => {
     expect(() => parseGitAppSpec(spec(fields as Partial<AppSpec>), at)).toThrow(expect.objectContaining({ code: 'APP_SPEC_INVALID', message, data: { position: at } }));
   });
@@ -59,5 +65,27 @@ describe('appFactory in a fleet', () => {
     const failed = await fleet.reconcile();
     expect(failed.error).toMatchObject({ code: 'APP_SPEC_INVALID', data: { position: { file: 'apps/web.yaml' } } });
     expect(fleet.app('web')).toBeUndefined();
+  });
+});
+
+describe('appFactory with OCI artifacts', () => {
+  it('deploys an app from the artifact CI pushed to a real registry, following its tag', async () => {
+    const registry = await startRegistry();
+    cleanups.push(() => registry.stop());
+    const url = `oci://${registry.host}/acme/shop`;
+    const manifest = (tier: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: shop }\ndata: { tier: ${tier} }\n`;
+    const v1 = await pushArtifact({ url: `${url}:prod`, files: memoryFileTree({ 'deploy/cm.yaml': manifest('silver') }), insecure: true });
+    const specs = memorySource({ 'apps/shop.yaml': `namespace: shop\nsource: { oci: { url: ${JSON.stringify(url)}, ref: { tag: prod }, insecure: true }, path: deploy }\n` });
+    const sink = new MemorySink();
+    const fleet = createFleet({ name: 'f', source: specs, path: 'apps', sink, ...appFactory() });
+    cleanups.push(() => fleet.stop());
+
+    expect((await fleet.reconcile()).status).toBe('succeeded');
+    expect(fleet.app('shop')?.status().lastAppliedRevision).toBe(v1.revision);
+    expect(sink.objects().find((o) => o.kind === 'ConfigMap')).toMatchObject({ metadata: { namespace: 'shop' }, data: { tier: 'silver' } });
+
+    await pushArtifact({ url: `${url}:prod`, files: memoryFileTree({ 'deploy/cm.yaml': manifest('gold') }), insecure: true });
+    expect((await fleet.reconcile()).status).toBe('succeeded');
+    expect(sink.objects().find((o) => o.kind === 'ConfigMap')).toMatchObject({ data: { tier: 'gold' } });
   });
 });
