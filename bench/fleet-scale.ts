@@ -1,0 +1,183 @@
+// Benchmark: a fleet of N apps × M objects in pull mode on a real kube-apiserver + etcd (issue 16, deliverable 6).
+//
+// Like the fleet (one sink, one reconciler per app), each app gets its own namespace holding M ConfigMaps
+// (plain YAML from a memory source); every reconciler runs its own loop and watches its objects for drift.
+// For each fleet size, in a fresh process and a fresh control plane, it measures:
+//   first sync        from start() until every app has applied once
+//   RSS               after the first sync, and after the idle window
+//   idle CPU          CPU time of this process per idle minute (passes, watches, timers)
+//   idle requests     API requests per idle minute (all of them: sinks and the watch cache), and writes (target 0)
+//   open watches      watch requests the API server serves for this process (apiserver_longrunning_requests,
+//                     minus those open before the fleet started), next to what per-app watches opened
+//                     before shared watches (one per kind and namespace an app manages: 2 per app here)
+//
+// Run: `npm run build && node bench/fleet-scale.ts [--apps 100,500,1000] [--objects 20] [--idle-seconds 60] [--interval-seconds 30] [--cache-reads off]`
+// (`--cache-reads off`: every pass reads live objects from the API server, the baseline for idle requests.)
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createReconciler, yamlFiles } from '@converge/core';
+import type { Reconciler } from '@converge/core';
+import { memorySource } from '@converge/core/testing';
+import { createWatchCache, kubeSink } from '@converge/kube-sink';
+import type { KubeRequestInfo } from '@converge/kube-sink';
+import { openWatches, startTestEnv } from '@converge/kube-testenv';
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] ? (process.argv[i + 1] as string) : fallback;
+}
+
+interface Figures {
+  apps: number;
+  objects: number;
+  firstSyncMs: number;
+  rssAfterSyncMiB: number;
+  rssAfterIdleMiB: number;
+  idleCpuMsPerMin: number;
+  idleRequestsPerMin: number;
+  idleWrites: number;
+  idlePasses: number;
+  watches: number;
+  perAppWatches: number;
+}
+
+const MiB = 1024 * 1024;
+const settle = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function appFiles(app: string, objects: number): Record<string, string> {
+  const docs = [`apiVersion: v1\nkind: Namespace\nmetadata:\n  name: ${app}\n`];
+  for (let i = 0; i < objects; i++) {
+    docs.push(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-${i}\n  namespace: ${app}\n  labels:\n    app: ${app}\ndata:\n  key: value-${i}\n  settings.yaml: |\n    replicas: 2\n    feature: ${i % 2 === 0 ? 'on' : 'off'}\n`);
+  }
+  return { 'app.yaml': docs.join('---\n') };
+}
+
+/** One fleet size, in this process. */
+async function measure(apps: number, objects: number, idleSeconds: number, intervalSeconds: number, cacheReads: boolean): Promise<Figures> {
+  const env = await startTestEnv();
+  try {
+    const kubeConfig = env.kubeConfig;
+    const requests: KubeRequestInfo[] = [];
+    const count = (info: KubeRequestInfo) => requests.push(info);
+    const watchesBefore = await openWatches(kubeConfig);
+    const watchCache = createWatchCache({ kubeConfig, onRequest: count });
+    // The fleet's shape: one sink for every app (a sink per app shares the same watches through its KubeConfig).
+    const sink = kubeSink({ kubeConfig, watchCache, cacheReads, onRequest: count, inventory: { namespace: 'default' } });
+    const synced = new Set<string>();
+    let passes = 0;
+    let allSynced!: () => void;
+    const done = new Promise<void>((resolve) => (allSynced = resolve));
+    const reconcilers: Reconciler[] = [];
+    const perApp = new Set<string>();
+    for (let a = 0; a < apps; a++) {
+      const name = `app-${a}`;
+      const r = createReconciler({ name, source: memorySource(appFiles(name, objects), { id: name }), render: yamlFiles(), sink, interval: intervalSeconds * 1000, prune: true });
+      r.on('pass.succeeded', () => {
+        passes++;
+        if (synced.has(name)) return;
+        synced.add(name);
+        if (synced.size === apps) allSynced();
+      });
+      r.on('pass.failed', (e) => e.type === 'pass.failed' && console.error(`  ${name}: ${e.error.code} ${e.error.message}`));
+      reconcilers.push(r);
+      // What the per-app watches of before opened: one per kind and namespace the app manages.
+      perApp.add(`Namespace/${name}`).add(`ConfigMap/${name}`);
+    }
+
+    const started = performance.now();
+    for (const r of reconcilers) r.start();
+    await done;
+    const firstSyncMs = performance.now() - started;
+    // Let the last watches open and the debounce of our own writes pass.
+    await settle(3000);
+    global.gc?.();
+    const rssAfterSync = process.memoryUsage().rss;
+
+    const requestsBefore = requests.length;
+    const passesBefore = passes;
+    const cpuBefore = process.cpuUsage();
+    const idleStarted = performance.now();
+    await settle(idleSeconds * 1000);
+    const idleMs = performance.now() - idleStarted;
+    const cpu = process.cpuUsage(cpuBefore);
+    const idle = requests.slice(requestsBefore);
+    const watches = (await openWatches(kubeConfig)) - watchesBefore;
+    global.gc?.();
+    const rssAfterIdle = process.memoryUsage().rss;
+    const perMinute = 60_000 / idleMs;
+
+    for (const r of reconcilers) await r.stop();
+    await sink.close();
+    await watchCache.close();
+    return {
+      apps,
+      objects,
+      firstSyncMs,
+      rssAfterSyncMiB: rssAfterSync / MiB,
+      rssAfterIdleMiB: rssAfterIdle / MiB,
+      idleCpuMsPerMin: ((cpu.user + cpu.system) / 1000) * perMinute,
+      idleRequestsPerMin: idle.length * perMinute,
+      idleWrites: idle.filter((r) => r.write).length,
+      idlePasses: passes - passesBefore,
+      watches,
+      perAppWatches: perApp.size,
+    };
+  } finally {
+    await env.stop();
+  }
+}
+
+function runChild(apps: number): Promise<Figures> {
+  return new Promise((resolve, reject) => {
+    const args = ['--expose-gc', fileURLToPath(import.meta.url), '--child', String(apps), '--objects', String(objects), '--idle-seconds', String(idleSeconds), '--interval-seconds', String(intervalSeconds), '--cache-reads', cacheReads ? 'on' : 'off'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('exit', (code) => {
+      const line = out.split('\n').find((l) => l.startsWith('FIGURES '));
+      if (code === 0 && line) resolve(JSON.parse(line.slice('FIGURES '.length)) as Figures);
+      else reject(new Error(`fleet of ${apps} failed (exit ${code}):\n${out}`));
+    });
+  });
+}
+
+const objects = Number(arg('objects', '20'));
+const idleSeconds = Number(arg('idle-seconds', '60'));
+const intervalSeconds = Number(arg('interval-seconds', '30'));
+const cacheReads = arg('cache-reads', 'on') !== 'off';
+
+if (process.argv.includes('--child')) {
+  const apps = Number(arg('child', '100'));
+  const figures = await measure(apps, objects, idleSeconds, intervalSeconds, cacheReads);
+  console.log(`FIGURES ${JSON.stringify(figures)}`);
+  process.exit(0);
+}
+
+const sizes = arg('apps', '100,500,1000').split(',').map(Number);
+console.log(
+  `fleet scale: apps × ${objects} ConfigMaps (+1 Namespace), pull mode, interval ${intervalSeconds} s, idle window ${idleSeconds} s, ` +
+    `live reads from the watch cache ${cacheReads ? 'on' : 'off'}; one process and control plane per size\n`,
+);
+const rows: Figures[] = [];
+for (const apps of sizes) {
+  const f = await runChild(apps);
+  rows.push(f);
+  console.log(
+    `${String(apps).padStart(5)} apps (${apps * (objects + 1)} objects): first sync ${(f.firstSyncMs / 1000).toFixed(1)} s, ` +
+      `RSS ${f.rssAfterSyncMiB.toFixed(0)} MiB after sync / ${f.rssAfterIdleMiB.toFixed(0)} MiB after idle, ` +
+      `idle CPU ${(f.idleCpuMsPerMin / 1000).toFixed(2)} s/min, idle requests ${f.idleRequestsPerMin.toFixed(0)}/min ` +
+      `(${f.idlePasses} idle passes, ${f.idleWrites} writes), watches ${f.watches} (per-app watches: ${f.perAppWatches}, ${(f.perAppWatches / Math.max(1, f.watches)).toFixed(0)}× more)`,
+  );
+}
+if (rows.length > 1) {
+  const first = rows[0] as Figures;
+  console.log(`\ngrowth relative to ${first.apps} apps:`);
+  for (const f of rows.slice(1)) {
+    const x = (a: number, b: number) => (b === 0 ? '—' : `${(a / b).toFixed(2)}×`);
+    console.log(
+      `  ${f.apps} apps (${x(f.apps, first.apps)} apps): first sync ${x(f.firstSyncMs, first.firstSyncMs)}, RSS after sync ${x(f.rssAfterSyncMiB, first.rssAfterSyncMiB)}, ` +
+        `RSS after idle ${x(f.rssAfterIdleMiB, first.rssAfterIdleMiB)}, idle CPU ${x(f.idleCpuMsPerMin, first.idleCpuMsPerMin)}, ` +
+        `idle requests ${x(f.idleRequestsPerMin, first.idleRequestsPerMin)}, watches ${f.watches} vs ${first.watches}`,
+    );
+  }
+}
