@@ -36,7 +36,7 @@ export interface AgentReplicasOptions {
 export function agentReplicas(o: AgentReplicasOptions): Replicas {
   if (o.mode === 'shard') {
     const shard = createShardMembership({ kubeConfig: o.kubeConfig, namespace: o.namespace, group: o.name, identity: o.identity });
-    shard.on('shard.settled', (e) => o.log('info', 'shard settled', { identity: o.identity, members: e.members.map((m) => m.id), held: shard.held() }));
+    shard.on('shard.settled', (e) => o.log('info', 'shard settled', { identity: o.identity, members: e.members.map((m) => m.id) }));
     shard.on('shard.lost', (e) => o.log('warn', 'shard membership lost', { identity: o.identity, reason: e.reason }));
     shard.on('lease.failed', (e) => o.log('warn', 'lease request failed', { identity: o.identity, code: e.error.code, error: e.error.message }));
     return {

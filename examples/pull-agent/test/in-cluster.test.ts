@@ -135,19 +135,46 @@ describe('the agent in-cluster, as the chart service account', () => {
     await writeFile(join(specs, 'intruder.yaml'), stringify({ source: { dir: manifests, path: 'intruder' }, namespace: otherNs, createNamespace: false }));
     const config = parse(agentYaml());
     await writeFile(join(work, 'agent.yaml'), stringify({ ...config, apps: { dir: specs }, interval: 2000, listen: '127.0.0.1:0' }));
+
+    // A second fleet for sharding: six apps, each one ConfigMap in the app namespace.
+    const sharded = join(work, 'sharded');
+    await mkdir(sharded);
+    for (let i = 1; i <= 6; i++) {
+      await writeFile(join(sharded, `s${i}.yaml`), stringify({ source: { dir: manifests, path: `s${i}` }, namespace: appNs, createNamespace: false }));
+      await writeShardManifest(i, 'v1');
+    }
+    await writeFile(join(work, 'shard.yaml'), stringify({ ...config, name: `sh-${id}`, apps: { dir: sharded }, interval: 2000, listen: '127.0.0.1:0', replicas: { mode: 'shard' } }));
   }, 60_000);
 
   afterAll(async () => {
     await Promise.all(replicas.map((r) => r.proc.stop(5_000)));
   });
 
-  async function startReplica(podName: string): Promise<Replica> {
+  async function writeShardManifest(i: number, version: string): Promise<void> {
+    await mkdir(join(work, 'manifests', `s${i}`), { recursive: true });
+    await writeFile(join(work, 'manifests', `s${i}`, 'app.yaml'), `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: s${i} }\ndata: { version: ${version} }\n`);
+  }
+
+  async function shardVersions(): Promise<string[]> {
+    const list = await core.listNamespacedConfigMap({ namespace: appNs });
+    return list.items.filter((c) => /^s\d$/.test(c.metadata?.name ?? '')).map((c) => c.data?.['version'] ?? '');
+  }
+
+  async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+
+  async function startReplica(podName: string, configFile = 'agent.yaml'): Promise<Replica> {
     const server = new URL(env.server);
     const logFile = join(work, `${podName}.log`);
     const proc = await startProcess({
       name: podName,
       command: process.execPath,
-      args: [join(example, 'src', 'main.ts'), '--config', join(work, 'agent.yaml'), '--service-account-root', root],
+      args: [join(example, 'src', 'main.ts'), '--config', join(work, configFile), '--service-account-root', root],
       logFile,
       cwd: work,
       // What a pod's container sees: no kubeconfig anywhere, the service's host and port.
@@ -217,4 +244,25 @@ describe('the agent in-cluster, as the chart service account', () => {
     expect(takeoverMs).toBeLessThan(7_500);
     console.log(`standby took over ${takeoverMs} ms after SIGTERM (lease duration 15000 ms)`);
   }, 60_000);
+
+  it('shard mode: two replicas split the apps; after SIGTERM one gives its share up and the other runs every app', async () => {
+    const c = await startReplica('shard-c', 'shard.yaml');
+    const d = await startReplica('shard-d', 'shard.yaml');
+    await until(async () => (await shardVersions()).filter((v) => v === 'v1').length === 6, 30_000, 'six apps applied');
+    // Each app was created by exactly one replica: the membership split them.
+    const createdBy = async (r: Replica) => (await r.lines()).filter((l) => l.msg === 'created' && /\/s\d$/.test(l.object)).map((l) => String(l.object).slice(-2));
+    const [byC, byD] = [await createdBy(c), await createdBy(d)];
+    expect([...byC, ...byD].sort()).toEqual(['s1', 's2', 's3', 's4', 's5', 's6']);
+    console.log(`shard split: shard-c ${byC.sort().join(',') || '-'}, shard-d ${byD.sort().join(',') || '-'}`);
+
+    const t0 = Date.now();
+    expect(await c.proc.stop(20_000)).toEqual({ code: 0, signal: null });
+    // c deleted its membership Lease on the way out.
+    await expect(leases.readNamespacedLease({ name: `sh-${id}-shard-c`, namespace: agentNs })).rejects.toMatchObject({ code: 404 });
+    for (let i = 1; i <= 6; i++) await writeShardManifest(i, 'v2');
+    await until(async () => (await shardVersions()).filter((v) => v === 'v2').length === 6, 20_000, 'every app applied by the remaining replica');
+    const movedMs = Date.now() - t0;
+    console.log(`after SIGTERM to one of two shard replicas, the other applied all six apps in ${movedMs} ms (lease duration 15000 ms)`);
+    expect(movedMs).toBeLessThan(12_000);
+  }, 90_000);
 });
