@@ -1,7 +1,8 @@
 import { OwnershipConflictError, formatRef, gvkOf, ownerOf, refOf, toConvergeError } from '@converge/core';
 import type { ApplyOptions, ApplyResult, KubeObject, ObjectRef } from '@converge/core';
 import type { ResourceMapping } from './discovery.js';
-import { KubeHttpError, KubeSinkError, UnknownKindError, toKubeError } from './errors.js';
+import { KubeHttpError, KubeSinkError, UnknownKindError } from './errors.js';
+import { toKubeError } from './internal/to-kube-error.js';
 import { resourcePath } from './resource-path.js';
 import type { SinkContext } from './internal/context.js';
 import { fieldManagerFor } from './internal/field-manager.js';

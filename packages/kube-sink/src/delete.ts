@@ -1,7 +1,8 @@
 import { isPruneDisabled, ownerOf } from '@converge/core';
 import type { DeleteOptions, DeleteResult, KubeObject, ObjectRef } from '@converge/core';
 import type { ResourceMapping } from './discovery.js';
-import { KubeHttpError, UnknownKindError, toKubeError } from './errors.js';
+import { KubeHttpError, UnknownKindError } from './errors.js';
+import { toKubeError } from './internal/to-kube-error.js';
 import { resourcePath } from './resource-path.js';
 import type { SinkContext } from './internal/context.js';
 import { mapLimit } from './internal/limit.js';

@@ -1,4 +1,5 @@
-import { KubeHttpError, UnknownKindError, toKubeError } from './errors.js';
+import { KubeHttpError, UnknownKindError } from './errors.js';
+import { toKubeError } from './internal/to-kube-error.js';
 import type { KubeTransport } from './transport.js';
 
 /** How one kind is served: its REST resource and whether it lives in a namespace. */

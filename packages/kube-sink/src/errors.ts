@@ -1,7 +1,5 @@
-import { AbortedError, SinkError, formatRef } from '@converge/core';
+import { SinkError } from '@converge/core';
 import type { ConvergeErrorData, ObjectRef } from '@converge/core';
-import { WITHHELD, readServerAnswer } from './internal/server-answer.js';
-import { FALLBACK_RULE, STATUS_RULES } from './internal/status-rules.js';
 
 /** The body of a Kubernetes `Status` response, as far as Converge reads it. */
 export interface KubeStatus {
@@ -29,6 +27,8 @@ export interface KubeStatusDetails {
   kind?: string;
   /** One entry per problem, e.g. per invalid field or per conflicting field. */
   causes?: KubeStatusCause[];
+  /** How long to wait before trying again, in seconds (429 and some 5xx answers). */
+  retryAfterSeconds?: number;
 }
 
 /** One cause in a {@link KubeStatusDetails}. */
@@ -69,6 +69,7 @@ export type KubeErrorCode =
   | 'KUBE_CONFLICT'
   | 'KUBE_UNREACHABLE'
   | 'KUBE_UNAVAILABLE'
+  | 'KUBE_EXPIRED'
   | 'CRD_NOT_ESTABLISHED'
   | 'INVENTORY_INVALID'
   | 'INVENTORY_TOO_LARGE'
@@ -88,6 +89,8 @@ export interface KubeErrorData extends ConvergeErrorData {
   verb?: string;
   /** True when the server's message was left out because the request was about a Secret. */
   messageWithheld?: boolean;
+  /** How long the server asked to wait before trying again (`Retry-After`, or the Status' `retryAfterSeconds`), in milliseconds. */
+  retryAfterMs?: number;
 }
 
 /** The base of every error the Kubernetes sink reports; `code` tells the kinds apart. */
@@ -222,7 +225,7 @@ export class RequestTooLargeError extends KubeSinkError {
   }
 }
 
-/** Thrown by the transport for any non-2xx answer; {@link toKubeError} maps it to a typed error. */
+/** Thrown by the transport for any non-2xx answer; `toKubeError` maps it to a typed error. */
 export class KubeHttpError extends Error {
   /** The HTTP status code. */
   readonly status: number;
@@ -230,110 +233,14 @@ export class KubeHttpError extends Error {
   readonly body: KubeStatus | undefined;
   /** The size of the request body in bytes, when there was one. */
   readonly requestBytes: number | undefined;
-  constructor(status: number, body: KubeStatus | undefined, text: string, requestBytes?: number) {
+  /** The answer's `Retry-After` header in seconds, when it had one. */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(status: number, body: KubeStatus | undefined, text: string, requestBytes?: number, retryAfterSeconds?: number) {
     super(body?.message ?? (text.trim() || `HTTP ${status}`));
     this.name = 'KubeHttpError';
     this.status = status;
     this.body = body;
     this.requestBytes = requestBytes;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
-
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED',
-  // HTTP/2: the server sent GOAWAY (shutting down) or reset the stream.
-  'UND_ERR_INFO',
-  'ERR_HTTP2_GOAWAY_SESSION',
-  'ERR_HTTP2_STREAM_ERROR',
-]);
-
-function networkCode(thrown: unknown): string | undefined {
-  for (let e: unknown = thrown, depth = 0; e && depth < 5; depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && NETWORK_CODES.has(code)) return code;
-    const name = (e as { name?: unknown }).name;
-    if (name === 'TimeoutError') return 'ETIMEDOUT';
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
-
-function subject(ctx: KubeRequestContext): string {
-  return ctx.ref ? formatRef(ctx.ref) : (ctx.resource ?? 'request');
-}
-
-function baseData(ctx: KubeRequestContext, status?: number, reason?: string): KubeErrorData {
-  const data: KubeErrorData = { verb: ctx.verb };
-  if (ctx.ref) data.ref = ctx.ref;
-  if (status !== undefined) data.status = status;
-  if (reason) data.reason = reason;
-  if (ctx.secret) data.messageWithheld = true;
-  return data;
-}
-
-/** The transport refused before sending; name the object, which only the caller knows. */
-function withSubject(error: RequestTooLargeError, ctx: KubeRequestContext): RequestTooLargeError {
-  if (error.data.ref || !ctx.ref) return error;
-  const message = error.message.replace(/^\S+ \S+: /, `${ctx.verb} ${subject(ctx)}: `);
-  return new RequestTooLargeError(message, { ...error.data, verb: ctx.verb, ref: ctx.ref });
-}
-
-/**
- * Converts a failed request into a typed {@link KubeSinkError}. The mapping of server answers
- * is a table (`internal/status-rules.ts`): 409 apply conflicts name the other field managers
- * and fields, 422/400 and schema mismatches name the invalid fields, 403 names the verb and
- * resource (or, for a Namespace being deleted, a retryable `NAMESPACE_TERMINATING`), 413 and
- * etcd's "request is too large" are `REQUEST_TOO_LARGE`; network failures and timeouts become
- * a retryable `KUBE_UNREACHABLE`.
- *
- * For a request about a Secret (`ctx.secret`) no text the server or the network layer wrote is
- * kept anywhere in the error (message, `data`, `cause`): typed-patch errors, validation messages
- * and admission webhook denials can quote the Secret's values. The error keeps the status,
- * reason, field paths and cause reasons, says the message was withheld, and its `cause` is a
- * Status without any message.
- */
-export function toKubeError(thrown: unknown, ctx: KubeRequestContext): KubeSinkError | AbortedError {
-  if (thrown instanceof RequestTooLargeError) return withSubject(thrown, ctx);
-  if (thrown instanceof KubeSinkError || thrown instanceof AbortedError) return thrown;
-  if (thrown instanceof Error && thrown.name === 'AbortError') return new AbortedError(`${ctx.verb} ${subject(ctx)}: aborted`);
-  const what = subject(ctx);
-  const secret = ctx.secret === true;
-  if (!(thrown instanceof KubeHttpError)) {
-    const code = networkCode(thrown);
-    if (code) {
-      const detail = code === 'ETIMEDOUT' ? 'timed out' : `failed (${code})`;
-      return new KubeUnreachableError(
-        `${ctx.verb} ${what}: the API server is unreachable: request ${detail}; will retry`,
-        baseData(ctx),
-        // A socket error can hold the request's buffers; for a Secret keep only the code.
-        secret ? new Error(`request failed (${code})`) : thrown,
-      );
-    }
-    if (secret) {
-      const name = thrown instanceof Error ? thrown.name : typeof thrown;
-      return new KubeSinkError('KUBE_API_ERROR', `${ctx.verb} ${what}: the request failed (${name}); ${WITHHELD}`, {
-        data: baseData(ctx),
-      });
-    }
-    const message = thrown instanceof Error ? thrown.message : String(thrown);
-    return new KubeSinkError('KUBE_API_ERROR', `${ctx.verb} ${what}: ${message}`, { data: baseData(ctx), cause: thrown });
-  }
-
-  const answer = readServerAnswer(thrown, ctx);
-  const data = baseData(ctx, answer.status, answer.reason);
-  const rule = STATUS_RULES.find((r) => r.matches(answer, ctx)) ?? FALLBACK_RULE;
-  return rule.build({ answer, ctx, what, data, requestBytes: thrown.requestBytes });
-}
-

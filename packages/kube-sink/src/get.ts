@@ -1,7 +1,8 @@
 import { ownerOf, refKey } from '@converge/core';
 import type { KubeObject, ObjectRef, SinkCallOptions } from '@converge/core';
 import type { ResourceMapping } from './discovery.js';
-import { KubeHttpError, UnknownKindError, toKubeError } from './errors.js';
+import { KubeHttpError, UnknownKindError } from './errors.js';
+import { toKubeError } from './internal/to-kube-error.js';
 import { resourcePath } from './resource-path.js';
 import type { KubeTransport } from './transport.js';
 import type { SinkContext } from './internal/context.js';

@@ -30,8 +30,8 @@ export {
   NamespaceTerminatingError,
   RequestTooLargeError,
   KubeHttpError,
-  toKubeError,
 } from './errors.js';
+export { toKubeError } from './internal/to-kube-error.js';
 export type {
   KubeErrorCode,
   KubeErrorData,

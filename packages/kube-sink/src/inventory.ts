@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { InventoryDamagedError, decodeInventory, encodeInventory } from '@converge/core';
 import type { KubeObject, ObjectRef, SinkCallOptions } from '@converge/core';
-import { KubeHttpError, KubeSinkError, toKubeError } from './errors.js';
+import { KubeHttpError, KubeSinkError } from './errors.js';
+import { toKubeError } from './internal/to-kube-error.js';
 import type { SinkContext } from './internal/context.js';
 
 /** Where inventories are stored. */

@@ -1,6 +1,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { ConvergeError, type ObjectRef } from '@converge/core';
-import { KubeHttpError, toKubeError } from './errors.js';
+import { KubeHttpError } from './errors.js';
+import { toKubeError } from './internal/to-kube-error.js';
 import { createTransport, type KubeTransport } from './transport.js';
 
 /** A `coordination.k8s.io/v1` Lease, as far as leader election and shard membership read it. */

@@ -96,6 +96,14 @@ function parseStatus(text: string): KubeStatus | undefined {
   }
 }
 
+/** A `Retry-After` header in seconds (kube-apiserver sends whole seconds, never a date). */
+function retryAfterSeconds(header: string | string[] | undefined): number | undefined {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return undefined;
+  const seconds = Number(value);
+  return Number.isInteger(seconds) && seconds >= 0 ? seconds : undefined;
+}
+
 interface Auth {
   headers: Record<string, string>;
   dispatcher: Dispatcher | undefined;
@@ -193,7 +201,9 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
         await currentAuth(true);
         return await send<T>(req, false);
       }
-      if (status < 200 || status > 299) throw new KubeHttpError(status, parseStatus(text), text.slice(0, 500), requestBytes);
+      if (status < 200 || status > 299) {
+        throw new KubeHttpError(status, parseStatus(text), text.slice(0, 500), requestBytes, retryAfterSeconds(res.headers['retry-after']));
+      }
       return (text ? JSON.parse(text) : undefined) as T;
     } finally {
       clock.clearTimeout(timer);

@@ -8,7 +8,10 @@
  * the fresh one each test run starts.
  */
 import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
 import { KubeConfig, RbacAuthorizationV1Api } from '@kubernetes/client-node';
+import { startTestEnv } from '@converge/kube-testenv';
 import { useTestEnv } from '@converge/kube-testenv/vitest';
 import type { KubeObject, ObjectRef } from '@converge/core';
 import { describe, expect, it } from 'vitest';
@@ -26,7 +29,40 @@ interface Recorded {
   body: unknown;
   text?: string;
   requestBytes?: number;
+  retryAfterSeconds?: number;
+  /** For failures without an answer: the error the transport threw, with its causes. */
+  thrown?: RecordedThrow;
 }
+
+/** An error as the transport threw it: name, code and message, and its cause. */
+interface RecordedThrow {
+  name: string;
+  code?: string;
+  message: string;
+  cause?: RecordedThrow;
+}
+
+function recordThrow(e: unknown, depth = 0): RecordedThrow {
+  const err = e as { name?: unknown; code?: unknown; message?: unknown; cause?: unknown };
+  return {
+    name: String(err.name),
+    ...(typeof err.code === 'string' && { code: err.code }),
+    message: String(err.message),
+    ...(err.cause !== undefined && depth < 3 && { cause: recordThrow(err.cause, depth + 1) }),
+  };
+}
+
+/** A kubeconfig for the same user against another server URL. */
+function atServer(kc: KubeConfig, server: string): KubeConfig {
+  const out = new KubeConfig();
+  out.loadFromOptions({ clusters: kc.clusters.map((c) => ({ ...c, server })), users: kc.users, contexts: kc.contexts, currentContext: kc.currentContext });
+  return out;
+}
+
+const listen = async (server: Server): Promise<number> => {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return (server.address() as { port: number }).port;
+};
 
 const apply = (path: string, body: KubeObject, query: Record<string, string> = {}): KubeRequest => ({
   method: 'PATCH',
@@ -71,9 +107,25 @@ describe.runIf(process.env['RECORD_SERVER_ANSWERS'])('recording API server answe
         return false;
       } catch (e) {
         if (!(e instanceof KubeHttpError)) throw e;
-        out.push({ name, ctx, status: e.status, body: e.body ?? null, ...(!e.body && { text: e.message }), ...(e.requestBytes !== undefined && { requestBytes: e.requestBytes }) });
+        out.push({
+          name,
+          ctx,
+          status: e.status,
+          body: e.body ?? null,
+          ...(!e.body && { text: e.message }),
+          ...(e.requestBytes !== undefined && { requestBytes: e.requestBytes }),
+          ...(e.retryAfterSeconds !== undefined && { retryAfterSeconds: e.retryAfterSeconds }),
+        });
         return true;
       }
+    };
+    const recordFailure = async (name: string, req: KubeRequest, ctx: KubeRequestContext, transport: KubeTransport): Promise<void> => {
+      const e = await transport.request(req).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+      if (e === undefined || e instanceof KubeHttpError) throw new Error(`${name}: expected a failure without an answer`);
+      out.push({ name, ctx, status: 0, body: null, thrown: recordThrow(e) });
     };
 
     await t.request(apply(`/api/v1/namespaces/${NS}`, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }));
@@ -227,9 +279,125 @@ describe.runIf(process.env['RECORD_SERVER_ANSWERS'])('recording API server answe
     }
     await record('too-large-etcd', apply(`/apis/${group}/v1/namespaces/${NS}/blobs/one`, blob(group, NS, 'one', 1.7 * MiB)), ctxOf(ref('Blob', 'one', NS, group), 'patch', 'blobs'));
     await record('too-large-grpc', apply(`/apis/${group}/v1/namespaces/${NS}/blobs/two`, blob(group, NS, 'two', 2 * MiB)), ctxOf(ref('Blob', 'two', NS, group), 'patch', 'blobs'));
+
+    // Create where the object exists: 409 AlreadyExists (hooks create with POST).
+    await record('already-exists', { method: 'POST', path: `/api/v1/namespaces/${NS}/configmaps`, body: cm(NS, 'shared', {}) }, ctxOf(ref('ConfigMap', 'shared'), 'create', 'configmaps'));
+    await record(
+      'secret-already-exists',
+      { method: 'POST', path: `/api/v1/namespaces/${NS}/secrets`, body: sec(NS, 'shared', { data: { token: b64('MKCREATEVALUE1') } }) },
+      ctxOf(ref('Secret', 'shared'), 'create', 'secrets', { secret: true }),
+    );
+
+    // A webhook nobody serves, with failurePolicy Fail: the API server answers 500.
+    await t.request(apply('/api/v1/namespaces/hooked', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'hooked' } }));
+    await t.request(
+      apply('/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/unreachable', {
+        apiVersion: 'admissionregistration.k8s.io/v1',
+        kind: 'ValidatingWebhookConfiguration',
+        metadata: { name: 'unreachable' },
+        webhooks: [
+          {
+            name: 'unreachable.converge.dev',
+            clientConfig: { url: 'https://127.0.0.1:1/validate' },
+            rules: [{ apiGroups: [''], apiVersions: ['v1'], operations: ['CREATE', 'UPDATE'], resources: ['configmaps'] }],
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'hooked' } },
+            failurePolicy: 'Fail',
+            sideEffects: 'None',
+            admissionReviewVersions: ['v1'],
+            timeoutSeconds: 2,
+          },
+        ],
+      }),
+    );
+    for (let failed = false, i = 0; !failed && i < 100; i++) {
+      failed = await record('webhook-unreachable', apply(cmPath('hooked', 'a'), cm('hooked', 'a', {})), ctxOf(ref('ConfigMap', 'a', 'hooked'), 'patch', 'configmaps'));
+      if (!failed) await new Promise((r) => setTimeout(r, 300));
+    }
+
+    // API Priority and Fairness rejecting a user's requests over its share: 429 with Retry-After.
+    await t.request(
+      apply('/apis/flowcontrol.apiserver.k8s.io/v1/prioritylevelconfigurations/converge-rec', {
+        apiVersion: 'flowcontrol.apiserver.k8s.io/v1',
+        kind: 'PriorityLevelConfiguration',
+        metadata: { name: 'converge-rec' },
+        spec: { type: 'Limited', limited: { nominalConcurrencyShares: 1, lendablePercent: 0, limitResponse: { type: 'Reject' } } },
+      }),
+    );
+    await t.request(
+      apply('/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas/converge-rec', {
+        apiVersion: 'flowcontrol.apiserver.k8s.io/v1',
+        kind: 'FlowSchema',
+        metadata: { name: 'converge-rec' },
+        spec: {
+          priorityLevelConfiguration: { name: 'converge-rec' },
+          matchingPrecedence: 100,
+          rules: [
+            {
+              subjects: [{ kind: 'User', user: { name: 'throttled-bot' } }],
+              resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'], namespaces: ['*'], clusterScope: true }],
+            },
+          ],
+        },
+      }),
+    );
+    const throttled = createTransport((await env.createUser('throttled-bot')).kubeConfig);
+    for (let got = false, round = 0; !got && round < 50; round++) {
+      const results = await Promise.allSettled(Array.from({ length: 64 }, () => throttled.request({ method: 'GET', path: `/api/v1/namespaces/${NS}/configmaps` })));
+      const rejected = results.find((r) => r.status === 'rejected' && r.reason instanceof KubeHttpError && r.reason.status === 429);
+      if (rejected?.status === 'rejected') {
+        const e = rejected.reason as KubeHttpError;
+        got = true;
+        out.push({ name: 'throttled', ctx: { verb: 'list', resource: 'configmaps' }, status: e.status, body: e.body ?? null, text: e.message, ...(e.retryAfterSeconds !== undefined && { retryAfterSeconds: e.retryAfterSeconds }) });
+      }
+    }
+    await throttled.close();
     await t.close();
 
-    expect(out.map((r) => r.name)).toHaveLength(25);
+    // No answer: a closed port, and a server that accepts and never answers (the transport's deadline).
+    const closed = createServer();
+    const closedPort = await listen(closed);
+    await new Promise<void>((r) => closed.close(() => r()));
+    const refused = createTransport(atServer(kc, `https://127.0.0.1:${closedPort}`));
+    await recordFailure('connection-refused', { method: 'GET', path: cmPath(NS, 'shared') }, ctxOf(ref('ConfigMap', 'shared'), 'get', 'configmaps'), refused);
+    await refused.close();
+    const held = new Set<Socket>();
+    const silent = createServer((socket) => void held.add(socket));
+    const silentPort = await listen(silent);
+    const waiting = createTransport(atServer(kc, `https://127.0.0.1:${silentPort}`), { timeoutMs: 300 });
+    await recordFailure('timeout', { method: 'GET', path: cmPath(NS, 'shared') }, ctxOf(ref('ConfigMap', 'shared'), 'get', 'configmaps'), waiting);
+    await recordFailure(
+      'secret-timeout',
+      apply(secPath(NS, 'shared'), sec(NS, 'shared', { data: { password: b64('MKTIMEOUTVALUE') } })),
+      ctxOf(ref('Secret', 'shared'), 'patch', 'secrets', { secret: true }),
+      waiting,
+    );
+    await waiting.close();
+    for (const socket of held) socket.destroy();
+    await new Promise<void>((r) => silent.close(() => r()));
+
+    // 410 Gone: a list continued after etcd compacted its revision (a control plane that compacts every second).
+    const compacting = await startTestEnv({ apiServerFlags: { 'etcd-compaction-interval': '1s' } });
+    try {
+      const ct = createTransport(compacting.kubeConfig);
+      await ct.request(apply(`/api/v1/namespaces/${NS}`, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } }));
+      for (const n of ['one', 'two']) await ct.request(apply(cmPath(NS, n), cm(NS, n, {})));
+      const page = await ct.request<{ metadata: { continue?: string } }>({ method: 'GET', path: `/api/v1/namespaces/${NS}/configmaps`, query: { limit: 1 } });
+      for (let gone = false, i = 0; !gone && i < 60; i++) {
+        await ct.request(apply(cmPath(NS, 'one'), cm(NS, 'one', { i: String(i) })));
+        await new Promise((r) => setTimeout(r, 500));
+        gone = await record(
+          'expired-continue',
+          { method: 'GET', path: `/api/v1/namespaces/${NS}/configmaps`, query: { limit: 1, continue: page.metadata.continue } },
+          { verb: 'list', resource: 'configmaps' },
+          ct,
+        );
+      }
+      await ct.close();
+    } finally {
+      await compacting.stop();
+    }
+
+    expect(out.map((r) => r.name)).toHaveLength(33);
     await writeFile(new URL('./fixtures/server-answers.json', import.meta.url), `${JSON.stringify(out, null, 2)}\n`);
   });
 });

@@ -18,6 +18,24 @@ interface Recorded {
   body: KubeStatus | null;
   text?: string;
   requestBytes?: number;
+  retryAfterSeconds?: number;
+  /** For failures without an answer: the error the transport threw. */
+  thrown?: RecordedThrow;
+}
+
+interface RecordedThrow {
+  name: string;
+  code?: string;
+  message: string;
+  cause?: RecordedThrow;
+}
+
+/** The recorded throw rebuilt as the transport threw it (a DOMException for its deadline). */
+function rethrown(t: RecordedThrow): Error {
+  if (t.name === 'TimeoutError') return new DOMException(t.message, 'TimeoutError');
+  const error = Object.assign(new Error(t.message, t.cause && { cause: rethrown(t.cause) }), t.code !== undefined && { code: t.code });
+  error.name = t.name;
+  return error;
 }
 
 const answers = new Map((recorded as Recorded[]).map((r) => [r.name, r]));
@@ -25,7 +43,8 @@ const answers = new Map((recorded as Recorded[]).map((r) => [r.name, r]));
 function mapRecorded(name: string, ctx?: Partial<KubeRequestContext>): KubeSinkError | AbortedError {
   const r = answers.get(name);
   if (!r) throw new Error(`no recorded answer "${name}"`);
-  return toKubeError(new KubeHttpError(r.status, r.body ?? undefined, r.text ?? '', r.requestBytes), { ...r.ctx, ...ctx });
+  const thrown = r.thrown ? rethrown(r.thrown) : new KubeHttpError(r.status, r.body ?? undefined, r.text ?? '', r.requestBytes, r.retryAfterSeconds);
+  return toKubeError(thrown, { ...r.ctx, ...ctx });
 }
 
 const WITHHELD = "the server's message was withheld because it may contain Secret values";
@@ -150,7 +169,63 @@ const rows: Row[] = [
     data: { limitedBy: 'etcd', limitBytes: 2097152 },
     message: ['the object is too large to store in etcd (2.0 MiB', 'limit 2.0 MiB,'],
   },
+  {
+    answer: 'already-exists',
+    code: 'KUBE_CONFLICT',
+    retryable: true,
+    data: { status: 409, reason: 'AlreadyExists', verb: 'create' },
+    message: ['create ConfigMap rec/shared: configmaps "shared" already exists'],
+  },
+  {
+    answer: 'webhook-unreachable',
+    code: 'KUBE_UNAVAILABLE',
+    retryable: true,
+    data: { status: 500, reason: 'InternalError' },
+    message: ['patch ConfigMap hooked/a: the API server answered 500: Internal error occurred: failed calling webhook "unreachable.converge.dev"', 'will retry'],
+  },
+  {
+    answer: 'throttled',
+    code: 'KUBE_UNAVAILABLE',
+    retryable: true,
+    data: { status: 429, retryAfterMs: 1000, verb: 'list' },
+    message: ['list configmaps: the API server answered 429: Too many requests, please try again later.; will retry'],
+  },
+  {
+    answer: 'expired-continue',
+    code: 'KUBE_EXPIRED',
+    retryable: true,
+    data: { status: 410, reason: 'Expired' },
+    message: ['list configmaps: The provided continue parameter is too old', 'the next attempt reads afresh'],
+  },
+  {
+    answer: 'connection-refused',
+    code: 'KUBE_UNREACHABLE',
+    retryable: true,
+    data: { verb: 'get' },
+    message: ['get ConfigMap rec/shared: the API server is unreachable: request failed (ECONNREFUSED); will retry'],
+  },
+  {
+    answer: 'timeout',
+    code: 'KUBE_UNREACHABLE',
+    retryable: true,
+    data: { verb: 'get' },
+    message: ['get ConfigMap rec/shared: the API server is unreachable: request timed out; will retry'],
+  },
   // Secrets: the same answers, withheld.
+  {
+    answer: 'secret-already-exists',
+    code: 'KUBE_CONFLICT',
+    retryable: true,
+    data: { status: 409, reason: 'AlreadyExists', messageWithheld: true },
+    message: [`create Secret rec/shared: HTTP 409 AlreadyExists (${WITHHELD})`],
+  },
+  {
+    answer: 'secret-timeout',
+    code: 'KUBE_UNREACHABLE',
+    retryable: true,
+    data: { messageWithheld: true },
+    message: ['patch Secret rec/shared: the API server is unreachable: request timed out; will retry'],
+  },
   {
     answer: 'secret-apply-conflict',
     code: 'APPLY_CONFLICT',
@@ -169,8 +244,9 @@ const rows: Row[] = [
     answer: 'secret-list-and-map',
     code: 'KUBE_INVALID',
     retryable: false,
-    data: { fields: ['.data.token', '.stringData.creds'] },
-    message: [`Secret rec/lm does not match its schema: .data.token, .stringData.creds; ${WITHHELD}`],
+    // The server lists the two type errors in either order.
+    data: { fields: expect.arrayContaining(['.data.token', '.stringData.creds']) },
+    message: ['Secret rec/lm does not match its schema: ', '.data.token', '.stringData.creds', `; ${WITHHELD}`],
   },
   {
     answer: 'secret-invalid-base64',
@@ -225,7 +301,8 @@ describe('toKubeError over answers recorded from a real API server', () => {
     expect(error).toBeInstanceOf(KubeSinkError);
     expect(error.code).toBe(row.code);
     expect(error.retryable).toBe(row.retryable);
-    expect(error.data).toMatchObject({ ...row.data, ref: answers.get(row.answer)?.ctx.ref });
+    const ref = answers.get(row.answer)?.ctx.ref;
+    expect(error.data).toMatchObject({ ...row.data, ...(ref && { ref }) });
     for (const m of row.message) {
       if (typeof m === 'string') expect(error.message).toContain(m);
       else expect(error.message).toMatch(m);
@@ -238,7 +315,9 @@ describe('toKubeError over answers recorded from a real API server', () => {
 
   const secretRows = rows.filter((r) => answers.get(r.answer)?.ctx.secret);
 
-  it.each(secretRows)('$answer: nothing of the server text is reachable from the error; the cause is a Status without messages', (row) => {
+  const answeredSecretRows = secretRows.filter((r) => !answers.get(r.answer)?.thrown);
+
+  it.each(answeredSecretRows)('$answer: nothing of the server text is reachable from the error; the cause is a Status without messages', (row) => {
     const raw = answers.get(row.answer) as Recorded;
     const error = mapRecorded(row.answer);
     const text = reachableText(error);
@@ -249,6 +328,13 @@ describe('toKubeError over answers recorded from a real API server', () => {
     }
     expect(error.cause).toEqual(expect.objectContaining({ kind: 'Status', status: 'Failure', code: raw.status }));
     expect(JSON.stringify(error.cause)).not.toMatch(/"message"/);
+  });
+
+  it.each(secretRows.filter((r) => answers.get(r.answer)?.thrown))('$answer: no text of the thrown error is reachable; the cause keeps only its code', (row) => {
+    const raw = answers.get(row.answer) as Recorded;
+    const error = mapRecorded(row.answer);
+    expect(reachableText(error)).not.toContain(raw.thrown?.message);
+    expect(error.cause).toEqual(new Error('request failed (ETIMEDOUT)'));
   });
 
   it('the recorded Secret answers do quote the values, so the withholding is what keeps them out', () => {

@@ -1,7 +1,8 @@
 import { exponentialBackoff, sleep } from '@converge/core';
 import type { Clock, ConvergeError, KubeObject } from '@converge/core';
 import type { ResourceMapping } from '../discovery.js';
-import { KubeHttpError, toKubeError } from '../errors.js';
+import { KubeHttpError } from '../errors.js';
+import { toKubeError } from './to-kube-error.js';
 import type { KubeStatus } from '../errors.js';
 import { listAll } from '../get.js';
 import { resourcePath } from '../resource-path.js';

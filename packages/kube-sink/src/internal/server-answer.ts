@@ -56,6 +56,8 @@ export interface ServerAnswer {
    * limit when the server named it.
    */
   tooLarge: { by: 'kube-apiserver' | 'etcd'; limitBytes: number | undefined } | undefined;
+  /** When the server asked to be asked again (`Retry-After`, else `details.retryAfterSeconds`), in milliseconds. */
+  retryAfterMs: number | undefined;
   /** What the error keeps as `cause`: the server's Status, without any text when withheld. */
   cause: KubeStatus | Error;
 }
@@ -145,6 +147,9 @@ export function readServerAnswer(thrown: KubeHttpError, ctx: KubeRequestContext)
     tooLarge = { by: byServer ? 'kube-apiserver' : 'etcd', limitBytes };
   }
 
+  const retryAfterSeconds = thrown.retryAfterSeconds ?? body?.details?.retryAfterSeconds;
+  const retryAfterMs = typeof retryAfterSeconds === 'number' && retryAfterSeconds >= 0 ? retryAfterSeconds * 1000 : undefined;
+
   let cause: KubeStatus | Error;
   if (!body) cause = new Error(`HTTP ${status}`);
   else if (!withheld) cause = body;
@@ -167,6 +172,7 @@ export function readServerAnswer(thrown: KubeHttpError, ctx: KubeRequestContext)
     denial,
     terminating,
     tooLarge,
+    retryAfterMs,
     cause,
   };
 }

@@ -188,6 +188,16 @@ export const STATUS_RULES: readonly StatusRule[] = [
       new KubeSinkError('KUBE_NOT_FOUND', `${ctx.verb} ${what}: ${serverText(a)}`, { data, cause: a.cause }),
   },
   {
+    code: 'KUBE_EXPIRED',
+    // A list continued, or read at a resourceVersion, that etcd has compacted away.
+    matches: (a) => a.status === 410,
+    build: ({ answer: a, ctx, what, data }) =>
+      new KubeSinkError('KUBE_EXPIRED', `${ctx.verb} ${what}: ${serverText(a)}; the resource version is no longer kept, the next attempt reads afresh`, {
+        data: { ...data, retryable: true },
+        cause: a.cause,
+      }),
+  },
+  {
     code: 'KUBE_UNAVAILABLE',
     matches: (a) => RETRY_STATUSES.has(a.status),
     build: ({ answer: a, ctx, what, data }) =>
