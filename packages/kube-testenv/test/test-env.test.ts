@@ -125,7 +125,7 @@ describe('startup failures', () => {
 });
 
 describe('cleanup after a crashed test run', () => {
-  const hooks = fileURLToPath(new URL('./fixtures/ts-hooks.mjs', import.meta.url));
+  const hooks = fileURLToPath(new URL('../../../scripts/ts-hooks.mjs', import.meta.url));
   const fixture = fileURLToPath(new URL('./fixtures/start-and-crash.ts', import.meta.url));
 
   async function crash(how: 'exit' | 'kill'): Promise<{ dir: string; pids: number[] }> {
