@@ -1,7 +1,7 @@
-import { exponentialBackoff, yamlFiles } from '@converge/core';
-import { FakeClock, MemorySink, memorySource } from '@converge/core/testing';
+import { memorySource } from '@converge/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFleet, type Fleet, type FleetEvent } from '../src/index.js';
+import type { Fleet, FleetEvent } from '../src/index.js';
+import { clockedFleet } from './support/clocked-fleet.js';
 import { configMap } from './support/manifests.js';
 
 const cleanups: (() => unknown)[] = [];
@@ -24,20 +24,7 @@ function next(fleet: Fleet, where: (e: FleetEvent) => boolean): Promise<FleetEve
 describe('createFleet in pull mode', () => {
   it('starts an application for a new spec file on the next poll, and suspend() holds every application', async () => {
     const repo = memorySource({ 'app/cm.yaml': configMap('cfg', '1'), 'apps/.keep': '' });
-    const clock = new FakeClock();
-    const sink = new MemorySink();
-    const fleet = createFleet({
-      name: 'f',
-      source: repo,
-      path: 'apps',
-      sink,
-      clock,
-      interval: 10_000,
-      jitter: 0,
-      retry: exponentialBackoff({ jitter: 0 }),
-      appDefaults: { interval: 10_000, jitter: 0 },
-      createApp: () => ({ source: repo, render: yamlFiles({ path: 'app' }) }),
-    });
+    const { fleet, clock, sink } = clockedFleet(repo);
     cleanups.push(() => fleet.stop());
 
     const firstFleetPass = next(fleet, (e) => e.type === 'fleet.pass.succeeded');

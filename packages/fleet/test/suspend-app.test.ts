@@ -1,7 +1,7 @@
-import { yamlFiles } from '@converge/core';
-import { FakeClock, MemorySink, memorySource } from '@converge/core/testing';
+import { MemorySink, memorySource } from '@converge/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createFleet, type FleetEvent } from '../src/index.js';
+import type { FleetEvent } from '../src/index.js';
+import { clockedFleet } from './support/clocked-fleet.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
@@ -13,18 +13,7 @@ const cm = 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: cfg }\ndata: { va
 
 /** A fleet of two applications (`web`, `api`, each in its own namespace) over one repository, on a fake clock. */
 function setup(repo = memorySource({ 'apps/web.yaml': 'namespace: web\n', 'apps/api.yaml': 'namespace: api\n', 'app/cm.yaml': cm }), sink = new MemorySink()) {
-  const clock = new FakeClock();
-  const fleet = createFleet({
-    name: 'f',
-    source: repo,
-    path: 'apps',
-    sink,
-    clock,
-    interval: 10_000,
-    jitter: 0,
-    appDefaults: { interval: 10_000, jitter: 0 },
-    createApp: () => ({ source: repo, render: yamlFiles({ path: 'app' }) }),
-  });
+  const { fleet, clock } = clockedFleet(repo, sink);
   const events: FleetEvent[] = [];
   fleet.on('*', (e) => events.push(e));
   cleanups.push(() => fleet.stop());
