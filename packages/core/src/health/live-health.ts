@@ -5,13 +5,13 @@ import type { Health } from './health-status.js';
 
 /** Options for {@link liveHealth}. */
 export interface LiveHealthOptions extends SinkCallOptions {
-  /** Custom health checks per `group/Kind`, and the other options of {@link computeHealth}. */
+  /** Custom health checks per `group/Kind`, and the other options of `computeHealth`. */
   health?: HealthOptions;
 }
 
 /**
  * The live health of each of `refs`, keyed by `refKey`: one `SinkReader.get` call, then
- * {@link computeHealth} per object and `NotFound` for the missing ones.
+ * `computeHealth` per object and `NotFound` for the missing ones.
  *
  * @example
  * ```ts
