@@ -15,8 +15,5 @@ export { kubeconfigDocument, writeKubeconfig, loadKubeConfig } from './kubeconfi
 export type { KubeconfigSpec } from './kubeconfig.js';
 export { openWatches } from './watch-count.js';
 export type { OpenWatchesFilter } from './watch-count.js';
-export { freePort } from './ports.js';
-export { startProcess } from './process.js';
-export type { SupervisedProcess, StartProcessOptions, ProcessExit } from './process.js';
 export { KubeAssetsNotFoundError, ControlPlaneError, TestEnvNotProvidedError } from './errors.js';
 export type { ControlPlaneComponent } from './errors.js';

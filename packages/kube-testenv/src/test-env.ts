@@ -1,17 +1,16 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:https';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { harnessTempDir, type SupervisedProcess } from '@converge/core/testing';
 import { locateKubeAssets, type KubeAssets } from './assets.js';
 import { createCertificateAuthority, createServiceAccountKeyPair, type CertificateAuthority } from './certs.js';
 import type { TestEnvClient, TestEnvConnection } from './connection.js';
-import { ControlPlaneError, type ControlPlaneComponent } from './errors.js';
+import { ControlPlaneError } from './errors.js';
 import type { TestEnvProgressEvent, TestEnvProgressListener } from './events.js';
-import { guardCleanup, type CleanupGuard } from './internal/cleanup.js';
+import type { StartContext } from './internal/component.js';
+import { startEtcd } from './internal/etcd.js';
+import { startKubeApiServer } from './internal/kube-apiserver.js';
 import { writeKubeconfig } from './kubeconfig.js';
-import { freePort } from './ports.js';
-import { startProcess, type SupervisedProcess } from './process.js';
 import { issueTestUser } from './user.js';
 
 /** Options of {@link startTestEnv}. Every field is optional. */
@@ -87,89 +86,6 @@ function resolveOptions(options: StartTestEnvOptions): ResolvedOptions {
   };
 }
 
-const STARTUP_ATTEMPTS = 3;
-const PORT_RACE = /address already in use|bind: .*in use/i;
-
-function flagList(defaults: Record<string, string>, overrides: Record<string, string | undefined> = {}): string[] {
-  const merged: Record<string, string | undefined> = { ...defaults, ...overrides };
-  return Object.entries(merged).flatMap(([k, v]) => (v === undefined ? [] : [`--${k}=${v}`]));
-}
-
-interface StartContext {
-  options: ResolvedOptions;
-  assets: KubeAssets;
-  dir: string;
-  guard: CleanupGuard;
-  deadline: number;
-  emit(event: DistributiveOmit<TestEnvProgressEvent, 'elapsedMs'>): void;
-}
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-/**
- * Spawns a component and waits until `probe` succeeds, retrying on a fresh port when it lost a
- * race for its port. Throws {@link ControlPlaneError} with the component's log tail otherwise.
- */
-async function startComponent(
-  ctx: StartContext,
-  component: ControlPlaneComponent,
-  launch: () => Promise<{ proc: SupervisedProcess; url: string; probe: () => Promise<boolean> }>,
-): Promise<{ proc: SupervisedProcess; url: string }> {
-  for (let attempt = 1; ; attempt++) {
-    const { proc, url, probe } = await launch();
-    ctx.guard.track(proc.pid);
-    ctx.emit({ type: 'component-starting', component, url, pid: proc.pid });
-    for (;;) {
-      if (proc.exit()) {
-        const logTail = await proc.logTail();
-        if (PORT_RACE.test(logTail) && attempt < STARTUP_ATTEMPTS) {
-          ctx.emit({ type: 'component-retrying', component, reason: 'port taken by another process' });
-          break;
-        }
-        const exit = proc.exit()!;
-        throw new ControlPlaneError(
-          'TESTENV_START_FAILED',
-          `${component} exited during startup (${exit.signal ?? `code ${exit.code}`}); last output:\n${logTail}`,
-          { component, logTail, logFile: proc.logFile },
-        );
-      }
-      if (await probe().catch(() => false)) {
-        ctx.emit({ type: 'component-ready', component });
-        return { proc, url };
-      }
-      if (Date.now() > ctx.deadline) {
-        const logTail = await proc.logTail();
-        await proc.stop(ctx.options.stopTimeoutMs);
-        throw new ControlPlaneError(
-          'TESTENV_START_TIMEOUT',
-          `${component} was not ready within ${ctx.options.startTimeoutMs} ms; raise startTimeoutMs if the machine is busy. Last output:\n${logTail}`,
-          { component, logTail, logFile: proc.logFile, data: { retryable: true } },
-        );
-      }
-      await sleep(100);
-    }
-  }
-}
-
-async function etcdHealthy(url: string): Promise<boolean> {
-  const res = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
-  if (!res.ok) return false;
-  const body = (await res.json()) as { health?: string };
-  return body.health === 'true';
-}
-
-function apiServerReady(url: string, tls: { ca: string; cert: string; key: string }): Promise<boolean> {
-  return new Promise((resolve, reject) => {
-    const req = request(`${url}/readyz`, { ...tls, timeout: 2_000, agent: false }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode === 200));
-    });
-    req.on('timeout', () => req.destroy(new Error('readyz timed out')));
-    req.on('error', reject);
-    req.end();
-  });
-}
-
 /**
  * Starts a real control plane on loopback, like controller-runtime's envtest: etcd (data in a
  * temp dir, no fsync) and kube-apiserver (RBAC, client-certificate authentication, service
@@ -205,18 +121,17 @@ export async function startTestEnv(startOptions: StartTestEnvOptions = {}): Prom
   const assets = await locateKubeAssets(options.assetsDir ? { assetsDir: options.assetsDir } : {});
   emit({ type: 'assets-located', assets });
 
-  const dir = await mkdtemp(join(options.tmpDir, 'converge-testenv-'));
-  const guard = guardCleanup(dir);
+  const tempDir = await harnessTempDir({ prefix: 'converge-testenv-', parent: options.tmpDir });
+  const dir = tempDir.path;
   const procs: SupervisedProcess[] = [];
   const stopAll = async () => {
     // API server first: it holds connections to etcd.
     for (const proc of [...procs].reverse()) await proc.stop(options.stopTimeoutMs);
-    await rm(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
-    guard.release();
+    await tempDir.remove();
   };
 
   try {
-    const ctx: StartContext = { options, assets, dir, guard, deadline: started + (options.startTimeoutMs), emit };
+    const ctx: StartContext = { dir, deadline: started + options.startTimeoutMs, startTimeoutMs: options.startTimeoutMs, stopTimeoutMs: options.stopTimeoutMs, emit };
     const certDir = join(dir, 'certs');
     await mkdir(certDir, { recursive: true });
     const ca = createCertificateAuthority();
@@ -224,6 +139,7 @@ export async function startTestEnv(startOptions: StartTestEnvOptions = {}): Prom
     const admin = ca.issue({ commonName: 'admin', organizations: ['system:masters'], usage: 'client' });
     const sa = createServiceAccountKeyPair();
     const files = {
+      certDir,
       caCert: join(certDir, 'ca.crt'),
       caKey: join(certDir, 'ca.key'),
       servingCert: join(certDir, 'apiserver.crt'),
@@ -241,69 +157,18 @@ export async function startTestEnv(startOptions: StartTestEnvOptions = {}): Prom
     ]);
     emit({ type: 'certificates-generated' });
 
-    const etcd = await startComponent(ctx, 'etcd', async () => {
-      const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
-      const dataDir = await mkdtemp(join(dir, 'etcd-'));
-      const proc = await startProcess({
-        name: 'etcd',
-        command: assets.etcd,
-        args: flagList(
-          {
-            'data-dir': dataDir,
-            'listen-client-urls': url,
-            'advertise-client-urls': url,
-            // A single member never talks to peers; port 0 avoids a second port race (as envtest does).
-            'listen-peer-urls': 'http://127.0.0.1:0',
-            'unsafe-no-fsync': 'true',
-            'log-level': 'warn',
-          },
-          options.etcdFlags,
-        ),
-        logFile: join(dir, 'etcd.log'),
-        cwd: dir,
-      });
-      procs.push(proc);
-      return { proc, url, probe: () => etcdHealthy(url) };
-    });
-
-    const launchApiServer = (fixedPort?: number) => async () => {
-      const port = fixedPort ?? (await freePort());
-      const url = `https://127.0.0.1:${port}`;
-      const proc = await startProcess({
-        name: 'kube-apiserver',
-        command: assets.kubeApiserver,
-        args: flagList(
-          {
-            'advertise-address': '127.0.0.1',
-            'bind-address': '127.0.0.1',
-            'secure-port': String(port),
-            'etcd-servers': etcd.url,
-            'cert-dir': certDir,
-            'tls-cert-file': files.servingCert,
-            'tls-private-key-file': files.servingKey,
-            'client-ca-file': files.caCert,
-            'authorization-mode': 'RBAC',
-            'service-account-issuer': `${url}/`,
-            'service-account-key-file': files.saPub,
-            'service-account-signing-key-file': files.saKey,
-            'service-cluster-ip-range': '10.0.0.0/24',
-            // No controller-manager runs, so nothing would create the default ServiceAccount.
-            'disable-admission-plugins': 'ServiceAccount',
-            'allow-privileged': 'true',
-            profiling: 'false',
-          },
-          options.apiServerFlags,
-        ),
-        logFile: join(dir, 'kube-apiserver.log'),
-        cwd: dir,
-      });
-      procs.push(proc);
-      return { proc, url, probe: () => apiServerReady(url, { ca: ca.certPem, cert: admin.certPem, key: admin.keyPem }) };
+    const etcd = await startEtcd(ctx, { binary: assets.etcd, flags: options.etcdFlags });
+    procs.push(etcd.proc);
+    const apiServerOptions = {
+      binary: assets.kubeApiserver,
+      etcdUrl: etcd.url,
+      files,
+      client: { ca: ca.certPem, cert: admin.certPem, key: admin.keyPem },
+      flags: options.apiServerFlags,
     };
-    const apiServer = await startComponent(ctx, 'kube-apiserver', launchApiServer());
+    const apiServer = await startKubeApiServer(ctx, apiServerOptions);
+    procs.push(apiServer.proc);
     let apiServerProc: SupervisedProcess | undefined = apiServer.proc;
-    const apiServerPort = Number(new URL(apiServer.url).port);
     const apiServerControl: ApiServerControl = {
       async stop() {
         const proc = apiServerProc;
@@ -314,8 +179,9 @@ export async function startTestEnv(startOptions: StartTestEnvOptions = {}): Prom
       },
       async start() {
         if (apiServerProc) return;
-        const restartCtx = { ...ctx, deadline: Date.now() + (options.startTimeoutMs) };
-        apiServerProc = (await startComponent(restartCtx, 'kube-apiserver', launchApiServer(apiServerPort))).proc;
+        const restart = { ...ctx, deadline: Date.now() + options.startTimeoutMs };
+        apiServerProc = (await startKubeApiServer(restart, { ...apiServerOptions, port: apiServer.proc.port })).proc;
+        procs.push(apiServerProc);
       },
     };
 

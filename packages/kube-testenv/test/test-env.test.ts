@@ -1,5 +1,5 @@
 import { execFile, spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -96,8 +96,13 @@ describe('startTestEnv', () => {
 
   it('stop() ends both processes and removes the temp dir, and can be called twice', async () => {
     const stopEvents: string[] = [];
-    const other = await startTestEnv({ onProgress: (e) => stopEvents.push(e.type) });
-    const pids = readFileSync(`${other.dir}/pids`, 'utf8').trim().split('\n').map(Number);
+    const pids: number[] = [];
+    const other = await startTestEnv({
+      onProgress: (e) => {
+        stopEvents.push(e.type);
+        if (e.type === 'component-starting') pids.push(e.pid);
+      },
+    });
     expect(pids).toHaveLength(2);
     expect(pids.every(alive)).toBe(true);
     await other.stop();
@@ -121,6 +126,16 @@ describe('startup failures', () => {
     expect(String(e.data.logTail)).toContain('no-such-flag');
     const dir = dirname(String(e.data.logFile));
     expect(existsSync(dir)).toBe(false);
+  });
+});
+
+describe('startup timeout', () => {
+  it('stops a component that is not ready in time and reports it as retryable, with its log', async () => {
+    const error = await startTestEnv({ startTimeoutMs: 1 }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ControlPlaneError);
+    expect(error).toMatchObject({ code: 'TESTENV_START_TIMEOUT', retryable: true, data: { component: 'etcd' } });
+    expect((error as ControlPlaneError).message).toContain('raise startTimeoutMs');
+    expect(existsSync(dirname(String((error as ControlPlaneError).data.logFile)))).toBe(false);
   });
 });
 

@@ -1,10 +1,9 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, startProcess, type SupervisedProcess } from '@converge/kube-testenv';
+import { harnessTempDir, ProcessStartError, startServerProcess, type HarnessTempDir, type ServerProcess } from '@converge/core/testing';
 import { ForgeError } from '../forge-error.js';
 import { locateGitea } from './locate-gitea.js';
 
@@ -62,7 +61,8 @@ export interface StartGiteaOptions {
  * folder: `gitea migrate`, an admin user `converge` with a token, then `gitea web`. Webhooks may
  * target loopback. Gitea comes from {@link locateGitea}: built once from its Go module by
  * `bash node_modules/@converge/forge/scripts/build-gitea.sh` and cached outside the project.
- * The process handling (log file, graceful stop, free port) is `@converge/kube-testenv`'s.
+ * The process handling (log file, free port tried again when taken, graceful stop, no orphan
+ * when the test run dies) is `startServerProcess` from `@converge/core/testing`.
  *
  * @throws `ForgeError` `FORGE_INVALID_OPTIONS` when Gitea is not built;
  * `FORGE_UNREACHABLE` with its log when it does not come up.
@@ -78,7 +78,8 @@ export interface StartGiteaOptions {
  */
 export async function startGitea(options: StartGiteaOptions = {}): Promise<TestGitea> {
   const binary = locateGitea();
-  const dir = await mkdtemp(join(tmpdir(), 'converge-gitea-'));
+  const tempDir = await harnessTempDir({ prefix: 'converge-gitea-' });
+  const dir = tempDir.path;
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     HOME: dir,
@@ -87,27 +88,35 @@ export async function startGitea(options: StartGiteaOptions = {}): Promise<TestG
     ...(process.getuid?.() === 0 && { GITEA_I_AM_BEING_UNSAFE_RUNNING_AS_ROOT: 'true' }),
   };
   const config = join(dir, 'app.ini');
+  const writeConfig = (port: number) => writeFile(config, appIni(dir, port, binary.staticRoot, options.settings ?? {}));
   const admin = { username: 'converge', password: `pw-${randomBytes(12).toString('hex')}` };
-  let gitea: SupervisedProcess | undefined;
+  let gitea: ServerProcess | undefined;
   try {
-    for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
-      await writeFile(config, appIni(dir, port, binary.staticRoot, options.settings ?? {}));
-      if (attempt === 1) {
-        await prepare(binary.path, ['migrate', '-c', config], env, dir);
-        await prepare(binary.path, ['admin', 'user', 'create', '-c', config, '--username', admin.username, '--password', admin.password, '--email', 'converge@example.test', '--admin', '--must-change-password=false'], env, dir);
-      }
-      const url = `http://127.0.0.1:${port}`;
-      gitea = await startProcess({ name: 'gitea', command: binary.path, args: ['web', '-c', config], env, cwd: dir, logFile: join(dir, 'gitea.log') });
-      if (await ready(url, gitea, options.startTimeoutMs ?? 60_000)) return await client(url, gitea, dir, admin);
-      const log = await gitea.logTail(40);
-      await gitea.stop();
-      if (attempt < 3 && /address already in use/.test(log)) continue;
-      throw new ForgeError('FORGE_UNREACHABLE', `gitea did not start on ${url}:\n${log}`, { data: { forge: 'gitea' } });
-    }
+    // The database and the admin do not depend on the port `gitea web` gets.
+    await writeConfig(0);
+    await prepare(binary.path, ['migrate', '-c', config], env, dir);
+    await prepare(binary.path, ['admin', 'user', 'create', '-c', config, '--username', admin.username, '--password', admin.password, '--email', 'converge@example.test', '--admin', '--must-change-password=false'], env, dir);
+    gitea = await startServerProcess({
+      name: 'gitea',
+      logFile: join(dir, 'gitea.log'),
+      command: async (port) => {
+        await writeConfig(port);
+        return { command: binary.path, args: ['web', '-c', config], env, cwd: dir };
+      },
+      ready: async (port, signal) => {
+        const res = await fetch(`http://127.0.0.1:${port}/api/v1/version`, { signal });
+        await res.body?.cancel();
+        return res.ok;
+      },
+      startTimeoutMs: options.startTimeoutMs ?? 60_000,
+    }).catch((e: unknown) => {
+      if (!(e instanceof ProcessStartError)) throw e;
+      throw new ForgeError('FORGE_UNREACHABLE', `gitea did not start: ${e.message}`, { data: { forge: 'gitea' }, cause: e });
+    });
+    return await client(`http://127.0.0.1:${gitea.port}`, gitea, tempDir, admin);
   } catch (e) {
     await gitea?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await tempDir.remove();
     throw e;
   }
 }
@@ -150,33 +159,7 @@ function appIni(dir: string, port: number, staticRoot: string, extra: Record<str
     .join('\n');
 }
 
-async function ready(url: string, gitea: SupervisedProcess, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (gitea.exit()) return false;
-    try {
-      const res = await fetch(`${url}/api/v1/version`, { signal: AbortSignal.timeout(2000) });
-      await res.body?.cancel();
-      if (res.ok) return true;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-}
-
-async function client(url: string, gitea: SupervisedProcess, dir: string, credentials: { username: string; password: string }): Promise<TestGitea> {
-  const killOnExit = () => {
-    if (gitea.exit()) return;
-    try {
-      process.kill(gitea.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  };
-  process.once('exit', killOnExit);
-
+async function client(url: string, gitea: ServerProcess, dir: HarnessTempDir, credentials: { username: string; password: string }): Promise<TestGitea> {
   async function request<T>(method: string, path: string, body: unknown, authorization: string): Promise<T> {
     const res = await fetch(`${url}/api/v1${path}`, {
       method,
@@ -234,9 +217,8 @@ async function client(url: string, gitea: SupervisedProcess, dir: string, creden
     },
     logTail: (lines) => gitea.logTail(lines),
     async stop() {
-      process.removeListener('exit', killOnExit);
       await gitea.stop();
-      await rm(dir, { recursive: true, force: true });
+      await dir.remove();
     },
   };
 }

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { harnessTempDir } from '@converge/core/testing';
 import { runGit } from './git-cli.js';
 
 /** Credentials the test server requires. Any one accepted form lets a request in. */
@@ -144,9 +145,8 @@ const PACK_SIGNATURE = Buffer.from('PACK\0\0\0', 'latin1');
  * ```
  */
 export async function startGitServer(options: GitServerOptions = {}): Promise<GitServer> {
-  const ownsRoot = options.root === undefined;
-  const root = options.root ?? (await mkdtemp(join(tmpdir(), 'converge-git-server-')));
-  await mkdir(root, { recursive: true });
+  const rootDir = await serverRoot(options.root);
+  const root = rootDir.path;
   const requests: GitRequestLogEntry[] = [];
   const auth = options.auth;
   let stalled: GitStall | undefined;
@@ -287,9 +287,16 @@ export async function startGitServer(options: GitServerOptions = {}): Promise<Gi
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      if (ownsRoot) await rm(root, { recursive: true, force: true });
+      await rootDir.remove();
     },
   };
+}
+
+/** The given folder (kept), or a temp dir of the server's own: removed by close(), or when the test run dies before that. */
+async function serverRoot(root: string | undefined): Promise<{ path: string; remove(): Promise<void> }> {
+  if (root === undefined) return harnessTempDir({ prefix: 'converge-git-server-' });
+  await mkdir(root, { recursive: true });
+  return { path: root, remove: async () => {} };
 }
 
 function authorise(req: IncomingMessage, auth: GitServerAuth | undefined): { ok: boolean; user?: string } {

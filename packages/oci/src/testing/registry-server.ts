@@ -1,10 +1,8 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { freePort } from '../internal/free-port.js';
+import { harnessTempDir, ProcessStartError, startServerProcess, type ServerProcess } from '@converge/core/testing';
 import { OciError } from '../oci-error.js';
 import { RegistryClient, sha256 } from '../registry-client.js';
 import { locateRegistry } from './locate-registry.js';
@@ -19,8 +17,8 @@ export interface TestRegistry {
   push(repository: string, tag: string, options?: { seed?: string }): Promise<string>;
   /** Pushes a minimal OCI image index pointing at a fresh image, tagged; resolves with the index digest. */
   pushIndex(repository: string, tag: string): Promise<string>;
-  /** The registry's log so far (stderr), for failure messages. */
-  log(): string;
+  /** The last lines of the registry's log, for failure messages. @default 30 lines */
+  logTail(lines?: number): Promise<string>;
   /** Stops the registry and removes its storage. */
   stop(): Promise<void>;
 }
@@ -52,7 +50,9 @@ const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
  * 3. a `docker-registry` (Debian's package) or `registry` on PATH.
  *
  * When none is there it throws `REGISTRY_NOT_FOUND` with the command that builds it; when the
- * registry does not come up, `REGISTRY_START_FAILED` with its log.
+ * registry does not come up, `REGISTRY_START_FAILED` with its log. The process handling (free
+ * port tried again when taken, graceful stop, no registry left running when the test run dies)
+ * is `startServerProcess` from `@converge/core/testing`.
  *
  * @example
  * ```ts
@@ -64,27 +64,62 @@ const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
  */
 export async function startRegistry(options: StartRegistryOptions = {}): Promise<TestRegistry> {
   const binary = locateRegistry().path;
-  const dir = mkdtempSync(join(tmpdir(), 'converge-registry-'));
-  let auth = '';
-  let pushAuthorization = options.pushAuthorization;
-  if (options.authConfig) {
-    auth = `auth:\n${yamlBlock(options.authConfig, '  ')}`;
-  } else if (options.basicAuth) {
-    const { username, password } = options.basicAuth;
-    // The registry's htpasswd accepts bcrypt only; loaded when asked for.
-    const { default: bcrypt } = await import('bcryptjs');
-    writeFileSync(join(dir, 'htpasswd'), `${username}:${bcrypt.hashSync(password, 5)}\n`);
-    auth = `auth:\n  htpasswd:\n    realm: converge-test\n    path: ${join(dir, 'htpasswd')}\n`;
-    const header = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
-    pushAuthorization ??= async () => header;
+  const dir = await harnessTempDir({ prefix: 'converge-registry-' });
+  let proc: ServerProcess | undefined;
+  try {
+    let auth = '';
+    let pushAuthorization = options.pushAuthorization;
+    if (options.authConfig) {
+      auth = `auth:\n${yamlBlock(options.authConfig, '  ')}`;
+    } else if (options.basicAuth) {
+      const { username, password } = options.basicAuth;
+      // The registry's htpasswd accepts bcrypt only; loaded when asked for.
+      const { default: bcrypt } = await import('bcryptjs');
+      await writeFile(join(dir.path, 'htpasswd'), `${username}:${bcrypt.hashSync(password, 5)}\n`);
+      auth = `auth:\n  htpasswd:\n    realm: converge-test\n    path: ${join(dir.path, 'htpasswd')}\n`;
+      const header = `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+      pushAuthorization ??= async () => header;
+    }
+    const config = join(dir.path, 'config.yml');
+    proc = await startServerProcess({
+      name: 'registry',
+      logFile: join(dir.path, 'registry.log'),
+      command: async (port) => {
+        await writeFile(config, registryConfig(dir.path, port, auth));
+        // distribution v3 exports a trace of every request over OTLP (to localhost:4318) unless told not to.
+        return { command: binary, args: ['serve', config], env: { ...process.env, OTEL_TRACES_EXPORTER: 'none' } };
+      },
+      ready: async (port, signal) => {
+        const res = await fetch(`http://127.0.0.1:${port}/v2/`, { signal });
+        await res.body?.cancel();
+        return res.status === 200 || res.status === 401;
+      },
+      startTimeoutMs: 15_000,
+    });
+    const running = proc;
+    const host = `127.0.0.1:${running.port}`;
+    const registry = registryClient(`http://${host}`, pushAuthorization);
+    return {
+      host,
+      url: `http://${host}`,
+      push: registry.push,
+      pushIndex: registry.pushIndex,
+      logTail: (lines) => running.logTail(lines),
+      async stop() {
+        await running.stop(3_000);
+        await dir.remove();
+      },
+    };
+  } catch (error) {
+    await proc?.stop(3_000);
+    await dir.remove();
+    if (error instanceof ProcessStartError) throw new OciError('REGISTRY_START_FAILED', `${binary} did not start: ${error.message}`, { cause: error });
+    throw error;
   }
+}
 
-  for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
-    const config = join(dir, 'config.yml');
-    writeFileSync(
-      config,
-      `version: 0.1
+function registryConfig(dir: string, port: number, auth: string): string {
+  return `version: 0.1
 log:
   level: warn
   accesslog:
@@ -97,38 +132,7 @@ storage:
 http:
   addr: 127.0.0.1:${port}
   secret: ${randomBytes(16).toString('hex')}
-${auth}`,
-    );
-    // distribution v3 exports a trace of every request over OTLP (to localhost:4318) unless told not to.
-    const env = { ...process.env, OTEL_TRACES_EXPORTER: 'none' };
-    const child = spawn(binary, ['serve', config], { stdio: ['ignore', 'pipe', 'pipe'], env });
-    let log = '';
-    child.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-    const url = `http://127.0.0.1:${port}`;
-    const ready = await waitReady(url, child);
-    if (!ready) {
-      await kill(child);
-      if (attempt < 3 && /address already in use/.test(log)) continue;
-      rmSync(dir, { recursive: true, force: true });
-      throw new OciError('REGISTRY_START_FAILED', `${binary} did not start:\n${log}`);
-    }
-    const killOnExit = () => child.kill('SIGKILL');
-    process.once('exit', killOnExit);
-    const registry = registryClient(url, pushAuthorization);
-    return {
-      host: `127.0.0.1:${port}`,
-      url,
-      push: registry.push,
-      pushIndex: registry.pushIndex,
-      log: () => log,
-      async stop() {
-        process.removeListener('exit', killOnExit);
-        await kill(child);
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-  }
+${auth}`;
 }
 
 function registryClient(url: string, authorization?: (scope: string) => Promise<string>) {
@@ -218,32 +222,4 @@ function yamlBlock(value: Record<string, unknown>, indent: string): string {
   return Object.entries(value)
     .map(([k, v]) => (typeof v === 'object' && v !== null ? `${indent}${k}:\n${yamlBlock(v as Record<string, unknown>, `${indent}  `)}` : `${indent}${k}: ${JSON.stringify(v)}\n`))
     .join('');
-}
-
-async function waitReady(url: string, child: ChildProcess): Promise<boolean> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) return false;
-    try {
-      const res = await fetch(`${url}/v2/`, { signal: AbortSignal.timeout(1000) });
-      await res.body?.cancel();
-      if (res.status === 200 || res.status === 401) return true;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return false;
-}
-
-function kill(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    const force = setTimeout(() => child.kill('SIGKILL'), 3000);
-    child.once('exit', () => {
-      clearTimeout(force);
-      resolve();
-    });
-    child.kill('SIGTERM');
-  });
 }
