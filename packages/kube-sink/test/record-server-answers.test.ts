@@ -17,30 +17,11 @@ import type { KubeObject, ObjectRef } from '@converge/core';
 import { describe, expect, it } from 'vitest';
 import { KubeHttpError, createTransport } from '../src/index.js';
 import { blob, blobCrd } from './big-objects.js';
+import type { RecordedAnswer as Recorded, RecordedThrow } from './recorded-answer.js';
 import type { KubeRequest, KubeRequestContext, KubeTransport } from '../src/index.js';
 
 const NS = 'rec';
 const MiB = 1024 * 1024;
-
-interface Recorded {
-  name: string;
-  ctx: KubeRequestContext;
-  status: number;
-  body: unknown;
-  text?: string;
-  requestBytes?: number;
-  retryAfterSeconds?: number;
-  /** For failures without an answer: the error the transport threw, with its causes. */
-  thrown?: RecordedThrow;
-}
-
-/** An error as the transport threw it: name, code and message, and its cause. */
-interface RecordedThrow {
-  name: string;
-  code?: string;
-  message: string;
-  cause?: RecordedThrow;
-}
 
 function recordThrow(e: unknown, depth = 0): RecordedThrow {
   const err = e as { name?: unknown; code?: unknown; message?: unknown; cause?: unknown };

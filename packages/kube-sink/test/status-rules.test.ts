@@ -5,30 +5,7 @@ import type { KubeRequestContext, KubeStatus } from '../src/index.js';
 import { RequestTooLargeError } from '../src/errors.js';
 import recorded from './fixtures/server-answers.json' with { type: 'json' };
 import { leakedMarkers, reachableText } from './leak-check.js';
-
-/**
- * Answers recorded from a real kube-apiserver v1.36 + etcd (kube-testenv), one per case the
- * mapping table handles; the integration tests (errors, secret-errors, namespace-terminating,
- * request-size) provoke the same answers live.
- */
-interface Recorded {
-  name: string;
-  ctx: KubeRequestContext;
-  status: number;
-  body: KubeStatus | null;
-  text?: string;
-  requestBytes?: number;
-  retryAfterSeconds?: number;
-  /** For failures without an answer: the error the transport threw. */
-  thrown?: RecordedThrow;
-}
-
-interface RecordedThrow {
-  name: string;
-  code?: string;
-  message: string;
-  cause?: RecordedThrow;
-}
+import type { RecordedAnswer as Recorded, RecordedThrow } from './recorded-answer.js';
 
 /** The recorded throw rebuilt as the transport threw it (a DOMException for its deadline). */
 function rethrown(t: RecordedThrow): Error {
@@ -38,6 +15,11 @@ function rethrown(t: RecordedThrow): Error {
   return error;
 }
 
+/**
+ * Answers recorded from a real kube-apiserver v1.36 + etcd (kube-testenv), one per case the
+ * mapping table handles; the integration tests (errors, secret-errors, namespace-terminating,
+ * request-size, fault-injection) provoke the same kinds of answers live.
+ */
 const answers = new Map((recorded as Recorded[]).map((r) => [r.name, r]));
 
 function mapRecorded(name: string, ctx?: Partial<KubeRequestContext>): KubeSinkError | AbortedError {
