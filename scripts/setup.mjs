@@ -48,6 +48,8 @@ if (mode === 'test') {
     'packages/oci/scripts/build-registry.sh',
     // The reference oras binary @converge/oci's artifact round trips are checked against.
     'packages/oci/scripts/build-oras.sh',
+    // The reference cosign binary that signs artifacts in @converge/oci's signature tests.
+    'packages/oci/scripts/build-cosign.sh',
     // The reference sops binary @converge/sops' conformance tests compare with.
     'packages/sops/scripts/build-sops.sh',
     // The Gitea startGitea() runs (@converge/forge's integration tests); about 5 minutes the first time.

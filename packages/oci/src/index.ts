@@ -18,6 +18,8 @@ export { RegistryClient, MANIFEST_MEDIA_TYPES, sha256 } from './registry-client.
 export { FLUX_CONFIG_MEDIA_TYPE, FLUX_CONTENT_MEDIA_TYPE, REVISION_ANNOTATION, SOURCE_ANNOTATION, CREATED_ANNOTATION } from './artifact-media-types.js';
 export type { OciRef, OciSourceOptions } from './oci-source.js';
 export { ociSource } from './oci-source.js';
+export type { CosignVerification } from './cosign-verify.js';
+export { verifyCosignSignature } from './cosign-verify.js';
 export type { ArtifactContent, PushArtifactOptions, PushedArtifact } from './push-artifact.js';
 export { pushArtifact } from './push-artifact.js';
 export type { ImageUsage } from './images-of.js';

@@ -25,6 +25,8 @@ import { ConvergeError, type ConvergeErrorOptions } from '@converge/core';
  * - `OCI_CREDENTIALS` — a Docker config file that cannot be used (unreadable, malformed, or
  *   relying on a credential helper).
  * - `OCI_REDIRECT_REFUSED` — the registry redirected to plain HTTP, or too many times.
+ * - `OCI_SIGNATURE_INVALID` — signature verification was asked for, and the artifact has no
+ *   signature that verifies with the keys given for its digest.
  * - `REGISTRY_NOT_FOUND`, `REGISTRY_START_FAILED`, `REGISTRY_PUSH_FAILED` — the test registry of
  *   `@converge/oci/testing` is not built, does not start, or refused a test push.
  */
@@ -43,6 +45,7 @@ export type OciErrorCode =
   | 'OCI_UNSUPPORTED_ARTIFACT'
   | 'OCI_CREDENTIALS'
   | 'OCI_REDIRECT_REFUSED'
+  | 'OCI_SIGNATURE_INVALID'
   | 'REGISTRY_NOT_FOUND'
   | 'REGISTRY_START_FAILED'
   | 'REGISTRY_PUSH_FAILED';

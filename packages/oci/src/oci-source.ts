@@ -1,5 +1,6 @@
 import { memoryFileTree, type Artifact, type Clock, type Source, type SourceCallOptions } from '@converge/core';
 import semver from 'semver';
+import { verifyCosignSignature, type CosignVerification } from './cosign-verify.js';
 import { resolveAuth, type OciAuth } from './credentials.js';
 import { ociArtifactLayer } from './internal/artifact-layer.js';
 import { unpackTar } from './internal/tar-archive.js';
@@ -36,6 +37,12 @@ export interface OciSourceOptions {
   fetch?: typeof fetch;
   /** The clock retries wait on. @default systemClock */
   clock?: Clock;
+  /**
+   * Verify the artifact's cosign signature before anything from it is used (Flux's
+   * `spec.verify`): a fetch whose manifest has no signature by one of these keys fails with
+   * `OCI_SIGNATURE_INVALID`, so the pass applies nothing. @default no verification
+   */
+  verify?: CosignVerification;
 }
 
 /**
@@ -50,6 +57,7 @@ export interface OciSourceOptions {
  *   (`application/vnd.cncf.flux.content.v1.tar+gzip`) or the single tar layer, checks its digest
  *   and size, and unpacks it in memory: no path leaves the artifact, no link points outside, and
  *   the unpacked size is bounded.
+ * - With `verify`, the manifest's cosign signature is checked before the layer is downloaded.
  * - Errors are {@link OciError}s; a failed fetch fails the pass, which prunes nothing.
  *
  * @example
@@ -104,6 +112,7 @@ export function ociSource(options: OciSourceOptions): Source {
       const pinned = revision ?? (await latestRevision(call));
       const digest = /(?:^|@)(sha256:[a-f0-9]{64})$/.exec(pinned)?.[1];
       if (!digest) throw new OciError('OCI_INVALID_OPTIONS', `${label}: revision ${JSON.stringify(pinned)} is not <tag>@sha256:<digest> or sha256:<digest>`);
+      if (options.verify) await verifyCosignSignature(client, repository, digest, options.verify, call);
       const manifest = await client.manifest(repository, digest, call);
       const layer = ociArtifactLayer(manifest, `${label}@${digest}`, options.layerMediaType);
       const maxLayerBytes = options.maxLayerBytes ?? 64 * 1024 * 1024;
