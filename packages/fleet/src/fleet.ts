@@ -347,7 +347,8 @@ export function createFleet<TSpec extends AnyAppSpec>(options: FleetOptions<TSpe
       children.set(spec.name, child);
       (existing ? result.updated : result.added).push(spec.name);
       emit({ type: existing ? 'app.updated' : 'app.added', app: spec.name });
-      if (loop.running && !isSuspended(spec)) child.reconciler.start();
+      // A suspended application is started too: it waits, suspended, for its resume.
+      if (loop.running) child.reconciler.start();
     }
     await record([...specs, ...leaving.values(), ...othersLeaving]);
   }
@@ -488,7 +489,7 @@ export function createFleet<TSpec extends AnyAppSpec>(options: FleetOptions<TSpe
     name: options.name,
     reconcile: () => loop.enqueue('manual'),
     start() {
-      for (const child of children.values()) if (!isSuspended(child.spec)) child.reconciler.start();
+      for (const child of children.values()) child.reconciler.start();
       loop.start();
     },
     async stop() {

@@ -1,4 +1,4 @@
-import { MemorySink, memorySource } from '@converge/core/testing';
+import { MemorySink, memorySource, settled } from '@converge/core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FleetEvent } from '../src/index.js';
 import { clockedFleet } from './support/clocked-fleet.js';
@@ -67,6 +67,11 @@ describe('Fleet.suspendApp', () => {
     await restarted.clock.advance(30_000);
     expect(restarted.fleet.status().apps['web']).toMatchObject({ suspended: true, phase: 'suspended' });
     expect(restarted.events.some((e) => e.type === 'pass.started' && e.reconciler === 'f-web')).toBe(false);
+    // Resumed, it runs a pass at once.
+    await restarted.fleet.resumeApp('web');
+    await restarted.clock.flush();
+    await settled(restarted.fleet.app('web')!, { clock: restarted.clock });
+    expect(restarted.fleet.app('web')?.status().history.at(-1)).toMatchObject({ result: 'succeeded', reason: 'resume' });
   });
 
   it('follows the record when another replica changed it, and ends with its application', async () => {
