@@ -1,4 +1,4 @@
-import { OwnershipConflictError, formatRef, gvkOf, ownerOf, refOf, toConvergeError } from '@converge/core';
+import { OwnershipConflictError, formatRef, gvkOf, ownerOf, refOf, sleep, toConvergeError } from '@converge/core';
 import type { ApplyOptions, ApplyResult, KubeObject, ObjectRef } from '@converge/core';
 import type { ResourceMapping } from './discovery.js';
 import { KubeHttpError, KubeSinkError, UnknownKindError } from './errors.js';
@@ -179,7 +179,7 @@ async function waitEstablished(ctx: SinkContext, result: ApplyResult & { ok: tru
           ),
         };
       }
-      await ctx.sleep(100, signal);
+      await sleep(ctx.clock, 100, signal);
       crd = await ctx.transport.request<KubeObject>({
         method: 'GET',
         path: `/apis/${CRD_GROUP}/v1/customresourcedefinitions/${encodeURIComponent(name)}`,

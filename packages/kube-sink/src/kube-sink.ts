@@ -1,5 +1,5 @@
 import { KubeConfig } from '@kubernetes/client-node';
-import { sleep, systemClock } from '@converge/core';
+import { systemClock } from '@converge/core';
 import type { ApplyOptions, ApplyResult, Clock, DeleteOptions, DriftEvent, GroupVersionKind, KubeObject, ObjectRef, Sink, SinkCallOptions } from '@converge/core';
 import { applyObjects } from './apply.js';
 import { deleteObjects } from './delete.js';
@@ -30,16 +30,12 @@ export interface KubeSinkBaseOptions {
    */
   kubeConfig?: KubeConfig;
   /**
-   * Time for deadlines, polls and retry waits (waiting for a CRD to be Established, request
-   * timeouts of the transport it builds); tests pass `FakeClock` from `@converge/core/testing`.
+   * Time for deadlines and polls (waiting for a CRD to be Established) and for the request
+   * timeouts of the transport it builds; tests pass `FakeClock` from `@converge/core/testing`.
+   * Watches run on the watch cache's own clock ({@link WatchCacheOptions}).
    * @default systemClock
    */
   clock?: Clock;
-  /**
-   * Randomness in [0, 1) for the jitter of retry waits.
-   * @default Math.random
-   */
-  random?: () => number;
   /**
    * The server-side apply field manager; fields this sink sets are owned under this name.
    * @default 'converge'
@@ -187,7 +183,6 @@ export function kubeSink(options: KubeSinkOptions = {}): KubeSink {
   const ctx: SinkContext = {
     transport,
     clock,
-    random: options.random ?? Math.random,
     discovery,
     ownWrites: new OwnWrites(),
     fieldManager: options.fieldManager ?? 'converge',
@@ -196,7 +191,6 @@ export function kubeSink(options: KubeSinkOptions = {}): KubeSink {
     propagationPolicy: options.propagationPolicy ?? 'Background',
     defaultNamespace: options.defaultNamespace ?? contextNamespace ?? 'default',
     crdEstablishedTimeoutMs: options.crdEstablishedTimeoutMs ?? 60_000,
-    sleep: (ms, signal) => sleep(clock, ms, signal),
     informers: informersOf(options.watchCache ?? sharedWatchCache(options.transport ?? config())),
     cacheReads: options.cacheReads ?? true,
   };

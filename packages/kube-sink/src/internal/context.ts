@@ -9,8 +9,6 @@ export interface SinkContext {
   transport: KubeTransport;
   /** Time for every deadline, poll and wait. */
   clock: Clock;
-  /** Randomness in [0, 1) for retry jitter. */
-  random: () => number;
   discovery: Discovery;
   ownWrites: OwnWrites;
   fieldManager: string;
@@ -19,8 +17,6 @@ export interface SinkContext {
   propagationPolicy: 'Background' | 'Foreground' | 'Orphan';
   defaultNamespace: string;
   crdEstablishedTimeoutMs: number;
-  /** `sleep` on {@link SinkContext.clock}. */
-  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   /** The watch cache: drift watches, and live reads where it can vouch for them. */
   informers: SharedInformers;
   /** Whether `get` may answer from the watch cache. */
