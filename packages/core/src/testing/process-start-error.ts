@@ -1,4 +1,4 @@
-import { ConvergeError, type ConvergeErrorOptions } from '../errors.js';
+import { ConvergeError, type ConvergeErrorData, type ConvergeErrorOptions } from '../errors.js';
 import type { ProcessExit } from './start-process.js';
 
 /** The failure kinds of {@link ProcessStartError}. */
@@ -24,6 +24,7 @@ export interface ProcessStartErrorDetails {
  */
 export class ProcessStartError extends ConvergeError {
   declare readonly code: ProcessStartErrorCode;
+  declare readonly data: ConvergeErrorData & ProcessStartErrorDetails;
   constructor(code: ProcessStartErrorCode, message: string, details: ProcessStartErrorDetails, options: ConvergeErrorOptions = {}) {
     super(code, message, {
       ...options,

@@ -66,15 +66,15 @@ export async function startComponent(ctx: StartContext, component: ControlPlaneC
     return { proc, url: spec.url(proc.port) };
   } catch (error) {
     if (!(error instanceof ProcessStartError)) throw error;
-    const { logTail, logFile } = error.data as { logTail?: string; logFile: string };
+    const { logTail = '', logFile } = error.data;
     if (error.code === 'PROCESS_START_TIMEOUT') {
       throw new ControlPlaneError(
         'TESTENV_START_TIMEOUT',
         `${component} was not ready within ${ctx.startTimeoutMs} ms; raise startTimeoutMs if the machine is busy. Last output:\n${logTail}`,
-        { component, logTail: logTail ?? '', logFile, data: { retryable: true }, cause: error },
+        { component, logTail, logFile, data: { retryable: true }, cause: error },
       );
     }
-    throw new ControlPlaneError('TESTENV_START_FAILED', error.message, { component, logTail: logTail ?? '', logFile, cause: error });
+    throw new ControlPlaneError('TESTENV_START_FAILED', error.message, { component, logTail, logFile, cause: error });
   }
 }
 
