@@ -74,6 +74,27 @@ describe('Fleet.suspendApp', () => {
     expect(restarted.fleet.app('web')?.status().history.at(-1)).toMatchObject({ result: 'succeeded', reason: 'resume' });
   });
 
+  it('in pull mode, an application whose spec changed while suspended runs a pass at once when resumed', async () => {
+    const { repo, clock, fleet, events } = setup();
+    fleet.start();
+    await clock.flush();
+    await settled(fleet.app('web')!, { clock });
+    await fleet.suspendApp('web');
+
+    // The new spec builds a new reconciler for web; it is started, and waits suspended.
+    repo.write('apps/web.yaml', 'namespace: web\nvars: { TIER: gold }\n');
+    fleet.trigger();
+    await clock.flush();
+    await settled(fleet.app('web')!, { clock });
+    expect(events.some((e) => e.type === 'app.updated' && e.app === 'web')).toBe(true);
+    expect(fleet.status().apps['web']).toMatchObject({ suspended: true, phase: 'suspended', history: [] });
+
+    await fleet.resumeApp('web');
+    await clock.flush();
+    await settled(fleet.app('web')!, { clock });
+    expect(fleet.app('web')?.status().history.at(-1)).toMatchObject({ result: 'succeeded', reason: 'resume' });
+  });
+
   it('follows the record when another replica changed it, and ends with its application', async () => {
     const { repo, sink, fleet } = setup();
     await fleet.reconcile();
