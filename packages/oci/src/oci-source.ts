@@ -46,7 +46,7 @@ export interface OciSourceOptions {
 }
 
 /**
- * A {@link Source} that follows an OCI artifact, as Flux's `OCIRepository` does: what CI pushed
+ * A `Source` that follows an OCI artifact, as Flux's `OCIRepository` does: what CI pushed
  * with `flux push artifact`, `oras push` or {@link pushArtifact}, or a plain image with a single
  * tar layer. Only what CI pushed can be deployed, and the cluster never needs to read Git.
  *
