@@ -23,6 +23,8 @@ export interface TestEnvConnection {
   kubectlPath?: string;
   /** How long the control plane took to start, in milliseconds. */
   startupMs: number;
+  /** The audit log, when the control plane was started with `audit`; read it with `readAuditLog`. */
+  auditLogPath?: string;
 }
 
 /** A client's view of a running test control plane: connect as admin, or as a new user. */
@@ -37,6 +39,8 @@ export interface TestEnvClient {
   kubectlPath?: string;
   /** How long the control plane took to start, in milliseconds. */
   startupMs: number;
+  /** The audit log (JSON lines) when the control plane was started with `audit`; read it with `readAuditLog`. Removed by `stop()`. */
+  auditLogPath?: string;
   /**
    * Creates a user authenticated by a client certificate signed by the environment's CA. The
    * user has no rights until RBAC grants them: bind a Role to `name` or one of `groups`.
@@ -64,6 +68,7 @@ export async function connectTestEnv(connection: TestEnvConnection): Promise<Tes
     server: connection.server,
     ...(connection.kubectlPath && { kubectlPath: connection.kubectlPath }),
     startupMs: connection.startupMs,
+    ...(connection.auditLogPath && { auditLogPath: connection.auditLogPath }),
     createUser: (name, groups = []) => issueTestUser({ dir: connection.dir, server: connection.server, ca, name, groups }),
   };
 }

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { harnessTempDir, type SupervisedProcess } from '@converge/core/testing';
 import { locateKubeAssets, type KubeAssets } from './assets.js';
+import { DEFAULT_AUDIT_POLICY, type AuditPolicy } from './audit-log.js';
 import { createCertificateAuthority, createServiceAccountKeyPair, type CertificateAuthority } from './certs.js';
 import type { TestEnvClient, TestEnvConnection } from './connection.js';
 import { ControlPlaneError } from './errors.js';
@@ -33,6 +34,13 @@ export interface StartTestEnvOptions {
   etcdFlags?: Record<string, string | undefined>;
   /** Receives startup and shutdown progress. @default no listener */
   onProgress?: TestEnvProgressListener;
+  /**
+   * Turns kube-apiserver's audit log on: the policy goes to `--audit-policy-file`, events to
+   * `<dir>/audit/audit.log` (`--audit-log-path`, JSON lines, written before the response is
+   * sent), read with `readAuditLog(env.auditLogPath)`. A witness of who wrote what, and when.
+   * @default off; `{}` records every request at `Metadata` level (`DEFAULT_AUDIT_POLICY`)
+   */
+  audit?: { policy?: AuditPolicy };
 }
 
 /** A running control plane: a real etcd and kube-apiserver on loopback. */
@@ -157,6 +165,8 @@ export async function startTestEnv(startOptions: StartTestEnvOptions = {}): Prom
     ]);
     emit({ type: 'certificates-generated' });
 
+    const audit = options.audit && (await writeAuditPolicy(dir, options.audit.policy ?? DEFAULT_AUDIT_POLICY));
+
     const etcd = await startEtcd(ctx, { binary: assets.etcd, flags: options.etcdFlags });
     procs.push(etcd.proc);
     const apiServerOptions = {
@@ -164,7 +174,7 @@ export async function startTestEnv(startOptions: StartTestEnvOptions = {}): Prom
       etcdUrl: etcd.url,
       files,
       client: { ca: ca.certPem, cert: admin.certPem, key: admin.keyPem },
-      flags: options.apiServerFlags,
+      flags: { ...audit?.flags, ...options.apiServerFlags },
     };
     const apiServer = await startKubeApiServer(ctx, apiServerOptions);
     procs.push(apiServer.proc);
@@ -195,11 +205,21 @@ export async function startTestEnv(startOptions: StartTestEnvOptions = {}): Prom
     });
     const startupMs = Date.now() - started;
     emit({ type: 'ready', server: apiServer.url, kubeconfigPath, startupMs });
-    return makeEnv({ assets, dir, ca, server: apiServer.url, kubeConfig, kubeconfigPath, startupMs, files, stopAll, apiServerControl, options });
+    return makeEnv({ assets, dir, ca, server: apiServer.url, kubeConfig, kubeconfigPath, startupMs, files, stopAll, apiServerControl, options, ...(audit && { auditLogPath: audit.logPath }) });
   } catch (error) {
     await stopAll().catch(() => {});
     throw error;
   }
+}
+
+/** Writes the audit policy (JSON is YAML) under `<dir>/audit`; returns the kube-apiserver flags that turn the log on. */
+async function writeAuditPolicy(dir: string, policy: AuditPolicy): Promise<{ logPath: string; flags: Record<string, string> }> {
+  const auditDir = join(dir, 'audit');
+  await mkdir(auditDir, { recursive: true });
+  const policyPath = join(auditDir, 'policy.yaml');
+  const logPath = join(auditDir, 'audit.log');
+  await writeFile(policyPath, JSON.stringify(policy));
+  return { logPath, flags: { 'audit-policy-file': policyPath, 'audit-log-path': logPath, 'audit-log-format': 'json', 'audit-log-mode': 'blocking' } };
 }
 
 function makeEnv(p: {
@@ -214,6 +234,7 @@ function makeEnv(p: {
   stopAll: () => Promise<void>;
   apiServerControl: ApiServerControl;
   options: ResolvedOptions;
+  auditLogPath?: string;
 }): TestEnv {
   let stopping: Promise<void> | undefined;
   const connection: TestEnvConnection = {
@@ -224,11 +245,13 @@ function makeEnv(p: {
     caKeyPath: p.files.caKey,
     ...(p.assets.kubectl && { kubectlPath: p.assets.kubectl }),
     startupMs: p.startupMs,
+    ...(p.auditLogPath && { auditLogPath: p.auditLogPath }),
   };
   return {
     assets: p.assets,
     dir: p.dir,
     connection,
+    ...(p.auditLogPath && { auditLogPath: p.auditLogPath }),
     kubeConfig: p.kubeConfig,
     kubeconfigPath: p.kubeconfigPath,
     server: p.server,
