@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { parseGitRef, type GitRef } from '@converge/git-source';
 import { parse } from 'yaml';
 
 /** The agent's configuration file. */
@@ -6,7 +7,7 @@ export interface AgentConfig {
   /** Names the fleet; applications are `<name>-<app>`. */
   name: string;
   /** Where the application specs live: a git folder (`url`, `ref`, `path`) or a local `dir`. */
-  apps: { url?: string; ref?: Record<string, string>; path?: string; dir?: string };
+  apps: { url?: string; ref?: GitRef; path?: string; dir?: string };
   /** Poll interval in ms for the spec folder and (by default) every application. @default 60000 */
   interval: number;
   /** Address of the HTTP endpoints. @default 127.0.0.1:9090 */
@@ -62,6 +63,13 @@ export async function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = pro
   if (typeof raw['name'] !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(raw['name'])) fail('name is required (a DNS label: a-z, 0-9, -)');
   const apps = raw['apps'];
   if (!apps || typeof apps !== 'object' || (!apps.url && !apps.dir)) fail('apps.url (a git repository) or apps.dir (a folder) is required');
+  if (apps.ref !== undefined) {
+    try {
+      apps.ref = parseGitRef(apps.ref);
+    } catch (error) {
+      fail(`apps.${(error as Error).message}`);
+    }
+  }
   const interval = Number(raw['interval'] ?? 60_000);
   if (!Number.isInteger(interval) || interval < 1000) fail('interval must be a number of milliseconds, at least 1000');
   const listen = String(raw['listen'] ?? '127.0.0.1:9090');

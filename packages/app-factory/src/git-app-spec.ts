@@ -1,5 +1,5 @@
 import { AppSpecError, type AppSpec } from '@converge/fleet';
-import type { GitRef } from '@converge/git-source';
+import { parseGitRef, type GitRef } from '@converge/git-source';
 import type { OciRef } from '@converge/oci';
 
 /** An OCI artifact an application follows instead of a repository (what CI pushed with `pushArtifact` or `flux push artifact`). */
@@ -43,8 +43,6 @@ export type GitAppRender =
 
 /** An app spec whose `source` and `render` {@link parseGitAppSpec} has checked. */
 export type GitAppSpec = AppSpec<GitAppSource, GitAppRender> & { source: GitAppSource; render: GitAppRender };
-
-const REF_KINDS = ['branch', 'tag', 'semver', 'commit', 'name'] as const;
 
 /**
  * Checks a spec's `source` (`url`, `dir`, `ref`, `path`, or `oci` with `url`, `ref`, `insecure`) and `render` (`type: yaml` by
@@ -120,23 +118,10 @@ function parseOci(raw: unknown, fail: (message: string) => never): OciAppSource 
 }
 
 function parseRef(raw: unknown, fail: (message: string) => never): GitRef {
-  if (!isMap(raw)) return fail('source.ref must be a mapping');
-  const given = REF_KINDS.filter((kind) => raw[kind] !== undefined);
-  const kind = given[0];
-  if (given.length !== 1 || kind === undefined) return fail(`source.ref must name exactly one of ${REF_KINDS.join(', ')}`);
-  const value = raw[kind];
-  if (typeof value !== 'string' || value === '') return fail(`source.ref.${kind} must be a non-empty string`);
-  switch (kind) {
-    case 'branch':
-      return { branch: value };
-    case 'tag':
-      return { tag: value };
-    case 'semver':
-      return { semver: value };
-    case 'commit':
-      return { commit: value };
-    case 'name':
-      return { name: value };
+  try {
+    return parseGitRef(raw);
+  } catch (error) {
+    return fail(`source.${(error as Error).message}`);
   }
 }
 

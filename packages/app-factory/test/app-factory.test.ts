@@ -34,7 +34,7 @@ describe('parseGitAppSpec', () => {
   it.each([
     [{ source: { url: 3 } }, 'apps/shop.yaml: source.url must be a non-empty string'],
     [{ source: { url: 'u', dir: 'd' } }, 'apps/shop.yaml: source names both url and dir; give one'],
-    [{ source: { url: 'u', ref: { branch: 'main', tag: 'v1' } } }, 'apps/shop.yaml: source.ref must name exactly one of branch, tag, semver, commit, name'],
+    [{ source: { url: 'u', ref: { branch: 'main', tag: 'v1' } } }, 'apps/shop.yaml: source.ref must set exactly one of branch, tag, semver, commit, name (got branch, tag)'],
     [{ render: { type: 'helm' } }, 'apps/shop.yaml: render.chart is required for type helm'],
     [{ render: { type: 'jsonnet' } }, 'apps/shop.yaml: unknown render.type "jsonnet" (use yaml or helm)'],
     [{ render: { type: 'helm', chart: 'c', valuesFiles: 'prod.yaml' } }, 'apps/shop.yaml: render.valuesFiles must be a list of strings'],

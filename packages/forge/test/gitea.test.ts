@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createReconciler, yamlFiles, type ReconcileEvent } from '@converge/core';
 import { createFleet } from '@converge/fleet';
 import { MemorySink } from '@converge/core/testing';
-import { gitSource, gitWriter } from '@converge/git-source';
+import { gitSource, gitWriter, type GitRef } from '@converge/git-source';
 import { kubeSink } from '@converge/kube-sink';
 import { startTestEnv, type TestEnv } from '@converge/kube-testenv';
 import { CoreV1Api } from '@kubernetes/client-node';
@@ -54,7 +54,7 @@ afterAll(async () => {
   if (cache) await rm(cache, { recursive: true, force: true });
 });
 
-const source = (ref: { branch?: string; commit?: string }, name: string) => gitSource({ url: gitea.cloneUrl(repository), ref, cacheDir: join(cache, name) });
+const source = (ref: GitRef, name: string) => gitSource({ url: gitea.cloneUrl(repository), ref, cacheDir: join(cache, name) });
 const openPull = (head: string, base: string, title: string) =>
   gitea.api<{ number: number }>('POST', `/repos/${repository}/pulls`, { head, base, title });
 

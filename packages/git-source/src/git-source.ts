@@ -15,18 +15,71 @@ import { connect, stripTrailing } from './internal/connection.js';
 import { checkTree } from './internal/check-cache.js';
 import { verifyCommitSignature } from './internal/verify-signature.js';
 
-/** Which commit a git source follows. Set exactly one field; with none, the remote's default branch (HEAD). */
-export interface GitRef {
-  /** A branch name, e.g. `main`. Revision: `main@sha1:…`. */
-  branch?: string;
-  /** A tag name, e.g. `v1.2.0` (annotated tags are peeled to their commit). Revision: `v1.2.0@sha1:…`. */
-  tag?: string;
-  /** A semver range (`>=1.2.0 <2`); the newest matching tag wins. `v` prefixes are accepted. */
-  semver?: string;
-  /** An exact 40-hex commit id. Revision: `sha1:…`. */
-  commit?: string;
-  /** A raw ref name, e.g. `refs/pull/7/head`. Revision: `refs/pull/7/head@sha1:…`. */
-  name?: string;
+/**
+ * Which commit a git source follows: exactly one of a branch, a tag, a semver range over the
+ * tags, a commit or a raw ref name. Leave `ref` out for the remote's default branch (HEAD).
+ *
+ * - `{ branch: 'main' }`: revision `main@sha1:…`.
+ * - `{ tag: 'v1.2.0' }` (annotated tags are peeled to their commit): revision `v1.2.0@sha1:…`.
+ * - `{ semver: '>=1.2.0 <2' }`: the newest matching tag wins; `v` prefixes are accepted.
+ * - `{ commit: '<40 hex>' }`: revision `sha1:…`.
+ * - `{ name: 'refs/pull/7/head' }`: revision `refs/pull/7/head@sha1:…`.
+ */
+export type GitRef = { branch: string } | { tag: string } | { semver: string } | { commit: string } | { name: string };
+
+/** The kinds of {@link GitRef}, in the order they are documented. */
+const REF_KINDS = ['branch', 'tag', 'semver', 'commit', 'name'] as const;
+
+/** A checked ref: its kind and value, or the remote's HEAD. */
+type RefTarget = { kind: (typeof REF_KINDS)[number]; value: string } | { kind: 'head' };
+
+/**
+ * Reads a {@link GitRef} from untyped input (a YAML spec, a JavaScript caller): a mapping with
+ * exactly one of `branch`, `tag`, `semver`, `commit`, `name`, a non-empty string, a 40-hex
+ * commit, a valid semver range.
+ *
+ * @throws TypeError naming the field at fault (prefixed `ref.`).
+ * @example
+ * ```ts
+ * parseGitRef({ tag: 'v1.2.0' }); // { tag: 'v1.2.0' }
+ * parseGitRef({ branch: 'main', tag: 'v1' }); // TypeError: ref must set exactly one of branch, tag, …
+ * ```
+ */
+export function parseGitRef(raw: unknown): GitRef {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new TypeError('ref must be a mapping');
+  const fields = raw as Partial<Record<(typeof REF_KINDS)[number], unknown>>;
+  const kinds = REF_KINDS.filter((k) => fields[k] !== undefined);
+  const kind = kinds[0];
+  if (kinds.length !== 1 || kind === undefined) throw new TypeError(`ref must set exactly one of branch, tag, semver, commit, name (got ${kinds.join(', ') || 'none'})`);
+  const value = fields[kind];
+  if (typeof value !== 'string' || value === '') throw new TypeError(`ref.${kind} must be a non-empty string`);
+  switch (kind) {
+    case 'commit':
+      if (!/^[0-9a-f]{40}$/.test(value)) throw new TypeError('ref.commit must be a 40-hex commit id');
+      return { commit: value };
+    case 'semver':
+      if (!semver.validRange(value)) throw new TypeError(`ref.semver ${JSON.stringify(value)} is not a semver range`);
+      return { semver: value };
+    case 'branch':
+      return { branch: value };
+    case 'tag':
+      return { tag: value };
+    case 'name':
+      return { name: value };
+  }
+}
+
+/** The checked ref of a source: its kind and value, or the remote's HEAD. */
+function checkRef(ref: GitRef | undefined): RefTarget {
+  if (ref === undefined) return { kind: 'head' };
+  let parsed: GitRef;
+  try {
+    parsed = parseGitRef(ref);
+  } catch (error) {
+    throw new TypeError(`gitSource: ${(error as Error).message}`);
+  }
+  const [kind, value] = Object.entries(parsed)[0] as [(typeof REF_KINDS)[number], string];
+  return { kind, value };
 }
 
 /** Credentials for the git server. Never copied into ids, revisions, errors or events. */
@@ -109,13 +162,8 @@ export function defaultCacheDir(url: string): string {
 }
 
 
-function refLabel(ref: GitRef): string {
-  if (ref.branch) return `branch=${ref.branch}`;
-  if (ref.tag) return `tag=${ref.tag}`;
-  if (ref.semver) return `semver=${ref.semver}`;
-  if (ref.commit) return `commit=${ref.commit}`;
-  if (ref.name) return `name=${ref.name}`;
-  return 'HEAD';
+function refLabel(ref: RefTarget): string {
+  return ref.kind === 'head' ? 'HEAD' : `${ref.kind}=${ref.value}`;
 }
 
 /**
@@ -140,11 +188,7 @@ function refLabel(ref: GitRef): string {
  */
 export function gitSource(options: GitSourceOptions): Source {
   const conn = connect(options);
-  const ref = options.ref ?? {};
-  const kinds = (['branch', 'tag', 'semver', 'commit', 'name'] as const).filter((k) => ref[k] !== undefined);
-  if (kinds.length > 1) throw new TypeError(`gitSource: set one of ref.branch, ref.tag, ref.semver, ref.commit, ref.name (got ${kinds.join(', ')})`);
-  if (ref.commit !== undefined && !/^[0-9a-f]{40}$/.test(ref.commit)) throw new TypeError(`gitSource: ref.commit must be a 40-hex commit id`);
-  if (ref.semver !== undefined && !semver.validRange(ref.semver)) throw new TypeError(`gitSource: ref.semver ${JSON.stringify(ref.semver)} is not a semver range`);
+  const ref = checkRef(options.ref);
   const path = normalisePath(options.path ?? '');
   const ignorePatterns = typeof options.ignore === 'string' ? [options.ignore] : [...(options.ignore ?? [])];
   const emit = (e: GitSourceEvent): void => options.onProgress?.(e);
@@ -154,7 +198,7 @@ export function gitSource(options: GitSourceOptions): Source {
   const what = (op: string): string => `git ${op} ${conn.url} (${refLabel(ref)})`;
 
   async function latest(callOptions: SourceCallOptions = {}): Promise<GitRevision> {
-    if (ref.commit) return { commit: ref.commit };
+    if (ref.kind === 'commit') return { commit: ref.value };
     const started = performance.now();
     if (callOptions.signal?.aborted) throw new AbortedError(`${what('ls-refs')}: aborted`);
     const { http, fail } = await conn.open(callOptions.signal);
@@ -162,34 +206,46 @@ export function gitSource(options: GitSourceOptions): Source {
       git.listServerRefs({ http, url: conn.url, headers: { ...conn.headers }, protocolVersion: 2, prefix, ...extra });
     let revision: GitRevision;
     try {
-      if (ref.branch) {
-        const hit = (await list(`refs/heads/${ref.branch}`)).find((r) => r.ref === `refs/heads/${ref.branch}`);
-        if (!hit) throw new GitRefNotFoundError(`${what('ls-refs')}: branch ${ref.branch} does not exist`);
-        revision = { name: ref.branch, commit: hit.oid };
-      } else if (ref.tag) {
-        const hit = (await list(`refs/tags/${ref.tag}`, { peelTags: true })).find((r) => r.ref === `refs/tags/${ref.tag}`);
-        if (!hit) throw new GitRefNotFoundError(`${what('ls-refs')}: tag ${ref.tag} does not exist`);
-        revision = { name: ref.tag, commit: hit.peeled ?? hit.oid };
-      } else if (ref.semver) {
-        const tags = (await list('refs/tags/', { peelTags: true })).filter((r) => !r.ref.endsWith('^{}'));
-        const byVersion = new Map<string, { name: string; commit: string }>();
-        for (const t of tags) {
-          const name = t.ref.slice('refs/tags/'.length);
-          const version = semver.valid(name, { loose: true });
-          if (version) byVersion.set(version, { name, commit: t.peeled ?? t.oid });
+      switch (ref.kind) {
+        case 'branch': {
+          const hit = (await list(`refs/heads/${ref.value}`)).find((r) => r.ref === `refs/heads/${ref.value}`);
+          if (!hit) throw new GitRefNotFoundError(`${what('ls-refs')}: branch ${ref.value} does not exist`);
+          revision = { name: ref.value, commit: hit.oid };
+          break;
         }
-        const best = semver.maxSatisfying([...byVersion.keys()], ref.semver);
-        if (!best) throw new GitRefNotFoundError(`${what('ls-refs')}: no tag matches semver range ${ref.semver} (${byVersion.size} semver tags found)`);
-        revision = byVersion.get(best)!;
-      } else if (ref.name) {
-        const hit = (await list(ref.name, { symrefs: true })).find((r) => r.ref === ref.name);
-        if (!hit) throw new GitRefNotFoundError(`${what('ls-refs')}: ref ${ref.name} does not exist`);
-        revision = { name: ref.name, commit: hit.oid };
-      } else {
-        const hit = (await list('HEAD', { symrefs: true })).find((r) => r.ref === 'HEAD');
-        if (!hit) throw new GitRefNotFoundError(`${what('ls-refs')}: the repository has no HEAD (is it empty?)`);
-        const target = hit.target?.replace(/^refs\/heads\//, '');
-        revision = { ...(target && { name: target }), commit: hit.oid };
+        case 'tag': {
+          const hit = (await list(`refs/tags/${ref.value}`, { peelTags: true })).find((r) => r.ref === `refs/tags/${ref.value}`);
+          if (!hit) throw new GitRefNotFoundError(`${what('ls-refs')}: tag ${ref.value} does not exist`);
+          revision = { name: ref.value, commit: hit.peeled ?? hit.oid };
+          break;
+        }
+        case 'semver': {
+          const tags = (await list('refs/tags/', { peelTags: true })).filter((r) => !r.ref.endsWith('^{}'));
+          const byVersion = new Map<string, { name: string; commit: string }>();
+          for (const t of tags) {
+            const name = t.ref.slice('refs/tags/'.length);
+            const version = semver.valid(name, { loose: true });
+            if (version) byVersion.set(version, { name, commit: t.peeled ?? t.oid });
+          }
+          const best = semver.maxSatisfying([...byVersion.keys()], ref.value);
+          const found = best === null ? undefined : byVersion.get(best);
+          if (!found) throw new GitRefNotFoundError(`${what('ls-refs')}: no tag matches semver range ${ref.value} (${byVersion.size} semver tags found)`);
+          revision = found;
+          break;
+        }
+        case 'name': {
+          const hit = (await list(ref.value, { symrefs: true })).find((r) => r.ref === ref.value);
+          if (!hit) throw new GitRefNotFoundError(`${what('ls-refs')}: ref ${ref.value} does not exist`);
+          revision = { name: ref.value, commit: hit.oid };
+          break;
+        }
+        case 'head': {
+          const hit = (await list('HEAD', { symrefs: true })).find((r) => r.ref === 'HEAD');
+          if (!hit) throw new GitRefNotFoundError(`${what('ls-refs')}: the repository has no HEAD (is it empty?)`);
+          const target = hit.target?.replace(/^refs\/heads\//, '');
+          revision = { ...(target && { name: target }), commit: hit.oid };
+          break;
+        }
       }
     } catch (e) {
       throw fail(e, what('ls-refs'));

@@ -1,4 +1,5 @@
 export type { GitSourceOptions, GitRef, GitAuth, GitVerifyOptions } from './git-source.js';
+export { parseGitRef } from './git-source.js';
 export { gitSource, defaultCacheDir } from './git-source.js';
 export type {
   GitSourceEvent,
