@@ -34,7 +34,14 @@ const namespace = config.namespace ?? cluster.namespace ?? 'converge-system';
 const identity = process.env['POD_NAME'] ?? hostname();
 log('info', 'cluster', { server: kubeConfig.getCurrentCluster()?.server, mode: cluster.mode, namespace, identity });
 const sink = kubeSink({ kubeConfig, inventory: { namespace } });
-const replicas = config.replicas && agentReplicas({ mode: config.replicas.mode, kubeConfig, name: config.name, namespace, identity, log });
+let replicas;
+try {
+  replicas = config.replicas && agentReplicas({ mode: config.replicas.mode, kubeConfig, name: config.name, namespace, identity, log, ...(config.replicas.lease && { lease: config.replicas.lease }) });
+} catch (error) {
+  // LEASE_OPTIONS_INVALID: the lease timings do not keep two holders apart.
+  log('error', 'bad configuration', { error: (error as Error).message });
+  process.exit(64);
+}
 const agent = await startAgent(config, { sink, log, ...(replicas && { replicas }) });
 
 // First signal: finish the passes in flight (the inventory is written before and after each

@@ -1,5 +1,5 @@
 import type { KubeConfig } from '@kubernetes/client-node';
-import { createLeaderElector, createShardMembership, type LeaderElector, type ShardMembership } from '@converge/kube-sink';
+import { createLeaderElector, createShardMembership, type LeaderElector, type LeaseTiming, type ShardMembership } from '@converge/kube-sink';
 import type { AgentConfig } from './config.ts';
 import type { Log } from './logger.ts';
 
@@ -25,6 +25,8 @@ export interface AgentReplicasOptions {
   namespace: string;
   /** This replica, unique among them (the pod name). */
   identity: string;
+  /** The Leases' timing. @default kube-sink's (client-go's 15 s / 10 s / 2 s) */
+  lease?: LeaseTiming;
   log: Log;
 }
 
@@ -35,7 +37,7 @@ export interface AgentReplicasOptions {
  */
 export function agentReplicas(o: AgentReplicasOptions): Replicas {
   if (o.mode === 'shard') {
-    const shard = createShardMembership({ kubeConfig: o.kubeConfig, namespace: o.namespace, group: o.name, identity: o.identity });
+    const shard = createShardMembership({ kubeConfig: o.kubeConfig, namespace: o.namespace, group: o.name, identity: o.identity, ...o.lease });
     shard.on('shard.settled', (e) => o.log('info', 'shard settled', { identity: o.identity, members: e.members.map((m) => m.id) }));
     shard.on('shard.lost', (e) => o.log('warn', 'shard membership lost', { identity: o.identity, reason: e.reason }));
     shard.on('lease.failed', (e) => o.log('warn', 'lease request failed', { identity: o.identity, code: e.error.code, error: e.error.message }));
@@ -49,7 +51,7 @@ export function agentReplicas(o: AgentReplicasOptions): Replicas {
       stop: () => shard.stop(),
     };
   }
-  const elector = createLeaderElector({ kubeConfig: o.kubeConfig, lease: { namespace: o.namespace, name: `${o.name}-leader` }, identity: o.identity });
+  const elector = createLeaderElector({ kubeConfig: o.kubeConfig, lease: { namespace: o.namespace, name: `${o.name}-leader` }, identity: o.identity, ...o.lease });
   elector.on('lease.failed', (e) => o.log('warn', 'lease request failed', { identity: o.identity, code: e.error.code, error: e.error.message }));
   return {
     fleetOptions: { writeGuard: elector },
