@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import git from 'isomorphic-git';
 import type { HttpClient } from 'isomorphic-git';
 import semver from 'semver';
-import { AbortedError, SourceError, type Artifact, type ConvergeError, type Source, type SourceCallOptions } from '@converge/core';
-import { GitCacheCorruptError, GitRefNotFoundError, GitSignatureError } from './errors.js';
+import { AbortedError, type Artifact, type ConvergeError, type Source, type SourceCallOptions } from '@converge/core';
+import { GitCacheCorruptError, GitRefNotFoundError, GitSignatureError, GitSourceError } from './errors.js';
 import type { GitSourceEvent } from './events.js';
 import { formatRevision, parseRevision, type GitRevision } from './revision.js';
 import { GitCache } from './internal/git-cache.js';
@@ -294,7 +294,7 @@ export function gitSource(options: GitSourceOptions): Source {
         revision = await latest(callOptions);
       } else {
         const parsed = parseRevision(revisionText);
-        if (!parsed) throw new SourceError('GIT_INVALID_REVISION', `${what('fetch')}: ${JSON.stringify(revisionText)} is not a git revision (expected name@sha1:<40 hex> or sha1:<40 hex>)`);
+        if (!parsed) throw new GitSourceError('GIT_INVALID_REVISION', `${what('fetch')}: ${JSON.stringify(revisionText)} is not a git revision (expected name@sha1:<40 hex> or sha1:<40 hex>)`);
         revision = parsed;
       }
       const text = formatRevision(revision);

@@ -13,8 +13,9 @@ export type {
 } from './events.js';
 export type { GitRevision } from './revision.js';
 export { formatRevision, parseRevision } from './revision.js';
-export type { GitErrorOptions, SignatureProblem, GitTimeoutPhase, GitTimeoutData } from './errors.js';
+export type { GitErrorOptions, GitSourceErrorCode, SignatureProblem, GitTimeoutPhase, GitTimeoutData } from './errors.js';
 export {
+  GitSourceError,
   GitAuthError,
   GitUnreachableError,
   GitRefNotFoundError,

@@ -1,5 +1,5 @@
-import { AbortedError, ConvergeError, SourceError } from '@converge/core';
-import { GitAuthError, GitRefNotFoundError, GitRepoNotFoundError, GitTimeoutError, GitUnreachableError, type GitTimeoutPhase } from '../errors.js';
+import { AbortedError, ConvergeError } from '@converge/core';
+import { GitAuthError, GitSourceError, GitRefNotFoundError, GitRepoNotFoundError, GitTimeoutError, GitUnreachableError, type GitTimeoutPhase } from '../errors.js';
 import { RequestTimeout } from './http-client.js';
 
 const NETWORK_CODES = new Set([
@@ -25,7 +25,7 @@ interface Thrown {
 
 /**
  * Converts whatever isomorphic-git or the transport threw into a typed, credential-free
- * {@link SourceError}. `what` names the operation and the (already credential-free) URL.
+ * {@link GitSourceError}. `what` names the operation and the (already credential-free) URL.
  */
 export function toGitError(thrown: unknown, what: string, redact: (s: string) => string): ConvergeError {
   if (thrown instanceof ConvergeError) return thrown;
@@ -46,10 +46,10 @@ export function toGitError(thrown: unknown, what: string, redact: (s: string) =>
     if (status >= 500 || status === 408 || status === 429) {
       return new GitUnreachableError(`${what}: the server answered HTTP ${status}; will retry`, { data });
     }
-    return new SourceError('GIT_FAILED', `${what}: unexpected HTTP ${status}`, { data });
+    return new GitSourceError('GIT_FAILED', `${what}: unexpected HTTP ${status}`, { data });
   }
   if (e.code && TLS_CODES.test(e.code)) {
-    return new SourceError('GIT_TLS_FAILED', `${what}: the server's TLS certificate was refused (${e.code}); if it is signed by a private CA, pass that CA as caFile or ca`, {
+    return new GitSourceError('GIT_TLS_FAILED', `${what}: the server's TLS certificate was refused (${e.code}); if it is signed by a private CA, pass that CA as caFile or ca`, {
       cause: thrown,
       data: { errno: e.code },
     });
@@ -67,7 +67,7 @@ export function toGitError(thrown: unknown, what: string, redact: (s: string) =>
   if (e.code === 'SmartHttpError') {
     return new GitRepoNotFoundError(`${what}: the URL does not answer like a git smart-HTTP server`, { cause: thrown });
   }
-  return new SourceError('GIT_FAILED', `${what}: ${detail}`, { cause: thrown });
+  return new GitSourceError('GIT_FAILED', `${what}: ${detail}`, { cause: thrown });
 }
 
 const WAITED_FOR: Record<GitTimeoutPhase, (target: string) => string> = {
