@@ -2,6 +2,8 @@ export { kubeSink } from './kube-sink.js';
 export type { KubeSink, KubeSinkOptions, KubeSinkBaseOptions, KubeSinkTransportOptions, KubeSinkInjectedTransport } from './kube-sink.js';
 export { createTransport } from './transport.js';
 export type { KubeTransport, KubeRequest, KubeRequestInfo, TransportOptions } from './transport.js';
+export { createRequestLimiter, sharedRequestLimiter } from './request-limiter.js';
+export type { RequestLimiter, RequestLimiterOptions, RequestLimiterStats } from './request-limiter.js';
 export { createDiscovery } from './discovery.js';
 export type { Discovery, ResourceMapping } from './discovery.js';
 export { resourcePath } from './resource-path.js';

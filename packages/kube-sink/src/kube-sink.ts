@@ -18,6 +18,8 @@ import type { WatchCache, WatchCacheOptions } from './watch-cache.js';
 import type { DriftWatchOptions } from './watch.js';
 import type { SinkContext } from './internal/context.js';
 import { OwnWrites } from './internal/own-writes.js';
+import { sharedRequestLimiter } from './request-limiter.js';
+import type { RequestLimiter } from './request-limiter.js';
 
 /** Options for {@link kubeSink}: {@link KubeSinkBaseOptions} and either its own transport's settings or a `transport`. */
 export type KubeSinkOptions = KubeSinkBaseOptions & (KubeSinkTransportOptions | KubeSinkInjectedTransport);
@@ -110,6 +112,13 @@ export interface KubeSinkTransportOptions {
    * {@link WatchCacheOptions.onRequest}).
    */
   onRequest?: (info: KubeRequestInfo) => void;
+  /**
+   * Caps the requests in flight to the API server (and optionally their rate), together with
+   * every other sink and watch cache holding the same limiter; `concurrency` is per call, this
+   * is for the whole process. Pass one made by {@link createRequestLimiter} to tune it.
+   * @default the process's limiter for this sink's KubeConfig object ({@link sharedRequestLimiter}: 64 in flight, no rate)
+   */
+  requestLimiter?: RequestLimiter;
 }
 
 /**
@@ -126,6 +135,8 @@ export interface KubeSinkInjectedTransport {
   maxRequestBytes?: never;
   /** Set on the transport instead. */
   onRequest?: never;
+  /** Set on the transport instead (`createTransport(kubeConfig, { limiter })`). */
+  requestLimiter?: never;
 }
 
 /** The Kubernetes `Sink`, with a few extras beyond the interface. */
@@ -177,7 +188,13 @@ export function kubeSink(options: KubeSinkOptions = {}): KubeSink {
   const config = (): KubeConfig => (kubeConfig ??= loadDefaultKubeConfig());
   const transport =
     options.transport ??
-    createTransport(config(), { clock, onRequest: options.onRequest, timeoutMs: options.requestTimeoutMs, maxRequestBytes: options.maxRequestBytes });
+    createTransport(config(), {
+      clock,
+      onRequest: options.onRequest,
+      timeoutMs: options.requestTimeoutMs,
+      maxRequestBytes: options.maxRequestBytes,
+      limiter: options.requestLimiter ?? sharedRequestLimiter(config()),
+    });
   const discovery = createDiscovery(transport);
   const contextNamespace = kubeConfig?.getContextObject(kubeConfig.getCurrentContext())?.namespace;
   const ctx: SinkContext = {

@@ -7,6 +7,7 @@ import type { Dispatcher } from 'undici';
 import { KubeHttpError, RequestTooLargeError } from './errors.js';
 import type { KubeStatus } from './errors.js';
 import { APISERVER_MAX_REQUEST_BYTES, TOO_LARGE_ADVICE, formatBytes } from './internal/request-size.js';
+import type { RequestLimiter } from './request-limiter.js';
 
 /** What kind of request was sent, for counting. `write` is true for apply, create, update and delete. */
 export interface KubeRequestInfo {
@@ -84,6 +85,13 @@ export interface TransportOptions {
    * @default systemClock
    */
   clock?: Clock | undefined;
+  /**
+   * Caps requests in flight (and, if set up so, their rate), shared with every other transport
+   * given the same limiter. A request waits for a slot before it is sent; its timeout counts
+   * from then. Watches (`stream`) take no slot.
+   * @default none: every request is sent at once
+   */
+  limiter?: RequestLimiter | undefined;
 }
 
 /** The Kubernetes `Status` an error answer carries, if it is one. */
@@ -124,6 +132,7 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
   const authTtlMs = options.authTtlMs ?? 60_000;
   const maxRequestBytes = options.maxRequestBytes ?? APISERVER_MAX_REQUEST_BYTES;
   const clock = options.clock ?? systemClock;
+  const limiter = options.limiter;
   let auth: Promise<Auth> | undefined;
   let dispatcher: Dispatcher | undefined;
 
@@ -256,9 +265,18 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
     }
   }
 
+  async function limited<T>(to: RequestLimiter, req: KubeRequest): Promise<T> {
+    const release = await to.acquire(req.signal);
+    try {
+      return await send<T>(req, true);
+    } finally {
+      release();
+    }
+  }
+
   return {
     server,
-    request: (req) => send(req, true),
+    request: (req) => (limiter ? limited(limiter, req) : send(req, true)),
     stream: (req, onValue) => stream(req, onValue, true),
     async close() {
       const d = dispatcher;

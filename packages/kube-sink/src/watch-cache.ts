@@ -4,6 +4,8 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { createTransport } from './transport.js';
 import type { KubeRequestInfo, KubeTransport } from './transport.js';
 import { SharedInformers } from './internal/shared-informers.js';
+import { sharedRequestLimiter } from './request-limiter.js';
+import type { RequestLimiter } from './request-limiter.js';
 
 /** Options of {@link createWatchCache}: the connection (a KubeConfig, or a transport built on one) and tuning. */
 export type WatchCacheOptions = ({ kubeConfig: KubeConfig; transport?: never } | { transport: KubeTransport; kubeConfig?: never }) & {
@@ -19,6 +21,11 @@ export type WatchCacheOptions = ({ kubeConfig: KubeConfig; transport?: never } |
   random?: () => number;
   /** Called after each request of the cache's own transport (LISTs, and each watch when it ends); with `kubeConfig` only. */
   onRequest?: (info: KubeRequestInfo) => void;
+  /**
+   * Caps the LISTs of the cache's own transport together with the sinks holding the same limiter; with `kubeConfig` only.
+   * @default the process's limiter for the KubeConfig object ({@link sharedRequestLimiter})
+   */
+  requestLimiter?: RequestLimiter;
   /**
    * How long the API server keeps one watch request open before the cache reopens it from
    * the last resourceVersion.
@@ -76,7 +83,9 @@ const shared = new WeakMap<KubeConfig | KubeTransport, WatchCache>();
  */
 export function createWatchCache(options: WatchCacheOptions): WatchCache {
   const owned = options.kubeConfig !== undefined;
-  const transport = options.transport ?? createTransport(options.kubeConfig, { onRequest: options.onRequest });
+  const transport =
+    options.transport ??
+    createTransport(options.kubeConfig, { onRequest: options.onRequest, limiter: options.requestLimiter ?? sharedRequestLimiter(options.kubeConfig) });
   const informers = new SharedInformers({
     transport,
     clock: options.clock ?? systemClock,
