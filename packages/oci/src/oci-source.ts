@@ -1,12 +1,12 @@
 import { memoryFileTree, type Artifact, type Clock, type Source, type SourceCallOptions } from '@converge/core';
 import semver from 'semver';
 import { verifyCosignSignature, type CosignVerification } from './cosign-verify.js';
-import { resolveAuth, type OciAuth } from './credentials.js';
+import type { OciAuth } from './credentials.js';
+import { clientFor } from './internal/client-for.js';
 import { ociArtifactLayer } from './internal/artifact-layer.js';
 import { unpackTar } from './internal/tar-archive.js';
 import { OciError } from './oci-error.js';
 import { parseOciUrl } from './oci-url.js';
-import { RegistryClient } from './registry-client.js';
 
 /** Which artifact an {@link ociSource} follows: exactly one of a tag, a semver range over the tags, or a digest. */
 export type OciRef = { tag: string } | { semver: string } | { digest: string };
@@ -78,15 +78,7 @@ export function ociSource(options: OciSourceOptions): Source {
   if ('digest' in ref && !/^sha256:[a-f0-9]{64}$/.test(ref.digest)) throw new OciError('OCI_INVALID_OPTIONS', `ociSource: ref.digest ${JSON.stringify(ref.digest)} is not sha256:<64 hex digits>`);
 
   const { registry, repository } = target;
-  const credentials = resolveAuth(options.auth, registry);
-  const client = new RegistryClient({
-    registry,
-    insecure: options.insecure ?? false,
-    ...(credentials && { credentials }),
-    ...(options.fetch && { fetch: options.fetch }),
-    ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
-    ...(options.clock && { clock: options.clock }),
-  });
+  const client = clientFor(registry, options);
   const label = `oci://${registry}/${repository}`;
   const id = `${label}#${'tag' in ref ? `tag=${ref.tag}` : 'semver' in ref ? `semver=${ref.semver}` : ref.digest}`;
 

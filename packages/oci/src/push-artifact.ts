@@ -1,11 +1,11 @@
 import { directoryFileTree, refOf, formatRef, sensitivePathsOf, type Clock, type FileTree, type KubeObject } from '@converge/core';
 import { stringify } from 'yaml';
 import { CREATED_ANNOTATION, FLUX_CONFIG_MEDIA_TYPE, FLUX_CONTENT_MEDIA_TYPE, REVISION_ANNOTATION, SOURCE_ANNOTATION } from './artifact-media-types.js';
-import { resolveAuth, type OciAuth } from './credentials.js';
+import type { OciAuth } from './credentials.js';
+import { clientFor } from './internal/client-for.js';
 import { packTarGz } from './internal/tar-archive.js';
 import { OciError } from './oci-error.js';
 import { parseOciUrl } from './oci-url.js';
-import { RegistryClient } from './registry-client.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 
@@ -80,15 +80,7 @@ export async function pushArtifact(options: PushArtifactOptions, call: { signal?
   const { registry, repository, tag } = target;
   const files = await contentOf(options);
   const layer = await packTarGz(files);
-  const credentials = resolveAuth(options.auth, registry);
-  const client = new RegistryClient({
-    registry,
-    insecure: options.insecure ?? false,
-    ...(credentials && { credentials }),
-    ...(options.fetch && { fetch: options.fetch }),
-    ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
-    ...(options.clock && { clock: options.clock }),
-  });
+  const client = clientFor(registry, options);
 
   const config = new TextEncoder().encode('{}');
   const [configBlob, layerBlob] = [await client.pushBlob(repository, config, call), await client.pushBlob(repository, layer, call)];
