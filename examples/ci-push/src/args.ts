@@ -14,11 +14,26 @@ export interface ArtifactArgs {
   insecure: boolean;
 }
 
+/** Where `comment` posts the plan. */
+export interface CommentArgs {
+  forge: 'gitea' | 'github' | 'gitlab';
+  /** The forge's address: Gitea's URL (required), GitLab's host, GitHub's API root (Enterprise). */
+  url?: string;
+  /** `owner/name` (GitLab: the project path). */
+  repository: string;
+  /** The merge request's number (`#12`, GitLab's `!12`). */
+  mergeRequest: number;
+  /** The name of the environment variable holding the forge token (never the value). */
+  tokenEnv: string;
+}
+
 /** What `converge-push` was asked to do. */
 export interface PushArgs {
-  command: 'diff' | 'apply' | 'push-artifact';
+  command: 'diff' | 'apply' | 'comment' | 'push-artifact';
   /** For `push-artifact`. */
   artifact?: ArtifactArgs;
+  /** For `comment`. */
+  comment?: CommentArgs;
   name: string;
   dir?: string;
   repo?: string;
@@ -38,6 +53,7 @@ export interface PushArgs {
 }
 
 export const USAGE = `usage: converge-push <diff|apply> (--dir <folder> | --repo <git url> [--branch b | --tag t | --commit sha]) [options]
+       converge-push comment (--dir … | --repo …) [options] --forge <gitea|github|gitlab> --forge-repo <owner/name> --merge-request <n> --forge-token-env <VAR>
        converge-push push-artifact --dir <folder> [--path <folder>] --to oci://<registry>/<repo>:<tag> [artifact options]
 
   --git-token-env <VAR>  environment variable holding a token for --repo (HTTP basic password / bearer)
@@ -54,6 +70,14 @@ export const USAGE = `usage: converge-push <diff|apply> (--dir <folder> | --repo
   --dry-run              apply: validate on the server (dryRun=All) without persisting
   --wait-timeout <s>     apply: seconds to wait for health (default 300; 0 = do not wait)
 
+comment renders and diffs like diff, then posts the plan (Markdown, Secret values masked) on a merge request, or
+updates the comment it posted before for the same --name:
+  --forge <kind>         gitea, github or gitlab
+  --forge-url <url>      Gitea's address (required for gitea); GitLab's host; GitHub Enterprise's API root
+  --forge-repo <repo>    owner/name (GitLab: the project path)
+  --merge-request <n>    the merge request's number
+  --forge-token-env <VAR>  environment variable holding the forge token
+
 push-artifact packs --dir (or its --path) in Flux's artifact format and pushes it, for ociSource or Flux to deploy:
   --to <oci url>         where to push, with the tag: oci://ghcr.io/acme/manifests:main
   --source <url>         annotated as org.opencontainers.image.source (e.g. the Git URL)
@@ -62,7 +86,7 @@ push-artifact packs --dir (or its --path) in Flux's artifact format and pushes i
   --registry-password-env <VAR>  environment variable holding it (default: read ~/.docker/config.json)
   --insecure-registry    plain HTTP to the registry (loopback test registries only)
 
-exit codes: diff 0 = no changes, 2 = changes; apply and push-artifact 0 = done (and healthy); 1 = failed; 64 = bad usage`;
+exit codes: diff 0 = no changes, 2 = changes; apply, comment and push-artifact 0 = done (and healthy); 1 = failed; 64 = bad usage`;
 
 /** Parses the command line; throws a `TypeError` with the usage for bad input. */
 export function parsePushArgs(argv: string[]): PushArgs {
@@ -93,12 +117,19 @@ export function parsePushArgs(argv: string[]): PushArgs {
       'registry-user': { type: 'string' },
       'registry-password-env': { type: 'string' },
       'insecure-registry': { type: 'boolean', default: false },
+      forge: { type: 'string' },
+      'forge-url': { type: 'string' },
+      'forge-repo': { type: 'string' },
+      'merge-request': { type: 'string' },
+      'forge-token-env': { type: 'string' },
     },
   });
   const command = positionals[0];
-  if (command !== 'diff' && command !== 'apply' && command !== 'push-artifact') {
-    throw new TypeError(`expected diff, apply or push-artifact, got ${JSON.stringify(command ?? '')}`);
+  if (command !== 'diff' && command !== 'apply' && command !== 'comment' && command !== 'push-artifact') {
+    throw new TypeError(`expected diff, apply, comment or push-artifact, got ${JSON.stringify(command ?? '')}`);
   }
+  const comment = command === 'comment' ? commentArgs(values) : undefined;
+  if (command !== 'comment' && (values.forge || values['forge-url'] || values['forge-repo'] || values['merge-request'] || values['forge-token-env'])) throw new TypeError('--forge, --forge-url, --forge-repo, --merge-request and --forge-token-env go with comment');
   if (command === 'push-artifact' && (!values.to || !values.dir)) throw new TypeError('push-artifact needs --dir and --to oci://<registry>/<repository>:<tag>');
   if (command !== 'push-artifact' && values.to) throw new TypeError('--to goes with push-artifact');
   if (!values['registry-user'] !== !values['registry-password-env']) throw new TypeError('--registry-user and --registry-password-env go together');
@@ -126,6 +157,7 @@ export function parsePushArgs(argv: string[]): PushArgs {
         insecure: values['insecure-registry'],
       },
     }),
+    ...(comment && { comment }),
     name: values.name,
     ...(values.dir && { dir: values.dir }),
     ...(values.repo && { repo: values.repo }),
@@ -141,4 +173,15 @@ export function parsePushArgs(argv: string[]): PushArgs {
     approvePrune: values['approve-prune'],
     waitTimeoutMs: waitSeconds * 1000,
   };
+}
+
+function commentArgs(values: { forge?: string; 'forge-url'?: string; 'forge-repo'?: string; 'merge-request'?: string; 'forge-token-env'?: string }): CommentArgs {
+  const { forge, 'forge-url': url, 'forge-repo': repository, 'merge-request': number, 'forge-token-env': tokenEnv } = values;
+  if (forge !== 'gitea' && forge !== 'github' && forge !== 'gitlab') throw new TypeError(`comment needs --forge gitea, github or gitlab, got ${JSON.stringify(forge ?? '')}`);
+  if (forge === 'gitea' && !url) throw new TypeError('--forge gitea needs --forge-url');
+  if (!repository) throw new TypeError('comment needs --forge-repo owner/name');
+  if (!tokenEnv) throw new TypeError('comment needs --forge-token-env <VAR> (the variable holding the forge token)');
+  const mergeRequest = Number(number);
+  if (!Number.isSafeInteger(mergeRequest) || mergeRequest <= 0) throw new TypeError(`--merge-request must be a merge request number, got ${JSON.stringify(number ?? '')}`);
+  return { forge, ...(url && { url }), repository, mergeRequest, tokenEnv };
 }

@@ -1,13 +1,14 @@
 #!/usr/bin/env node
 // converge-push: the push half of GitOps as a CI step. `diff` prints what would change (masked)
-// and exits 2 when something would; `apply` applies, prunes, waits for health and exits 1 with
-// the reason when any of it fails.
+// and exits 2 when something would; `comment` posts that plan on a merge request; `apply`
+// applies, prunes, waits for health and exits 1 with the reason when any of it fails.
 import { KubeConfig } from '@kubernetes/client-node';
 import { appFactory } from '@converge/app-factory';
 import { createReconciler, formatPlan, pipe, setNamespace } from '@converge/core';
 import { kubeSink } from '@converge/kube-sink';
 import { parsePushArgs, USAGE, type PushArgs } from './args.ts';
 import { ciLogLine } from './ci-log.ts';
+import { commentCommand } from './comment-command.ts';
 import { pushArtifactCommand } from './push-artifact-command.ts';
 
 /** Prints the failure last, on stderr; on GitHub Actions as an `::error::` annotation (one line, newlines escaped). */
@@ -44,13 +45,14 @@ async function main(args: PushArgs): Promise<number> {
     wait: args.waitTimeoutMs > 0 && !args.dryRun ? { timeout: args.waitTimeoutMs } : false,
   });
   try {
-    if (args.command === 'diff') {
+    if (args.command === 'diff' || args.command === 'comment') {
       const { revision, plan } = await reconciler.preview();
       console.log(`converge-push diff: ${revision} against ${kubeConfig.getCurrentCluster()?.server ?? 'cluster'}`);
       const text = formatPlan(plan);
       console.log(text || 'no changes');
       const { created, updated, deleted } = plan.counts;
       console.log(`${created} to create, ${updated} to update, ${deleted} to prune`);
+      if (args.command === 'comment' && args.comment) return commentCommand(args.comment, args.name, { revision, plan });
       return created + updated + deleted > 0 ? 2 : 0;
     }
     reconciler.on('*', (event) => {
@@ -72,7 +74,9 @@ async function main(args: PushArgs): Promise<number> {
 let args: PushArgs;
 try {
   args = parsePushArgs(process.argv.slice(2));
-  if (args.gitTokenEnv && !process.env[args.gitTokenEnv]) throw new TypeError(`--git-token-env ${args.gitTokenEnv}: the variable is not set`);
+  for (const [flag, variable] of [['--git-token-env', args.gitTokenEnv], ['--forge-token-env', args.comment?.tokenEnv]] as const) {
+    if (variable && !process.env[variable]) throw new TypeError(`${flag} ${variable}: the variable is not set`);
+  }
 } catch (error) {
   console.error(`${(error as Error).message}\n\n${USAGE}`);
   process.exit(64);

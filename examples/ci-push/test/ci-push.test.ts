@@ -12,6 +12,8 @@ import { startGitServer, type GitServer } from '@converge/git-source/testing';
 import { kubeSink, type KubeSink } from '@converge/kube-sink';
 import { ociSource } from '@converge/oci';
 import { startRegistry, type TestRegistry } from '@converge/oci/testing';
+import { giteaForge, planCommentMarker, type Forge } from '@converge/forge';
+import { startGitea, type TestGitea } from '@converge/forge/testing';
 import { useTestEnv } from '@converge/kube-testenv/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -58,9 +60,9 @@ function runPush(args: string[], extraEnv: Record<string, string | undefined>): 
 
 const kube = () => ['--kubeconfig', env.kubeconfigPath];
 
-function manifests(greeting: string, secret: string): Record<string, string> {
+function manifests(greeting: string, secret: string, namespace = ns): Record<string, string> {
   return {
-    'deploy/namespace.yaml': `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${ns} }\n`,
+    'deploy/namespace.yaml': `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${namespace} }\n`,
     'deploy/config.yaml': `apiVersion: v1
 kind: ConfigMap
 metadata: { name: app-config }
@@ -281,6 +283,89 @@ spec:
   });
 });
 
+describe('converge-push comment against a real Gitea', () => {
+  const commentNs = `comment-${id}`;
+  let gitea: TestGitea;
+  let repository: string;
+  let forge: Forge;
+  let mergeRequest: number;
+  beforeAll(async () => {
+    gitea = await startGitea();
+    repository = await gitea.createRepo('deploy');
+    await gitea.commitFiles(repository, { 'deploy/config.yaml': 'changed on the branch' }, 'a change', { branch: 'change', from: 'main' });
+    mergeRequest = (await gitea.api<{ number: number }>('POST', `/repos/${repository}/pulls`, { head: 'change', base: 'main', title: 'A change' })).number;
+    forge = giteaForge({ url: gitea.url, repository, token: gitea.admin.token });
+  });
+  afterAll(async () => gitea?.stop());
+
+  const forgeFlags = () => ['--forge', 'gitea', '--forge-url', gitea.url, '--forge-repo', repository, '--merge-request', String(mergeRequest), '--forge-token-env', 'FORGE_TOKEN'];
+  const comment = (dir: string, name: string, token = gitea.admin.token) =>
+    runPush(['comment', '--dir', dir, '--path', 'deploy', '--namespace', commentNs, '--name', name, ...forgeFlags(), ...kube()], { FORGE_TOKEN: token });
+  const bodyOf = async (name: string) => (await forge.listComments(mergeRequest)).filter((c) => c.body.startsWith(planCommentMarker(name)));
+
+  it('posts the plan on the merge request, then updates that one comment when the plan changes; Secret values masked, the token never printed', async () => {
+    const first = await comment(await writeTree(join(work, 'comment-1'), manifests('hello', password, commentNs)), `plan-${id}`);
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    expect(first.stdout).toContain('4 to create, 0 to update, 0 to prune');
+    expect(first.stdout).toMatch(new RegExp(`^converge-push comment: created comment \\d+ on #${mergeRequest} of ${repository}$`, 'm'));
+    let comments = await bodyOf(`plan-${id}`);
+    expect(comments).toHaveLength(1);
+    expect(comments[0]!.body).toContain(`ConfigMap ${commentNs}/app-config`);
+    expect(comments[0]!.body).toContain('hello');
+    expect(comments[0]!.body).toMatch(/Revision `sha256:[0-9a-f]+`/);
+
+    // A new push to the merge request: a changed plan updates the same comment.
+    const second = await comment(await writeTree(join(work, 'comment-2'), manifests('bonjour', newPassword, commentNs)), `plan-${id}`);
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(second.stdout).toContain(`converge-push comment: updated comment ${comments[0]!.id} on #${mergeRequest}`);
+    comments = await bodyOf(`plan-${id}`);
+    expect(comments).toHaveLength(1);
+    expect(comments[0]!.body).toContain('bonjour');
+    expect(comments[0]!.body).not.toContain('hello');
+    // The same plan again writes nothing.
+    expect((await comment(join(work, 'comment-2'), `plan-${id}`)).stdout).toContain(`comment already up to date ${comments[0]!.id}`);
+
+    for (const body of [comments[0]!.body, first.stdout, second.stdout]) {
+      for (const value of [password, newPassword]) {
+        expect(body).not.toContain(value);
+        expect(body).not.toContain(Buffer.from(value).toString('base64'));
+      }
+    }
+    for (const run of [first, second]) expect(run.stdout + run.stderr).not.toContain(gitea.admin.token);
+  });
+
+  it('cuts a large plan to the forge’s limit with a note of what was left out, in a comment of its own per --name', async () => {
+    const big: Record<string, string> = { 'deploy/namespace.yaml': `apiVersion: v1\nkind: Namespace\nmetadata: { name: ${commentNs} }\n` };
+    for (let i = 0; i < 40; i++) big[`deploy/cm-${i}.yaml`] = `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: big-${i} }\ndata:\n${Array.from({ length: 40 }, (_, j) => `  key-${j}: "${'x'.repeat(60)}"`).join('\n')}\n`;
+    const run = await comment(await writeTree(join(work, 'comment-big'), big), `big-${id}`);
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain('41 to create');
+    const [large] = await bodyOf(`big-${id}`);
+    expect(large!.body.length).toBeGreaterThan(60_000);
+    expect(large!.body.length).toBeLessThanOrEqual(forge.maxCommentLength);
+    expect(large!.body).toContain('41 to create');
+    expect(large!.body).toMatch(/… \d+ more lines not shown/);
+    // The first reconciler's comment is still there, on its own.
+    expect(await bodyOf(`plan-${id}`)).toHaveLength(1);
+  });
+
+  it('exits 64 without the forge flags or with the token variable unset; 1 with FORGE_UNAUTHORIZED for a wrong token, which it never prints', async () => {
+    const dir = join(work, 'comment-1');
+    const missing = await push('comment', '--dir', dir, '--forge', 'gitea', '--forge-url', gitea.url, '--merge-request', '1', '--forge-token-env', 'X', ...kube());
+    expect(missing.code).toBe(64);
+    expect(missing.stderr).toContain('comment needs --forge-repo owner/name');
+    expect((await push('diff', '--dir', dir, ...forgeFlags(), ...kube())).stderr).toContain('go with comment');
+    const unset = await push('comment', '--dir', dir, ...forgeFlags(), ...kube());
+    expect(unset.code).toBe(64);
+    expect(unset.stderr).toContain('--forge-token-env FORGE_TOKEN: the variable is not set');
+
+    const wrong = await comment(dir, `plan-${id}`, `wrong-token-${id}`);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/^error: converge-push comment failed \[FORGE_UNAUTHORIZED\]/m);
+    expect(wrong.stdout + wrong.stderr).not.toContain(`wrong-token-${id}`);
+  });
+});
+
 describe('converge-push push-artifact against a real registry', () => {
   let registry: TestRegistry;
   const registryPassword = `reg-${id}`;
@@ -291,8 +376,10 @@ describe('converge-push push-artifact against a real registry', () => {
 
   it('pushes the folder in Flux format, and ociSource deploys exactly those files; the password is never printed', async () => {
     const url = `oci://${registry.host}/acme/deploy`;
+    // A checkout of its own: the apply tests above change theirs.
+    const checkout = await writeTree(join(work, 'artifact'), manifests('hello', password));
     const run = await runPush(
-      ['push-artifact', '--dir', join(work, 'checkout'), '--path', 'deploy', '--to', `${url}:main`, '--source', 'https://git.example/acme', '--revision', 'main@sha1:1234',
+      ['push-artifact', '--dir', checkout, '--path', 'deploy', '--to', `${url}:main`, '--source', 'https://git.example/acme', '--revision', 'main@sha1:1234',
         '--registry-user', 'ci', '--registry-password-env', 'REGISTRY_PASSWORD', '--insecure-registry'],
       { REGISTRY_PASSWORD: registryPassword },
     );

@@ -17,6 +17,8 @@ export { githubForge } from './github-forge.js';
 export type { GithubForgeOptions } from './github-forge.js';
 export { gitlabForge } from './gitlab-forge.js';
 export type { GitlabForgeOptions } from './gitlab-forge.js';
+export { forgeOf } from './forge-of.js';
+export type { ForgeSettings } from './forge-of.js';
 export { commitOf } from './commit-of.js';
 export { reportCommitStatus } from './commit-status-reporter.js';
 export type { ReportCommitStatusOptions, CommitStatusSubscription, CommitStatusWrite, EventSource } from './commit-status-reporter.js';

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createReconciler, memoryFileTree, type KubeObject, type ReconcileEvent } from '@converge/core';
 import { FakeClock, MemorySink, memorySource } from '@converge/core/testing';
 import { describe, expect, it } from 'vitest';
-import { approvalGate, commentPlan, commitOf, mergeRequestSpecs, parseWebhook, reportCommitStatus, slug, type CommitStatusInput, type Forge, type MergeRequestComment } from '../src/index.js';
+import { approvalGate, commentPlan, commitOf, forgeOf, mergeRequestSpecs, parseWebhook, reportCommitStatus, slug, type CommitStatusInput, type Forge, type MergeRequestComment } from '../src/index.js';
 import { giteaCachePath, locateGitea } from '../src/testing/index.js';
 
 /** Records what reaches the forge; only the methods these tests use do anything. */
@@ -158,6 +158,16 @@ describe('helpers', () => {
     expect(slug('feature/Login_v2')).toBe('feature-login-v2');
     expect(slug('--x--')).toBe('x');
     expect(slug('a'.repeat(60))).toHaveLength(40);
+  });
+});
+
+describe('forgeOf', () => {
+  it('makes the provider the settings name; Gitea without a url or an empty token is FORGE_INVALID_OPTIONS', () => {
+    expect(forgeOf({ kind: 'gitea', url: 'http://gitea.test', repository: 'acme/deploy', token: 't' })).toMatchObject({ kind: 'gitea', repository: 'acme/deploy', maxCommentLength: 65_535 });
+    expect(forgeOf({ kind: 'github', repository: 'acme/deploy', token: 't' })).toMatchObject({ kind: 'github', repository: 'acme/deploy' });
+    expect(forgeOf({ kind: 'gitlab', url: 'https://gitlab.test', repository: 'acme/platform/deploy', token: 't' })).toMatchObject({ kind: 'gitlab', repository: 'acme/platform/deploy' });
+    expect(() => forgeOf({ kind: 'gitea', repository: 'acme/deploy', token: 't' })).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS' }));
+    expect(() => forgeOf({ kind: 'github', repository: 'acme/deploy', token: '' })).toThrow(expect.objectContaining({ code: 'FORGE_INVALID_OPTIONS' }));
   });
 });
 
