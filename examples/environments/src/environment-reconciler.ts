@@ -1,4 +1,4 @@
-import { createReconciler, pipe, setNamespace, substitute, yamlFiles, type KubeObject, type Reconciler, type Renderer, type Sink, type Source } from '@converge/core';
+import { createReconciler, pipe, setNamespace, substitute, yamlFiles, type Gate, type KubeObject, type Reconciler, type Renderer, type Sink, type Source } from '@converge/core';
 
 /** Options of {@link environmentReconciler}. */
 export interface EnvironmentReconcilerOptions {
@@ -15,6 +15,8 @@ export interface EnvironmentReconcilerOptions {
   name?: string;
   /** Poll interval in ms for pull mode. @default 5000 */
   interval?: number;
+  /** Checks a revision must pass before anything is applied (e.g. an approval gate). @default [] */
+  gates?: readonly Gate[];
 }
 
 /**
@@ -31,6 +33,7 @@ export function environmentReconciler(options: EnvironmentReconcilerOptions): Re
     sink: options.sink,
     prune: true,
     interval: options.interval ?? 5000,
+    ...(options.gates && { gates: options.gates }),
   });
 }
 

@@ -10,6 +10,9 @@ import { environmentReconciler } from '../src/environment-reconciler.ts';
 import { deployed } from '../src/environment-status.ts';
 import { mergePromotion, openPromotion, promoteBranch } from '../src/promote.ts';
 import { overlay, overlayFiles, overlayReconciler } from '../src/overlays.ts';
+import { approvedProduction, proposeRelease } from '../src/production-approval.ts';
+import { giteaForge } from '@converge/forge';
+import { startGitea, type GiteaUser, type TestGitea } from '@converge/forge/testing';
 
 // The real parts: a git smart-HTTP server (git http-backend), the git CLI for promotion, and a
 // real kube-apiserver + etcd shared by this project's run (vitest global setup).
@@ -145,5 +148,69 @@ describe('base and overlays (Kustomize)', () => {
     expect(await pass(production)).toMatchObject({ status: 'succeeded', counts: { updated: 2 } });
     expect(await deployed(env.kubeConfig, 'overlay-production')).toEqual({ environment: 'production', version: '1.1.0' });
     expect(await workload('overlay-production')).toMatchObject({ image: 'registry.example.com/shop:1.1.0', replicas: 3 });
+  });
+});
+
+describe('production approval through a merge request (real Gitea)', () => {
+  let gitea: TestGitea;
+  let reviewer: GiteaUser;
+  beforeAll(async () => {
+    gitea = await startGitea();
+    reviewer = await gitea.createUser('reviewer');
+  });
+  afterAll(async () => gitea?.stop());
+
+  it('staging deploys on push; a production change waits while its merge request is open, and is applied once a person approves and merges it in Gitea', async () => {
+    const repository = await gitea.createRepo('shop-env');
+    await gitea.addCollaborator(repository, reviewer.username);
+    await gitea.createLabel(repository, 'promotion');
+    // production branches off before the first release; merging into it takes one approval.
+    await gitea.api('POST', `/repos/${repository}/branches`, { new_branch_name: 'production', old_ref_name: 'main' });
+    await gitea.api('POST', `/repos/${repository}/branch_protections`, { branch_name: 'production', required_approvals: 1, enable_push: true });
+    const repo = { forge: giteaForge({ url: gitea.url, repository, token: gitea.admin.token }), url: gitea.cloneUrl(repository), auth: { username: gitea.admin.username, password: gitea.admin.token } };
+    const staging = environmentReconciler({ environment: 'staging', namespace: 'approval-staging', name: 'approval-staging', sink, source: gitSource({ url: repo.url, ref: { branch: 'main' }, auth: repo.auth }) });
+    const production = approvedProduction(repo, { sink, namespace: 'approval-production', name: 'approval-production', vars: { REPLICAS: '3' } });
+    const blocked: string[] = [];
+    production.on('gate.blocked', (e) => blocked.push(e.message));
+    const merge = (number: number) => gitea.api('POST', `/repos/${repository}/pulls/${number}/merge`, { Do: 'merge' }, reviewer);
+
+    // A release on main: staging deploys on push. Production's tip came through no merge request.
+    await gitea.commitFiles(repository, { 'app.yaml': appManifest('1.0.0') }, 'shop 1.0.0');
+    expect(await pass(staging)).toMatchObject({ status: 'succeeded', counts: { created: 4 } });
+    expect(await pass(production)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^GATE_BLOCKED: .*not approved/) });
+    expect(await deployed(env.kubeConfig, 'approval-production')).toBeUndefined();
+
+    // Proposed as a merge request: production still waits.
+    const first = await proposeRelease(repo, { version: '1.0.0', manifest: appManifest('1.0.0'), labels: ['promotion'] });
+    expect(first).toMatchObject({ opened: true, pushed: true, mergeRequest: { state: 'open', sourceBranch: 'promote/shop-1.0.0', targetBranch: 'production', labels: ['promotion'] } });
+    expect(await pass(production)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^GATE_BLOCKED/) });
+    expect(await deployed(env.kubeConfig, 'approval-production')).toBeUndefined();
+    // Gitea refuses the merge until someone approves (once it has checked the branch).
+    await expect.poll(() => merge(first.mergeRequest.number).then(() => 'merged', (e: Error) => e.message), { timeout: 30_000, interval: 500 }).toMatch(/approv/i);
+
+    // A person approves and merges in Gitea: production applies the merge.
+    await gitea.api('POST', `/repos/${repository}/pulls/${first.mergeRequest.number}/reviews`, { event: 'APPROVED', body: 'ship it' }, reviewer);
+    await merge(first.mergeRequest.number);
+    expect(await pass(production)).toMatchObject({ status: 'succeeded', counts: { created: 4 } });
+    expect(await deployed(env.kubeConfig, 'approval-production')).toEqual({ environment: 'production', version: '1.0.0' });
+    expect(await workload('approval-production')).toMatchObject({ image: 'registry.example.com/shop:1.0.0', replicas: 3 });
+
+    // The next release: staging at once; production keeps 1.0.0 while the merge request is open.
+    await gitea.commitFiles(repository, { 'app.yaml': appManifest('1.1.0') }, 'shop 1.1.0');
+    expect(await pass(staging)).toMatchObject({ status: 'succeeded', counts: { updated: 2 } });
+    const second = await proposeRelease(repo, { version: '1.1.0', manifest: appManifest('1.1.0'), labels: ['promotion'] });
+    expect(second.opened).toBe(true);
+    expect(await pass(production)).toMatchObject({ status: 'succeeded', counts: { updated: 0, created: 0 } });
+    expect(await deployed(env.kubeConfig, 'approval-production')).toEqual({ environment: 'production', version: '1.0.0' });
+    await gitea.api('POST', `/repos/${repository}/pulls/${second.mergeRequest.number}/reviews`, { event: 'APPROVED', body: 'ok' }, reviewer);
+    await expect.poll(() => merge(second.mergeRequest.number).then(() => 'merged', (e: Error) => e.message), { timeout: 30_000, interval: 500 }).toBe('merged');
+    expect(await pass(production)).toMatchObject({ status: 'succeeded', counts: { updated: 2 } });
+    expect(await deployed(env.kubeConfig, 'approval-production')).toEqual({ environment: 'production', version: '1.1.0' });
+
+    // A direct push to production, past review, is not applied: production keeps 1.1.0.
+    await gitea.commitFiles(repository, { 'app.yaml': appManifest('6.6.6') }, 'hotfix without review', { branch: 'production' });
+    expect(await pass(production)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^GATE_BLOCKED: .*not approved/) });
+    expect(await deployed(env.kubeConfig, 'approval-production')).toEqual({ environment: 'production', version: '1.1.0' });
+    expect(blocked.length).toBeGreaterThanOrEqual(3);
   });
 });
