@@ -9,6 +9,9 @@ import { useTestEnv } from '@converge/kube-testenv/vitest';
 // The real OCI registry (CNCF distribution's registry) the image gate's own tests use.
 import { startRegistry, type TestRegistry } from '@converge/oci/testing';
 import { previewFleet } from '../src/preview-fleet.ts';
+import { mergeRequestPreviews } from '../src/merge-request-previews.ts';
+import { giteaForge, type Forge } from '@converge/forge';
+import { startGitea, type TestGitea } from '@converge/forge/testing';
 import { repoFiles } from '@converge/playground';
 
 // Real parts only: git http-backend behind the test git server, a real kube-apiserver + etcd
@@ -168,5 +171,64 @@ describe('dynamic per-merge-request environments', () => {
     expect(applied.apps['feature-y']).toMatchObject({ status: 'succeeded', counts: { created: 4 } });
     expect(await preview('preview-feature-y')).toEqual({ namespace: 'Active', deployment: true, configMap: true, service: true });
     expect(await image('preview-feature-y')).toBe(`${registry.host}/acme/shop:feature-y-9f8e7d`);
+  });
+});
+
+describe('previews from open merge requests in Gitea', () => {
+  let gitea: TestGitea;
+  beforeAll(async () => {
+    gitea = await startGitea();
+  });
+  afterAll(async () => gitea?.stop());
+
+  it('a merge request opened with the preview label gets an environment; a forge outage tears nothing down; closing it removes the environment', async () => {
+    const repository = await gitea.createRepo('shop');
+    await gitea.createLabel(repository, 'preview');
+    await gitea.commitFiles(repository, repoFiles(fileURLToPath(new URL('../repo', import.meta.url))), 'the application');
+    const labels = await gitea.api<{ id: number; name: string }[]>('GET', `/repos/${repository}/labels`);
+    const previewLabel = labels.find((l) => l.name === 'preview')!.id;
+    const open = async (branch: string, withLabel: boolean) => {
+      await gitea.commitFiles(repository, { 'README.md': `work on ${branch}` }, branch, { branch, from: 'main' });
+      return (await gitea.api<{ number: number; head: { sha: string } }>('POST', `/repos/${repository}/pulls`, { head: branch, base: 'main', title: branch, ...(withLabel && { labels: [previewLabel] }) }));
+    };
+    const login = await open('feature/login', true);
+    const unlabelled = await open('feature/other', false);
+
+    // The forge as the fleet reaches it; `outage` points it at a port where nothing listens.
+    const real = giteaForge({ url: gitea.url, repository, token: gitea.admin.token });
+    const down = giteaForge({ url: 'http://127.0.0.1:9', repository, token: gitea.admin.token, retries: 0 });
+    let outage = false;
+    const forge: Forge = { ...real, listMergeRequests: (o) => (outage ? down : real).listMergeRequests(o) };
+    const fleet = mergeRequestPreviews({
+      forge,
+      url: gitea.cloneUrl(repository),
+      auth: { username: gitea.admin.username, password: gitea.admin.token },
+      sink,
+      name: 'gitea-previews',
+      vars: { REGISTRY: 'registry.example.com/acme' },
+    });
+    const app = `mr-${login.number}`;
+    const namespace = `preview-${login.number}`;
+
+    const first = await pass(fleet);
+    expect(first).toMatchObject({ status: 'succeeded', added: [app], errors: {} });
+    expect(await preview(namespace)).toEqual({ namespace: 'Active', deployment: true, configMap: true, service: true });
+    expect(await image(namespace)).toBe(`registry.example.com/acme/shop:${login.head.sha.slice(0, 8)}`);
+    expect((await core.readNamespacedConfigMap({ name: 'shop-config', namespace })).data).toMatchObject({ environment: app });
+    expect((await preview(`preview-${unlabelled.number}`)).namespace).toBe('absent');
+
+    // The forge cannot be reached: the pass fails, the preview stays.
+    outage = true;
+    const failed = await pass(fleet);
+    expect(failed).toMatchObject({ status: 'failed', removed: [] });
+    expect(failed.errors['fleet']).toMatch(/^FORGE_UNREACHABLE/);
+    expect(await preview(namespace)).toEqual({ namespace: 'Active', deployment: true, configMap: true, service: true });
+    outage = false;
+
+    // Closed in Gitea: the environment goes.
+    await gitea.api('PATCH', `/repos/${repository}/pulls/${login.number}`, { state: 'closed' });
+    expect(await pass(fleet)).toMatchObject({ status: 'succeeded', removed: [app], errors: {} });
+    expect(await preview(namespace)).toEqual({ namespace: expect.stringMatching(/^(Terminating|absent)$/), deployment: false, configMap: false, service: false });
+    await fleet.stop();
   });
 });
