@@ -1,6 +1,6 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
 import { OciError } from './oci-error.js';
-import type { RegistryCallOptions, RegistryClient } from './registry-client.js';
+import type { OciDescriptor, RegistryCallOptions, RegistryClient } from './registry-client.js';
 
 /** How an artifact's signature is checked: cosign signatures made with one of these keys. */
 export interface CosignVerification {
@@ -12,6 +12,8 @@ const SIMPLE_SIGNING = 'application/vnd.dev.cosign.simplesigning.v1+json';
 const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
 const SIGNATURE_TYPE = 'cosign container image signature';
 const MAX_PAYLOAD_BYTES = 1024 * 1024;
+// Each signature costs a download: a signature manifest may not make a fetch download thousands.
+const MAX_SIGNATURES = 100;
 
 interface SimpleSigningPayload {
   critical?: { type?: unknown; image?: { 'docker-manifest-digest'?: unknown }; identity?: { 'docker-reference'?: unknown } };
@@ -47,8 +49,10 @@ export async function verifyCosignSignature(
     if (error instanceof OciError && error.code === 'OCI_NOT_FOUND') throw invalid(`it is not signed (no ${tag} in the registry)`);
     throw error;
   }
-  const layers = (signatures.json.layers ?? []).filter((l) => l.mediaType === SIMPLE_SIGNING && typeof l.annotations?.[SIGNATURE_ANNOTATION] === 'string');
+  const listed: (OciDescriptor | null)[] = Array.isArray(signatures.json.layers) ? signatures.json.layers : [];
+  const layers = listed.filter((l): l is OciDescriptor => l?.mediaType === SIMPLE_SIGNING && typeof l.annotations?.[SIGNATURE_ANNOTATION] === 'string');
   if (layers.length === 0) throw invalid(`${tag} holds no cosign signature`);
+  if (layers.length > MAX_SIGNATURES) throw invalid(`${tag} holds ${layers.length} signatures, more than the ${MAX_SIGNATURES} checked`);
   let signedOther = false;
   for (const layer of layers) {
     const payload = await client.blob(repository, layer.digest, { ...options, maxBytes: MAX_PAYLOAD_BYTES });

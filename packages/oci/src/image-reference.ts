@@ -97,6 +97,18 @@ export function parseImageReference(image: string): ImageReference {
   return { registry, repository, ...(tag !== undefined && { tag }), ...(digest !== undefined && { digest }) };
 }
 
+/** Whether `text` is a tag by distribution's grammar (`[\w][\w.-]{0,127}`): nothing a URL path could read as `/`, `?` or `..`. */
+export function isTag(text: string): boolean {
+  return TAG.test(text);
+}
+
+/** Whether `text` is a digest by distribution's grammar (`algorithm:encoded`), with lowercase hex of the right length for sha256, sha384 and sha512. */
+export function isDigest(text: string): boolean {
+  if (!DIGEST.test(text)) return false;
+  const [algorithm = '', hex = ''] = text.split(':');
+  return HEX[algorithm]?.test(hex) ?? true;
+}
+
 /**
  * Writes a reference back as text, fully qualified (`registry/repository[:tag][@digest]`),
  * with Docker Hub spelled `docker.io` as people write it.

@@ -7,7 +7,8 @@ import { ConvergeError, type ConvergeErrorOptions } from '@converge/core';
  * - `INVALID_IMAGE_REFERENCE` — an image reference a container runtime would refuse; `data.image`.
  * - `OCI_INVALID_URL` — an `oci://` URL that does not name a registry and repository (or a tag
  *   where one is needed); `data.url`.
- * - `OCI_INVALID_OPTIONS` — options that contradict each other (two refs, no content to push…).
+ * - `OCI_INVALID_OPTIONS` — options that contradict each other (two refs, no content to push…),
+ *   or a tag or digest that is not one by its grammar.
  * - `OCI_NOT_FOUND` — the registry has no such repository, tag, manifest or blob (HTTP 404).
  * - `OCI_NO_MATCHING_TAG` — no tag of the repository satisfies the semver range; `data.range`.
  * - `OCI_DENIED` — the registry or its token service refused the credentials, or there were
@@ -17,14 +18,15 @@ import { ConvergeError, type ConvergeErrorOptions } from '@converge/core';
  * - `OCI_REGISTRY_ERROR` — any other answer the protocol does not allow (5xx after retries,
  *   malformed JSON); retryable for 5xx and 429.
  * - `OCI_DIGEST_MISMATCH` — content whose sha256 is not the digest that named it.
- * - `OCI_TOO_LARGE` — a manifest, layer or unpacked artifact larger than its limit.
+ * - `OCI_TOO_LARGE` — a manifest, layer, tag list or unpacked artifact larger than its limit.
  * - `OCI_UNSAFE_ARCHIVE` — an artifact layer with a path that leaves the artifact, a link
  *   pointing outside it, or a device/FIFO entry.
  * - `OCI_UNSUPPORTED_ARTIFACT` — a manifest this package cannot turn into files (an index, no
  *   tar layer, several layers and none of Flux's content type).
  * - `OCI_CREDENTIALS` — a Docker config file that cannot be used (unreadable, malformed, or
  *   relying on a credential helper).
- * - `OCI_REDIRECT_REFUSED` — the registry redirected to plain HTTP, or too many times.
+ * - `OCI_REDIRECT_REFUSED` — the registry redirected (or pointed a tag-list `Link` or an upload
+ *   `Location`) to plain HTTP elsewhere, or redirected too many times.
  * - `OCI_SIGNATURE_INVALID` — signature verification was asked for, and the artifact has no
  *   signature that verifies with the keys given for its digest.
  * - `REGISTRY_NOT_FOUND`, `REGISTRY_START_FAILED`, `REGISTRY_PUSH_FAILED` — the test registry of

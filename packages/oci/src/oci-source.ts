@@ -2,6 +2,7 @@ import { memoryFileTree, type Artifact, type Clock, type Source, type SourceCall
 import semver from 'semver';
 import { verifyCosignSignature, type CosignVerification } from './cosign-verify.js';
 import type { OciAuth } from './credentials.js';
+import { isTag } from './image-reference.js';
 import { clientFor } from './internal/client-for.js';
 import { ociArtifactLayer } from './internal/artifact-layer.js';
 import { unpackTar } from './internal/tar-archive.js';
@@ -74,6 +75,7 @@ export function ociSource(options: OciSourceOptions): Source {
   }
   const refs = Object.keys(ref).filter((k) => (ref as Record<string, unknown>)[k] !== undefined);
   if (refs.length !== 1) throw new OciError('OCI_INVALID_OPTIONS', `ociSource: ref needs exactly one of tag, semver or digest (got ${refs.join(', ') || 'none'})`);
+  if ('tag' in ref && !isTag(ref.tag)) throw new OciError('OCI_INVALID_OPTIONS', `ociSource: ref.tag ${JSON.stringify(ref.tag)} is not a tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})`);
   if ('semver' in ref && !semver.validRange(ref.semver)) throw new OciError('OCI_INVALID_OPTIONS', `ociSource: ref.semver ${JSON.stringify(ref.semver)} is not a semver range`);
   if ('digest' in ref && !/^sha256:[a-f0-9]{64}$/.test(ref.digest)) throw new OciError('OCI_INVALID_OPTIONS', `ociSource: ref.digest ${JSON.stringify(ref.digest)} is not sha256:<64 hex digits>`);
 
@@ -111,7 +113,8 @@ export function ociSource(options: OciSourceOptions): Source {
       if (layer.size > maxLayerBytes) {
         throw new OciError('OCI_TOO_LARGE', `${label}@${digest}: its layer is ${layer.size} bytes, more than the ${maxLayerBytes} allowed (maxLayerBytes)`, { data: { maxBytes: maxLayerBytes } });
       }
-      const archive = await client.blob(repository, layer.digest, { ...call, maxBytes: maxLayerBytes });
+      // The declared size bounds the download: a registry sending more than the manifest says is refused.
+      const archive = await client.blob(repository, layer.digest, { ...call, maxBytes: layer.size });
       const files = await unpackTar(
         archive,
         { maxBytes: options.maxUnpackedBytes ?? 256 * 1024 * 1024, maxFiles: options.maxFiles ?? 100_000 },
@@ -126,6 +129,7 @@ export function ociSource(options: OciSourceOptions): Source {
 function newestMatching(tags: readonly string[], range: string): string | undefined {
   const byVersion = new Map<string, string>();
   for (const tag of tags) {
+    if (!isTag(tag)) continue;
     const version = semver.valid(tag.replace(/_/g, '+'), { loose: true });
     if (version && !byVersion.has(version)) byVersion.set(version, tag);
   }

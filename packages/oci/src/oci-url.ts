@@ -13,7 +13,10 @@ import { OciError } from './oci-error.js';
  * ```
  */
 export function parseOciUrl(url: string): ImageReference {
-  const invalid = (why: string) => new OciError('OCI_INVALID_URL', `invalid OCI URL ${JSON.stringify(url)}: ${why}`, { data: { url } });
+  // Credentials written into the URL (`oci://user:password@host/…`) are never repeated.
+  const shown = url.replace(/^([a-z]+:\/\/)[^/@]*@/i, '$1***@');
+  const invalid = (why: string) => new OciError('OCI_INVALID_URL', `invalid OCI URL ${JSON.stringify(shown)}: ${why}`, { data: { url: shown } });
+  if (shown !== url) throw invalid('credentials do not belong in the URL; pass them in `auth`');
   if (!url.startsWith('oci://')) throw invalid('expected oci://<registry>/<repository>');
   const rest = url.slice('oci://'.length);
   const slash = rest.indexOf('/');

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { sleep, systemClock, type Clock } from '@converge/core';
 import type { RegistryCredentials } from './credentials.js';
+import { isDigest, isTag } from './image-reference.js';
 import { parseChallenges, type Challenge } from './internal/challenge.js';
 import { describeNetworkError } from './internal/network-error.js';
 import { readBounded } from './internal/read-bounded.js';
@@ -94,7 +95,7 @@ export interface RegistryReadOptions extends RegistryCallOptions {
 const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 const MAX_BLOB_BYTES = 64 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
-const MAX_TAG_PAGES = 100;
+const MAX_TAG_PAGES = 1000;
 const RETRY_STATUSES = new Set([429, 502, 503, 504]);
 
 interface SentAuth {
@@ -137,6 +138,8 @@ export class RegistryClient {
   readonly registry: string;
   readonly #o: Required<Omit<RegistryClientOptions, 'credentials'>> & { credentials: RegistryCredentials | undefined };
   readonly #base: string;
+  /** The registry's host as URLs spell it (lowercase, no default port), to compare with where a request goes. */
+  readonly #host: string;
   readonly #tokens = new Map<string, Promise<string>>();
   #basic = false;
 
@@ -153,6 +156,7 @@ export class RegistryClient {
       clock: options.clock ?? systemClock,
     };
     this.#base = `${this.#o.insecure ? 'http' : 'https'}://${options.registry}`;
+    this.#host = new URL(this.#base).host;
   }
 
   /**
@@ -161,19 +165,19 @@ export class RegistryClient {
    * @throws {@link OciError} `OCI_NOT_FOUND`, `OCI_DENIED`, `OCI_UNREACHABLE`, `OCI_REGISTRY_ERROR`.
    */
   async resolve(repository: string, reference: string, options: RegistryCallOptions = {}): Promise<ResolvedManifest> {
-    const url = this.#url(repository, `manifests/${reference}`);
     const what = `the manifest ${repository}:${reference}`;
+    const url = this.#url(repository, 'manifests', reference, what);
     const headers = { accept: MANIFEST_MEDIA_TYPES.join(', ') };
     let res = await this.#request({ method: 'HEAD', url, scope: pull(repository), headers, ...this.#signal(options) }, what);
     if (res.status === 405 || res.status === 501) {
       await res.body?.cancel();
       res = await this.#request({ method: 'GET', url, scope: pull(repository), headers, ...this.#signal(options) }, what);
       const bytes = await this.#body(res, what, MAX_MANIFEST_BYTES);
-      return withMediaType({ digest: res.headers.get('docker-content-digest') ?? sha256(bytes) }, res);
+      return withMediaType({ digest: this.#answeredDigest(res.headers.get('docker-content-digest') ?? sha256(bytes), reference, what) }, res);
     }
     await res.body?.cancel();
     const digest = res.headers.get('docker-content-digest');
-    if (digest) return withMediaType({ digest }, res);
+    if (digest) return withMediaType({ digest: this.#answeredDigest(digest, reference, what) }, res);
     // The header is optional in the spec: hash the manifest itself.
     const { digest: computed, mediaType } = await this.manifest(repository, reference, options);
     return { digest: computed, mediaType };
@@ -181,27 +185,26 @@ export class RegistryClient {
 
   /**
    * `GET /v2/<repository>/manifests/<reference>`: the manifest's bytes and JSON. When the
-   * reference is a digest, the bytes must hash to it.
+   * reference is a digest, the bytes must hash to it (sha256 or sha512; another algorithm cannot
+   * be checked and is refused).
    * @throws {@link OciError} as {@link RegistryClient.resolve}, and `OCI_DIGEST_MISMATCH`, `OCI_TOO_LARGE`.
    */
   async manifest(repository: string, reference: string, options: RegistryReadOptions = {}): Promise<FetchedManifest> {
     const what = `the manifest ${repository}:${reference}`;
     const res = await this.#request(
-      { method: 'GET', url: this.#url(repository, `manifests/${reference}`), scope: pull(repository), headers: { accept: MANIFEST_MEDIA_TYPES.join(', ') }, ...this.#signal(options) },
+      { method: 'GET', url: this.#url(repository, 'manifests', reference, what), scope: pull(repository), headers: { accept: MANIFEST_MEDIA_TYPES.join(', ') }, ...this.#signal(options) },
       what,
     );
     const bytes = await this.#body(res, what, options.maxBytes ?? MAX_MANIFEST_BYTES);
     const digest = sha256(bytes);
-    if (reference.startsWith('sha256:') && reference !== digest) {
-      throw new OciError('OCI_DIGEST_MISMATCH', `${what} hashes to ${digest}, not the digest that named it`, { data: { repository, expected: reference, actual: digest } });
+    if (reference.includes(':')) {
+      const algorithm = reference.slice(0, reference.indexOf(':'));
+      const actual = algorithm === 'sha512' ? `sha512:${createHash('sha512').update(bytes).digest('hex')}` : digest;
+      if (actual !== reference) {
+        throw new OciError('OCI_DIGEST_MISMATCH', `${what} hashes to ${actual}, not the digest that named it`, { data: { repository, expected: reference, actual } });
+      }
     }
-    let json: OciManifest;
-    try {
-      json = JSON.parse(Buffer.from(bytes).toString('utf8')) as OciManifest;
-    } catch {
-      throw new OciError('OCI_REGISTRY_ERROR', `${what} is not JSON`, { data: { repository, reference } });
-    }
-    if (typeof json !== 'object' || json === null) throw new OciError('OCI_REGISTRY_ERROR', `${what} is not a JSON object`, { data: { repository, reference } });
+    const json = this.#jsonObject(bytes, what) as OciManifest;
     const mediaType = json.mediaType ?? res.headers.get('content-type')?.split(';')[0] ?? 'application/vnd.oci.image.manifest.v1+json';
     return { digest, mediaType, bytes, json };
   }
@@ -212,7 +215,7 @@ export class RegistryClient {
    */
   async blob(repository: string, digest: string, options: RegistryReadOptions = {}): Promise<Uint8Array> {
     const what = `the blob ${digest} of ${repository}`;
-    const res = await this.#request({ method: 'GET', url: this.#url(repository, `blobs/${digest}`), scope: pull(repository), ...this.#signal(options) }, what);
+    const res = await this.#request({ method: 'GET', url: this.#url(repository, 'blobs', digest, what), scope: pull(repository), ...this.#signal(options) }, what);
     const bytes = await this.#body(res, what, options.maxBytes ?? MAX_BLOB_BYTES);
     const actual = sha256(bytes);
     if (actual !== digest) {
@@ -222,17 +225,22 @@ export class RegistryClient {
   }
 
   /**
-   * `GET /v2/<repository>/tags/list`, following the `Link` header across pages.
-   * @throws {@link OciError} as {@link RegistryClient.resolve}.
+   * `GET /v2/<repository>/tags/list`, following the `Link` header across pages (at most
+   * 1000; a list that is longer or whose pages loop fails rather than being read in part).
+   * @throws {@link OciError} as {@link RegistryClient.resolve}, and `OCI_TOO_LARGE`.
    */
   async tags(repository: string, options: RegistryCallOptions = {}): Promise<string[]> {
     const tags: string[] = [];
-    let url: URL | undefined = this.#url(repository, 'tags/list');
-    for (let page = 0; url && page < MAX_TAG_PAGES; page++) {
-      const what = `the tags of ${repository}`;
+    const what = `the tags of ${repository}`;
+    const pages = new Set<string>();
+    let url: URL | undefined = new URL(`${this.#base}/v2/${repository}/tags/list`);
+    while (url) {
+      if (pages.has(url.href)) throw this.#fail('OCI_REGISTRY_ERROR', 'the tag list pages loop (a Link header points back at a page already read)', what);
+      if (pages.size >= MAX_TAG_PAGES) throw this.#fail('OCI_TOO_LARGE', `the tag list has more than ${MAX_TAG_PAGES} pages`, what);
+      pages.add(url.href);
       const res = await this.#request({ method: 'GET', url, scope: pull(repository), headers: { accept: 'application/json' }, ...this.#signal(options) }, what);
-      const body = JSON.parse(Buffer.from(await this.#body(res, what, MAX_MANIFEST_BYTES)).toString('utf8')) as { tags?: unknown };
-      if (Array.isArray(body.tags)) tags.push(...body.tags.filter((t): t is string => typeof t === 'string'));
+      const body = this.#jsonObject(await this.#body(res, what, MAX_MANIFEST_BYTES), what);
+      if (Array.isArray(body['tags'])) tags.push(...body['tags'].filter((t): t is string => typeof t === 'string'));
       const next = /<([^>]+)>;\s*rel="?next"?/.exec(res.headers.get('link') ?? '')?.[1];
       url = next ? new URL(next, this.#base) : undefined;
     }
@@ -248,10 +256,10 @@ export class RegistryClient {
     const digest = sha256(content);
     const descriptor = { mediaType: 'application/octet-stream', digest, size: content.byteLength };
     const what = `the blob ${digest} of ${repository}`;
-    const head = await this.#request({ method: 'HEAD', url: this.#url(repository, `blobs/${digest}`), scope: push(repository), ...this.#signal(options) }, what, [404]);
+    const head = await this.#request({ method: 'HEAD', url: this.#url(repository, 'blobs', digest, what), scope: push(repository), ...this.#signal(options) }, what, [404]);
     await head.body?.cancel();
     if (head.ok) return { ...descriptor, existed: true };
-    const start = await this.#request({ method: 'POST', url: this.#url(repository, 'blobs/uploads/'), scope: push(repository), ...this.#signal(options) }, `an upload to ${repository}`);
+    const start = await this.#request({ method: 'POST', url: new URL(`${this.#base}/v2/${repository}/blobs/uploads/`), scope: push(repository), ...this.#signal(options) }, `an upload to ${repository}`);
     await start.body?.cancel();
     const location = start.headers.get('location');
     if (!location) throw new OciError('OCI_REGISTRY_ERROR', `the registry started an upload to ${repository} without a Location`, { data: { repository } });
@@ -270,16 +278,44 @@ export class RegistryClient {
    * @throws {@link OciError} as {@link RegistryClient.pushBlob}.
    */
   async pushManifest(repository: string, reference: string, mediaType: string, content: Uint8Array, options: RegistryCallOptions = {}): Promise<string> {
+    const what = `the manifest ${repository}:${reference}`;
     const res = await this.#request(
-      { method: 'PUT', url: this.#url(repository, `manifests/${reference}`), scope: push(repository), headers: { 'content-type': mediaType }, body: content, ...this.#signal(options) },
-      `the manifest ${repository}:${reference}`,
+      { method: 'PUT', url: this.#url(repository, 'manifests', reference, what), scope: push(repository), headers: { 'content-type': mediaType }, body: content, ...this.#signal(options) },
+      what,
     );
     await res.body?.cancel();
     return sha256(content);
   }
 
-  #url(repository: string, rest: string): URL {
-    return new URL(`${this.#base}/v2/${repository}/${rest}`);
+  /** The URL of a manifest or blob; a reference that is neither a tag nor a digest (`../x`, `a?b`) is refused, so it cannot reach another path. */
+  #url(repository: string, kind: 'manifests' | 'blobs', reference: string, what: string): URL {
+    if (!isDigest(reference) && (kind === 'blobs' || !isTag(reference))) {
+      throw new OciError('OCI_INVALID_OPTIONS', `${this.registry}: ${JSON.stringify(reference)} is not a ${kind === 'blobs' ? 'digest' : 'tag or digest'} (${what})`, {
+        data: { registry: this.registry, repository, reference },
+      });
+    }
+    return new URL(`${this.#base}/v2/${repository}/${kind}/${reference}`);
+  }
+
+  /** The digest a registry answered for `reference`: well formed, and the reference itself when that is a digest. */
+  #answeredDigest(digest: string, reference: string, what: string): string {
+    if (!isDigest(digest)) throw this.#fail('OCI_REGISTRY_ERROR', `answered with a malformed Docker-Content-Digest ${JSON.stringify(digest.slice(0, 80))}`, what);
+    if (isDigest(reference) && digest !== reference) {
+      throw new OciError('OCI_DIGEST_MISMATCH', `${this.registry}: answered ${digest} for ${what}`, { data: { registry: this.registry, expected: reference, actual: digest } });
+    }
+    return digest;
+  }
+
+  /** `bytes` parsed as a JSON object; anything else is `OCI_REGISTRY_ERROR`, without the text (a parse error quotes it, and it may echo credentials). */
+  #jsonObject(bytes: Uint8Array, what: string): Record<string, unknown> {
+    let value: unknown;
+    try {
+      value = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    } catch {
+      value = undefined;
+    }
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw this.#fail('OCI_REGISTRY_ERROR', 'answered with something that is not a JSON object', what);
+    return value as Record<string, unknown>;
   }
 
   #signal(options: RegistryCallOptions): { signal: AbortSignal } {
@@ -331,13 +367,18 @@ export class RegistryClient {
 
   /**
    * Sends `req`, following redirects by hand: the `Authorization` header goes only to the
-   * registry's own host, and no redirect leads from TLS (or from the registry) to plain HTTP
-   * elsewhere.
+   * registry's own host, and no request (a redirect, or a URL the registry named in `Link` or
+   * `Location`) leads from TLS (or from the registry) to plain HTTP elsewhere.
    */
   async #follow(req: Request, authorization: string | undefined): Promise<Response> {
     let url = req.url;
     for (let hop = 0; ; hop++) {
-      const toRegistry = url.host === this.registry;
+      if (url.protocol !== 'https:' && !(url.protocol === 'http:' && this.#o.insecure && url.host === this.#host)) {
+        throw new OciError('OCI_REDIRECT_REFUSED', `${this.registry} pointed to ${url.protocol}//${url.host}; only HTTPS is followed off the registry`, {
+          data: { registry: this.registry, to: url.host },
+        });
+      }
+      const toRegistry = url.host === this.#host;
       const headers: Record<string, string> = { ...req.headers };
       if (authorization && toRegistry) headers['authorization'] = authorization;
       const res = await this.#o.fetch(url, {
@@ -350,14 +391,8 @@ export class RegistryClient {
       const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
       if (!location) return res;
       await res.body?.cancel();
-      const next = new URL(location, url);
       if (hop >= MAX_REDIRECTS) throw new OciError('OCI_REDIRECT_REFUSED', `${this.registry} redirected more than ${MAX_REDIRECTS} times`, { data: { registry: this.registry } });
-      if (next.protocol !== 'https:' && !(next.protocol === 'http:' && this.#o.insecure && next.host === this.registry)) {
-        throw new OciError('OCI_REDIRECT_REFUSED', `${this.registry} redirected to ${next.protocol}//${next.host}; only HTTPS redirects are followed`, {
-          data: { registry: this.registry, to: next.host },
-        });
-      }
-      url = next;
+      url = new URL(location, url);
     }
   }
 
@@ -428,7 +463,7 @@ export class RegistryClient {
     for (const s of scope.split(' ')) if (s) url.searchParams.append('scope', s);
     const headers: Record<string, string> = { accept: 'application/json' };
     const c = this.#o.credentials;
-    const mayCarryCredentials = url.protocol === 'https:' || (this.#o.insecure && url.host === this.registry) || this.#o.insecureHosts.includes(url.host);
+    const mayCarryCredentials = url.protocol === 'https:' || (this.#o.insecure && url.host === this.#host) || this.#o.insecureHosts.includes(url.host);
     if (c && 'username' in c && mayCarryCredentials) headers['authorization'] = basic(c);
     let res: Response;
     try {
@@ -450,8 +485,8 @@ export class RegistryClient {
       await res.body?.cancel();
       throw this.#fail('OCI_REGISTRY_ERROR', `the token service answered HTTP ${res.status}`, undefined, { status: res.status, retryable: res.status >= 500 || res.status === 429 });
     }
-    const body = JSON.parse(Buffer.from(await readBounded(res, 1024 * 1024, 'a token')).toString('utf8')) as { token?: unknown; access_token?: unknown };
-    const token = typeof body.token === 'string' ? body.token : typeof body.access_token === 'string' ? body.access_token : undefined;
+    const body = this.#jsonObject(await this.#body(res, 'a token', 1024 * 1024), `its token service ${url.host}`);
+    const token = typeof body['token'] === 'string' ? body['token'] : typeof body['access_token'] === 'string' ? body['access_token'] : undefined;
     if (!token) throw this.#fail('OCI_DENIED', 'the token service answered without a token');
     return token;
   }

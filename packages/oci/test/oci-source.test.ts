@@ -1,16 +1,16 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { createReconciler, yamlFiles, type Artifact } from '@converge/core';
 import { MemorySink } from '@converge/core/testing';
-import tar, { type Header } from 'tar-stream';
+import type { Header } from 'tar-stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FLUX_CONFIG_MEDIA_TYPE, FLUX_CONTENT_MEDIA_TYPE } from '../src/artifact-media-types.js';
 import { ociSource } from '../src/oci-source.js';
 import { pushArtifact } from '../src/push-artifact.js';
 import { RegistryClient } from '../src/registry-client.js';
 import { startRegistry, type TestRegistry } from '../src/testing/registry-server.js';
+import { tarLayer as tarGz } from './support/tar-layer.js';
 
 const configMap = (name: string, value: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${name}\n  namespace: demo\ndata:\n  value: "${value}"\n`;
 
@@ -18,23 +18,6 @@ async function filesOf(artifact: Artifact): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const path of await artifact.files.list()) out[path] = Buffer.from(await artifact.files.read(path)).toString('utf8');
   return out;
-}
-
-/** A tar.gz built entry by entry, to craft the layers a hostile pusher would. */
-async function tarGz(entries: Partial<Header>[], contents: (string | undefined)[]): Promise<Uint8Array> {
-  const pack = tar.pack();
-  const chunks: Buffer[] = [];
-  const done = (async () => {
-    for await (const c of pack) chunks.push(c as Buffer);
-  })();
-  entries.forEach((header, i) => {
-    const content = contents[i];
-    if (content === undefined) pack.entry(header as Header);
-    else pack.entry(header as Header, content);
-  });
-  pack.finalize();
-  await done;
-  return gzipSync(Buffer.concat(chunks));
 }
 
 /** Pushes a Flux-format artifact whose layer is `layer`, tagged. */

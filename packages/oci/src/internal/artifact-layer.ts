@@ -16,10 +16,12 @@ export function ociArtifactLayer(manifest: FetchedManifest, what: string, mediaT
       data: { mediaType: manifest.mediaType },
     });
   }
-  const layers = (manifest.json.layers ?? []).filter(
-    (l): l is OciDescriptor => typeof l?.mediaType === 'string' && typeof l.digest === 'string' && /^sha256:[a-f0-9]{64}$/.test(l.digest) && Number.isSafeInteger(l.size),
+  const listed: (OciDescriptor | null)[] = Array.isArray(manifest.json.layers) ? manifest.json.layers : [];
+  const layers = listed.filter(
+    (l): l is OciDescriptor => typeof l?.mediaType === 'string' && typeof l.digest === 'string' && /^sha256:[a-f0-9]{64}$/.test(l.digest) && Number.isSafeInteger(l.size) && l.size >= 0,
   );
-  const types = layers.map((l) => l.mediaType);
+  // Quoted: a media type is the pusher's text and may hold line breaks or terminal escapes.
+  const types = layers.map((l) => JSON.stringify(l.mediaType));
   const chosen = mediaType
     ? layers.find((l) => l.mediaType === mediaType)
     : (layers.find((l) => l.mediaType === FLUX_CONTENT_MEDIA_TYPE) ?? (layers.length === 1 && TAR_LAYER.test(layers[0]!.mediaType) ? layers[0] : undefined));
@@ -27,7 +29,7 @@ export function ociArtifactLayer(manifest: FetchedManifest, what: string, mediaT
     throw new OciError(
       'OCI_UNSUPPORTED_ARTIFACT',
       `${what} has no ${mediaType ?? 'Flux content layer or single tar layer'} (layers: ${types.join(', ') || 'none'})${mediaType ? '' : '; choose one with layerMediaType'}`,
-      { data: { layers: types } },
+      { data: { layers: layers.map((l) => l.mediaType) } },
     );
   }
   return chosen;

@@ -59,7 +59,8 @@ export async function unpackTar(archive: Uint8Array, limits: UnpackLimits, what:
     }
   }
   const files = new Map<string, Uint8Array>();
-  const links: { path: string; target: string }[] = [];
+  // By path, like files: a later entry of either kind replaces an earlier one of the same path, as tar extracts.
+  const links = new Map<string, string>();
   const extract = tar.extract();
   let total = 0;
   let count = 0;
@@ -74,8 +75,11 @@ export async function unpackTar(archive: Uint8Array, limits: UnpackLimits, what:
         continue;
       }
       if (type === 'symlink' || type === 'link') {
-        const target = type === 'symlink' ? posix.join(posix.dirname(path), header.linkname ?? '') : (header.linkname ?? '');
-        links.push({ path, target: safePath(target, what, path) });
+        const linkname = header.linkname ?? '';
+        // posix.join would read an absolute target as relative: check it first.
+        const target = type === 'symlink' && !linkname.startsWith('/') ? posix.join(posix.dirname(path), linkname) : linkname;
+        links.set(path, safePath(target, what, path));
+        files.delete(path);
         entry.resume();
         continue;
       }
@@ -89,6 +93,7 @@ export async function unpackTar(archive: Uint8Array, limits: UnpackLimits, what:
         chunks.push(chunk);
       }
       files.set(path, Buffer.concat(chunks));
+      links.delete(path);
     }
   })();
   Readable.from([Buffer.from(bytes)]).pipe(extract);
@@ -100,12 +105,12 @@ export async function unpackTar(archive: Uint8Array, limits: UnpackLimits, what:
     throw new OciError('OCI_UNSUPPORTED_ARTIFACT', `${what} is not a valid tar archive: ${(error as Error).message}`, { cause: error });
   }
   // Links resolve against the finished tree (a link may come before its target); chains of links too.
-  for (let round = 0; links.length > 0 && round < 8; round++) {
-    for (let i = links.length - 1; i >= 0; i--) {
-      const content = files.get(links[i]!.target);
+  for (let round = 0; links.size > 0 && round < 8; round++) {
+    for (const [path, target] of links) {
+      const content = files.get(target);
       if (content) {
-        files.set(links[i]!.path, content);
-        links.splice(i, 1);
+        files.set(path, content);
+        links.delete(path);
       }
     }
   }
