@@ -272,6 +272,11 @@ describe('hostile archives', () => {
     expect(Buffer.from(fileThenLink.get('x.yaml')!).toString()).toBe('target');
   });
 
+  it('a link to a folder adds nothing and fails nothing; the files of the folder stay where they are', async () => {
+    const files = await unpack(await tarOf([{ name: 'dir/a.yaml', type: 'file' }, { name: 'alias', type: 'symlink', linkname: 'dir' }, { name: 'up', type: 'symlink', linkname: '.' }], ['a', undefined, undefined]));
+    expect([...files.keys()]).toEqual(['dir/a.yaml']);
+  });
+
   it('refuses FIFOs and devices', async () => {
     for (const type of ['fifo', 'character-device', 'block-device'] as const) {
       await expect(unpack(await tarOf([{ name: 'dev', type }], [undefined])), type).rejects.toMatchObject({ code: 'OCI_UNSAFE_ARCHIVE' });
@@ -329,6 +334,13 @@ describe('hostile manifests', () => {
     await expect(client.manifest('acme/app', `blake3:${'a'.repeat(64)}`)).rejects.toMatchObject({ code: 'OCI_DIGEST_MISMATCH' });
     const sha512 = `sha512:${createHash('sha512').update('{"schemaVersion":2}').digest('hex')}`;
     await expect(client.manifest('acme/app', sha512)).resolves.toMatchObject({ json: { schemaVersion: 2 } });
+  });
+
+  it('a manifest that calls itself an index is refused as one, whatever else it holds', async () => {
+    const layer = await layerPromise;
+    const manifest = fluxManifest(layer, { mediaType: 'application/vnd.oci.image.index.v1+json' });
+    const registry = await artifactRegistry(manifest, { [sha256(layer)]: layer });
+    await expect(ociSource({ url: `oci://${registry.host}/acme/app`, ref: { tag: 'v1' }, insecure: true }).fetch()).rejects.toMatchObject({ code: 'OCI_UNSUPPORTED_ARTIFACT' });
   });
 
   it('prototype keys in a manifest change nothing', async () => {
