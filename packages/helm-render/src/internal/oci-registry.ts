@@ -65,7 +65,8 @@ export async function chartArchiveFromOci(
   const label = `${reference}:${tag}`;
 
   const manifest = await registryCall(() => client.manifest(name, tag, call), reference);
-  const layer = manifest.json.layers?.find((l) => l.mediaType === HELM_CHART_LAYER);
+  const layers = Array.isArray(manifest.json.layers) ? manifest.json.layers : [];
+  const layer = layers.find((l) => typeof l === 'object' && l !== null && l.mediaType === HELM_CHART_LAYER);
   const digest = layer?.digest?.replace(/^sha256:/, '');
   if (!layer || !digest) {
     throw helmError('HELM_CHART_INVALID', `${label} is not a Helm chart (no ${HELM_CHART_LAYER} layer)`, { reference });
