@@ -3,6 +3,7 @@ import { appFactory, type GitAppSpec } from '@converge/app-factory';
 import { directorySource, type Sink, type Source } from '@converge/core';
 import { createFleet, type Fleet } from '@converge/fleet';
 import { notifyOn, webhookNotifier } from '@converge/notify';
+import { forgeOf, reportCommitStatus } from '@converge/forge';
 import { gitSource } from '@converge/git-source';
 import type { AgentConfig } from './config.ts';
 import { createHttpApi } from './http-api.ts';
@@ -66,6 +67,16 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       })
     : undefined;
 
+  // Each application's deployments as commit statuses (`converge/<fleet>-<app>`) on the
+  // repository of its commits; a forge that fails is logged and never slows the fleet.
+  const statuses = config.forge
+    ? reportCommitStatus(fleet, {
+        forge: forgeOf(config.forge),
+        onWrite: (w) => deps.log('info', 'commit status set', { context: w.context, commit: w.sha, state: w.state }),
+        onError: (error, w) => deps.log('warn', 'commit status not set', { context: w.context, commit: w.sha, state: w.state, code: error.code, error: error.message }),
+      })
+    : undefined;
+
   const agent: Omit<Agent, 'url'> = {
     fleet,
     readiness() {
@@ -87,6 +98,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
       await deps.replicas?.stop();
       await notifications?.flush();
       notifications?.();
+      await statuses?.flush();
+      statuses?.();
       deps.log('info', 'agent stopped', { name: config.name });
     },
   };
@@ -110,6 +123,6 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
   if (!config.webhookSecret) deps.log('warn', 'POST /webhook accepts unsigned requests: set webhook.secretEnv', {});
   if (deps.replicas) deps.replicas.run(fleet);
   else fleet.start();
-  deps.log('info', 'agent started', { name: config.name, listen: url, notify: config.notify ? new URL(config.notify.url).origin : null });
+  deps.log('info', 'agent started', { name: config.name, listen: url, notify: config.notify ? new URL(config.notify.url).origin : null, forge: config.forge ? `${config.forge.kind}:${config.forge.repository}` : null });
   return { ...agent, url };
 }

@@ -27,6 +27,13 @@ export interface AgentConfig {
   /** Where to POST notifications (failed pass, recovered, drift corrected), and the HMAC secret to sign them with. */
   notify?: { url: string; secret?: string };
   /**
+   * Report each application's deployments as commit statuses (`converge/<name>-<app>`: pending,
+   * success, failure with the reason) on the repository the commits are in; the token comes
+   * from the variable `forge.tokenEnv` names. `url` is Gitea's address (required for gitea),
+   * GitLab's host, or GitHub Enterprise's API root.
+   */
+  forge?: { kind: 'gitea' | 'github' | 'gitlab'; url?: string; repository: string; token: string };
+  /**
    * The namespace holding the agent's inventories and Leases (it must exist). @default in a
    * pod, the pod's namespace (the service account's `namespace` file); elsewhere `converge-system`
    */
@@ -41,6 +48,8 @@ export interface AgentConfig {
   replicas?: { mode: 'leader' | 'shard'; lease?: LeaseTiming };
 }
 
+const FORGE_KINDS = ['gitea', 'github', 'gitlab'] as const;
+
 /** The configuration file is invalid; the message names the file and the field. */
 export class AgentConfigError extends Error {
   readonly code = 'AGENT_CONFIG_INVALID';
@@ -48,7 +57,7 @@ export class AgentConfigError extends Error {
 
 /**
  * Reads and checks the configuration; messages name the file and field. Secrets are never in
- * the file: `webhook.secretEnv`, `control.tokenEnv` and `notify.secretEnv` name environment variables.
+ * the file: `webhook.secretEnv`, `control.tokenEnv`, `notify.secretEnv` and `forge.tokenEnv` name environment variables.
  */
 export async function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = process.env): Promise<AgentConfig> {
   const raw = (parse(await readFile(path, 'utf8')) ?? {}) as Record<string, any>;
@@ -92,6 +101,17 @@ export async function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = pro
     const secret = secretFrom('notify.secretEnv', raw['notify'].secretEnv);
     notify = { url, ...(secret && { secret }) };
   }
+  let forge: AgentConfig['forge'];
+  if (raw['forge'] !== undefined) {
+    const given = (raw['forge'] ?? {}) as Record<string, unknown>;
+    const kind = FORGE_KINDS.find((k) => k === given['kind']) ?? fail(`forge.kind must be ${FORGE_KINDS.join(', ')}`);
+    const url = given['url'];
+    if (url !== undefined && (typeof url !== 'string' || !URL.canParse(url))) fail('forge.url must be an http(s) URL');
+    if (kind === 'gitea' && url === undefined) fail('forge.url is required for gitea');
+    const repository = typeof given['repository'] === 'string' && given['repository'].includes('/') ? given['repository'] : fail('forge.repository must be owner/name (GitLab: the project path)');
+    const token = secretFrom('forge.tokenEnv', given['tokenEnv']) ?? fail('forge.tokenEnv must name the environment variable holding the forge token');
+    forge = { kind, ...(typeof url === 'string' && { url }), repository, token };
+  }
   const namespace = raw['namespace'];
   if (namespace !== undefined && (typeof namespace !== 'string' || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace))) fail('namespace must be a namespace name');
   const mode = raw['replicas']?.mode;
@@ -110,6 +130,7 @@ export async function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = pro
     ...(webhookSecret && { webhookSecret }),
     ...(controlToken && { controlToken }),
     ...(notify && { notify }),
+    ...(forge && { forge }),
     ...(namespace !== undefined && { namespace }),
     ...(mode !== undefined && { replicas: { mode, ...(lease && { lease: lease as LeaseTiming }) } }),
   };

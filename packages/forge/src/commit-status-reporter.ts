@@ -1,11 +1,12 @@
-import { systemClock, sleep, toConvergeError, type Clock, type ConvergeError, type ReconcileEvent } from '@converge/core';
+import { systemClock, sleep, toConvergeError, type Clock, type ConvergeError } from '@converge/core';
+import type { FleetEvent } from '@converge/fleet';
 import { commitOf } from './commit-of.js';
 import type { CommitState, Forge } from './forge.js';
 
 /** Anything with reconciler events: a `Reconciler`, or a `Fleet` (its applications' events; its own `fleet.*` events are ignored). */
 export interface EventSource {
-  /** Subscribes to every event; returns the unsubscribe function. */
-  on(type: '*', fn: (event: ReconcileEvent) => void): () => void;
+  /** Subscribes to every event (a fleet's own `fleet.*` events among them); returns the unsubscribe function. */
+  on(type: '*', fn: (event: FleetEvent) => void): () => void;
 }
 
 /** One status write, as {@link ReportCommitStatusOptions.onWrite} sees it. */
