@@ -16,6 +16,7 @@ import { kubeSink } from '@converge/kube-sink';
 import { testEnvConnection, useTestEnv } from '@converge/kube-testenv/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { loadAgentConfig } from '../src/config.ts';
 import { SERVICE_ACCOUNT_DIR } from '../src/kube-config.ts';
 
 const example = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -78,6 +79,20 @@ describe('the Helm chart in deploy/, rendered and applied by Converge', () => {
     // Applied: the server holds every object the chart rendered.
     expect((await core.readNamespacedServiceAccount({ name: sa, namespace: agentNs })).metadata?.name).toBe(sa);
     expect((await admin.get(rendered.map(refOf))).length).toBe(rendered.length);
+  });
+
+  it('with agent.forge, the configuration reports commit statuses with the token from the Secret, and the agent accepts it', async () => {
+    const withForge = await chart({ ...namespaceScoped, secretName: 'agent-secrets', agent: { ...namespaceScoped.agent, forge: { kind: 'gitea', url: 'https://gitea.example.com', repository: 'platform/environments' } } })({ artifact: await directorySource(example).fetch() });
+    const of = (kind: string) => withForge.find((o) => o.kind === kind && o.metadata.name === sa) as KubeObject & { spec: any; data: Record<string, string> };
+    const text = of('ConfigMap').data['agent.yaml']!;
+    expect(parse(text)).toMatchObject({ forge: { kind: 'gitea', url: 'https://gitea.example.com', repository: 'platform/environments', tokenEnv: 'CONVERGE_FORGE_TOKEN' } });
+    expect(of('Deployment').spec.template.spec.containers[0].env).toContainEqual({ name: 'CONVERGE_FORGE_TOKEN', valueFrom: { secretKeyRef: { name: 'agent-secrets', key: 'forge-token' } } });
+    await writeFile(join(work, 'forge.yaml'), text);
+    const config = await loadAgentConfig(join(work, 'forge.yaml'), { CONVERGE_WEBHOOK_SECRET: 'w', CONVERGE_FORGE_TOKEN: 'forge-token-value' });
+    expect(config.forge).toEqual({ kind: 'gitea', url: 'https://gitea.example.com', repository: 'platform/environments', token: 'forge-token-value' });
+    // Without it, no forge section and no token variable.
+    expect(parse(agentYaml())).not.toHaveProperty('forge');
+    await expect(chart({ ...namespaceScoped, agent: { ...namespaceScoped.agent, forge: { kind: 'gitea', url: 'https://gitea.example.com', repository: 'a/b' } } })({ artifact: await directorySource(example).fetch() })).rejects.toThrow(/agent\.forge needs secretName/);
   });
 
   it('namespace scope: grants the agent its Leases and inventories at home, apply rights in its app namespaces, and nothing cluster-wide', async () => {
