@@ -116,34 +116,44 @@ export async function preparePass(c: PassConfig, memory: PassMemory, emit: Emit,
   emit({ type: 'revision.checked', revision, changed: revisionChanged });
 
   const reused = c.reuseRender && memory.rendered?.revision === revision;
-  if (!reused) {
-    const { objects, hooks, skipped } = await render(c, revision, signal);
-    memory.rendered = { revision, objects, hooks, sensitive: sensitiveValues([...objects, ...hooks.map((h) => h.object)]) };
-    for (const { ref, reason } of skipped) emit({ type: 'hook.skipped', ref, reason });
-  }
-  const { objects: desired, hooks } = memory.rendered!;
-  signal.throwIfAborted();
-  emit({ type: 'rendered', revision, objects: desired.length, reused });
-  if (desired.length === 0 && !c.allowEmpty) throw new EmptyDesiredStateError(c.name);
-
-  for (const gate of c.gates) {
-    const verdict = await inStage('gate', gate.name, () => gate.check(desired, { revision, signal }));
-    if (!verdict.ok) {
-      emit({ type: 'gate.blocked', gate: gate.name, message: verdict.message });
-      throw new GateError(gate.name, verdict.message, verdict.data);
-    }
-    emit({ type: 'gate.passed', gate: gate.name });
-  }
-
+  // The inventory is read while the revision renders: rendering is work on this process's CPU,
+  // the read (and, on a sink's first pass, its connection to the cluster) is waiting on the network.
+  const reading = new AbortController();
+  const stopReading = (): void => reading.abort(signal.reason);
+  signal.addEventListener('abort', stopReading, { once: true });
+  const inventoryRead = readRecorded(c, reading.signal);
+  inventoryRead.catch(() => undefined); // awaited below; a failure before then is not unhandled
   let recorded: ObjectRef[];
   let unreadable: string | undefined;
+  let desired: KubeObject[];
+  let hooks: Hook[];
   try {
-    recorded = (await c.sink.readInventory(c.name, { signal })) ?? [];
+    if (!reused) {
+      const rendered = await render(c, revision, signal);
+      memory.rendered = { revision, objects: rendered.objects, hooks: rendered.hooks, sensitive: sensitiveValues([...rendered.objects, ...rendered.hooks.map((h) => h.object)]) };
+      for (const { ref, reason } of rendered.skipped) emit({ type: 'hook.skipped', ref, reason });
+    }
+    ({ objects: desired, hooks } = memory.rendered!);
+    signal.throwIfAborted();
+    emit({ type: 'rendered', revision, objects: desired.length, reused });
+    if (desired.length === 0 && !c.allowEmpty) throw new EmptyDesiredStateError(c.name);
+
+    for (const gate of c.gates) {
+      const verdict = await inStage('gate', gate.name, () => gate.check(desired, { revision, signal }));
+      if (!verdict.ok) {
+        emit({ type: 'gate.blocked', gate: gate.name, message: verdict.message });
+        throw new GateError(gate.name, verdict.message, verdict.data);
+      }
+      emit({ type: 'gate.passed', gate: gate.name });
+    }
+    ({ recorded, unreadable } = await inventoryRead);
   } catch (error) {
-    // Nothing in the record can be trusted: rebuild it from what carries this reconciler's name.
-    if (!(error instanceof InventoryDamagedError) || !c.sink.findOwned) throw error;
-    recorded = await c.sink.findOwned(c.name, { signal });
-    unreadable = error.message;
+    // The pass ends here: the read is not left running past it, nor its failure unobserved.
+    reading.abort();
+    await inventoryRead.catch(() => undefined);
+    throw error;
+  } finally {
+    signal.removeEventListener('abort', stopReading);
   }
   const valid = recorded.filter((ref) => isValidRef(ref) && !c.sink.isReserved?.(ref));
   const inventory = unionRefs(await settleInventory(valid, new Scopes(desired, { sink: c.sink, signal }), c.sink));
@@ -168,6 +178,17 @@ export async function preparePass(c: PassConfig, memory: PassMemory, emit: Emit,
   emit({ type: 'planned', revision, counts: p.counts, dryRun: c.dryRun });
   const repaired = unreadable !== undefined || !sameRefs(recorded, inventory) || recorded.length !== inventory.length;
   return { revision, revisionChanged, desired, inventory, inventoryRepaired: repaired, plan: p, hooks };
+}
+
+/** The reconciler's recorded inventory; a damaged record is rebuilt from what carries its name (`unreadable` says why). */
+async function readRecorded(c: PassConfig, signal: AbortSignal): Promise<{ recorded: ObjectRef[]; unreadable?: string }> {
+  try {
+    return { recorded: (await c.sink.readInventory(c.name, { signal })) ?? [] };
+  } catch (error) {
+    // Nothing in the record can be trusted: rebuild it from what carries this reconciler's name.
+    if (!(error instanceof InventoryDamagedError) || !c.sink.findOwned) throw error;
+    return { recorded: await c.sink.findOwned(c.name, { signal }), unreadable: error.message };
+  }
 }
 
 /**

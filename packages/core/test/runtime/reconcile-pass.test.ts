@@ -4,6 +4,8 @@ import type { ReconcileEvent } from '../../src/events.js';
 import type { KubeObject } from '../../src/object.js';
 import { createReconciler } from '../../src/reconciler.js';
 import type { Gate } from '../../src/gate.js';
+import { RenderError } from '../../src/errors.js';
+import type { Renderer } from '../../src/renderer.js';
 import { MemorySink } from '../../src/testing/memory-sink.js';
 import { yamlFiles } from '../../src/yaml-files.js';
 import { configMap, fixtureRepo, namespace } from './fixture-repo.js';
@@ -158,6 +160,53 @@ describe('reconcile()', () => {
     const result = await reconciler.reconcile();
     expect(result.error).toMatchObject({ code: 'GATE_BLOCKED', retryable: true });
     expect(sink.calls.filter((c) => c.op === 'apply')).toEqual([]);
+  });
+
+  it('reads the inventory while the revision renders, so the read waits on the network during the parse', async () => {
+    let asked!: () => void;
+    const inventoryAsked = new Promise<void>((resolve) => (asked = resolve));
+    let readDuringRender = false;
+    const render: Renderer = async (input) => {
+      readDuringRender = await Promise.race([inventoryAsked.then(() => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), 2000))]);
+      return yamlFiles()(input);
+    };
+    const { sink, reconciler } = setup({ 'a.yaml': configMap('a', '1') }, { render });
+    const readInventory = sink.readInventory.bind(sink);
+    sink.readInventory = (owner, options) => (asked(), readInventory(owner, options));
+    expect(await reconciler.reconcile()).toMatchObject({ status: 'succeeded', counts: { created: 1 } });
+    expect(readDuringRender).toBe(true);
+  });
+
+  it('a render that fails ends the inventory read it overlapped, and fails with its own error', async () => {
+    let readAborted = false;
+    const render: Renderer = async () => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      throw new RenderError('broken chart');
+    };
+    const { sink, reconciler } = setup({ 'a.yaml': configMap('a', '1') }, { render });
+    sink.readInventory = (_owner, options) =>
+      new Promise((_resolve, reject) =>
+        options?.signal?.addEventListener('abort', () => {
+          readAborted = true;
+          reject(options.signal?.reason);
+        }),
+      );
+    const result = await reconciler.reconcile();
+    expect(result.error).toMatchObject({ code: 'RENDER_FAILED' });
+    expect(readAborted).toBe(true);
+  });
+
+  it('an inventory read that fails during the render fails the pass once the render is done', async () => {
+    const render: Renderer = async (input) => {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      return yamlFiles()(input);
+    };
+    const { sink, reconciler, events } = setup({ 'a.yaml': configMap('a', '1') }, { render });
+    sink.fail({ op: 'readInventory' });
+    const result = await reconciler.reconcile();
+    expect(result.error).toMatchObject({ code: 'SIMULATED_FAULT' });
+    expect(events.map((e) => e.type)).toContain('rendered');
+    expect(sink.writes).toBe(0);
   });
 
   it('reports an object owned by another reconciler instead of taking it over', async () => {
