@@ -127,6 +127,9 @@ export function yamlFiles(options: YamlFilesOptions = {}): Renderer {
         throw new ManifestSyntaxError(`${file}: not valid UTF-8 text; save it as UTF-8`, { file }, { cause: error });
       }
       objects.push(...parseManifests(text, file));
+      // Parsing is synchronous work; between files the process answers its I/O (a request the
+      // pass has in flight, watch events, a Lease renewal) instead of waiting for the whole render.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
     assertUnique(objects);
     return objects;

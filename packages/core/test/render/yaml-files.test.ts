@@ -32,6 +32,15 @@ describe('yamlFiles', () => {
     ]);
   });
 
+  it('lets the process answer its I/O between files instead of parsing them all in one go', async () => {
+    const cm = (name: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name} }\n`;
+    let done = false;
+    const rendering = yamlFiles()({ artifact: inMemory({ 'a.yaml': cm('a'), 'b.yaml': cm('b') }) }).then((objects) => ((done = true), objects));
+    const ranBeforeTheEnd = new Promise<boolean>((resolve) => setImmediate(() => resolve(!done)));
+    expect(await rendering).toHaveLength(2);
+    expect(await ranBeforeTheEnd).toBe(true);
+  });
+
   it('reports kustomization.yaml, Helm chart directories and .sourceignore through onSkip instead of applying them', async () => {
     const skipped: [string, string][] = [];
     const objects = await yamlFiles({ onSkip: (path, reason) => skipped.push([path, reason]) })({ artifact: await artifactOf('basic') });
