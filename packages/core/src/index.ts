@@ -101,6 +101,7 @@ export type { ShardMember, ShardedApp } from './rendezvous.js';
 export { rendezvousOwner, assignApps } from './rendezvous.js';
 export type { PassLoopOptions } from './pass-loop.js';
 export { PassLoop } from './pass-loop.js';
+export { cancelledPassError } from './cancelled-pass-error.js';
 export { guardSink } from './guarded-sink.js';
 export type { WriteGuard, NotLeaderData } from './write-guard.js';
 export { NotLeaderError, assertMayWrite } from './write-guard.js';

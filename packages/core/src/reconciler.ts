@@ -1,6 +1,7 @@
 import type { ChangeCounts } from './change.js';
 import { systemClock, type Clock } from './clock.js';
-import { AbortedError, PassTimeoutError, toConvergeError } from './errors.js';
+import { cancelledPassError } from './cancelled-pass-error.js';
+import { toConvergeError } from './errors.js';
 import type { PassReason, ReconcileEvent, ReconcileEventType } from './events.js';
 import type { Gate } from './gate.js';
 import type { IgnoreRule } from './ignore-rules.js';
@@ -239,10 +240,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     settled,
     timeoutMs: passTimeoutMs,
     cancelled: (reason) => {
-      const timedOut = reason instanceof Error && reason.name === 'TimeoutError';
-      const error = (state.lastError = timedOut
-        ? new PassTimeoutError(options.name, passTimeoutMs)
-        : new AbortedError(`${options.name}: the pass was cancelled${reason instanceof Error ? `: ${reason.message}` : ''}`));
+      const error = (state.lastError = cancelledPassError(options.name, passTimeoutMs, reason));
       return { status: 'failed', counts: { ...ZERO }, error, ...(state.lastAttemptedRevision && { revision: state.lastAttemptedRevision }) };
     },
   });

@@ -1,4 +1,5 @@
 import {
+  cancelledPassError,
   createReconciler,
   exponentialBackoff,
   guardSink,
@@ -72,6 +73,14 @@ export interface FleetOptions<TSpec extends AnyAppSpec = AppSpec> {
   jitter?: number;
   /** @default exponentialBackoff() */
   retry?: RetryPolicy;
+  /**
+   * Deadline of one fleet pass in ms: a fleet pass still running then is cancelled (its signal
+   * aborted) and fails with a retryable `PASS_TIMEOUT`; `stop()` waits for a fleet pass at most
+   * this long. In push mode (`reconcile()` on a fleet that is not started) the applications'
+   * passes run inside the fleet pass, so the deadline covers them too.
+   * @default 600000 (10 minutes)
+   */
+  passTimeoutMs?: number;
   /** @default systemClock */
   clock?: Clock;
   /** @default Math.random */
@@ -241,6 +250,7 @@ export function createFleet<TSpec extends AnyAppSpec>(options: FleetOptions<TSpe
   const sink = guardSink(options.sink, guardOf(recordApp), recordOwner);
   const isSuspended = (spec: TSpec): boolean => suspended || spec.suspend === true || suspendedApps.has(spec.name);
 
+  const passTimeoutMs = options.passTimeoutMs ?? 600_000;
   const loop: PassLoop<FleetResult> = new PassLoop({
     clock,
     intervalMs: options.interval ?? 60_000,
@@ -249,6 +259,8 @@ export function createFleet<TSpec extends AnyAppSpec>(options: FleetOptions<TSpe
     retry: options.retry ?? exponentialBackoff({ random }),
     run: (reason, signal) => oneAtATime(() => pass(reason, signal)),
     errorOf: (r) => (r.status === 'failed' ? r.error : undefined),
+    timeoutMs: passTimeoutMs,
+    cancelled: (reason) => ({ added: [], updated: [], removed: [], apps: {}, status: 'failed', error: (state.lastError = cancelledPassError(options.name, passTimeoutMs, reason)) }),
     settled: (result, next) => {
       if (result.status === 'failed') emit({ type: 'fleet.pass.failed', error: result.error, durationMs: clock.now() - passStartedAt, ...next, ...(result.revision && { revision: result.revision }) });
     },
@@ -257,6 +269,9 @@ export function createFleet<TSpec extends AnyAppSpec>(options: FleetOptions<TSpe
   async function pass(reason: PassReason, signal: AbortSignal): Promise<FleetResult> {
     const done: FleetResultBase = { added: [], updated: [], removed: [], apps: {} };
     if (loop.suspended) return { ...done, status: 'skipped' };
+    // Push mode (`reconcile()` on a fleet that is not started) runs every application's pass
+    // in this pass. Decided now: stop() during a pull-mode pass must not turn it into one.
+    const push = !loop.running;
     const startedAt = (passStartedAt = clock.now());
     emit({ type: 'fleet.pass.started', reason });
     let revision: string | undefined;
@@ -266,9 +281,9 @@ export function createFleet<TSpec extends AnyAppSpec>(options: FleetOptions<TSpe
       const artifact = await options.source.fetch(revision, { signal });
       const specs = (await readAppSpecFiles(artifact.files, options.path)).map(({ file, spec }) => parse(spec, file));
       checkDependencies(specs);
-      await sync(specs, done);
+      await sync(specs, done, signal);
       declared = new Set(specs.map((s) => s.name));
-      if (!loop.running) await reconcileAll(specs, done);
+      if (push && !loop.running) await reconcileAll(specs, done, signal);
       state.lastAppliedRevision = revision;
       delete state.lastError;
       emit({ type: 'fleet.pass.succeeded', revision, apps: specs.length, added: done.added, updated: done.updated, removed: done.removed, durationMs: clock.now() - startedAt });
@@ -288,11 +303,11 @@ export function createFleet<TSpec extends AnyAppSpec>(options: FleetOptions<TSpe
     }
   }
 
-  async function sync(specs: TSpec[], result: FleetResultBase): Promise<void> {
+  async function sync(specs: TSpec[], result: FleetResultBase, signal: AbortSignal): Promise<void> {
     const wanted = new Map(specs.map((s) => [s.name, s]));
     // Applications recorded by an earlier run (this process or one before a restart) whose files
     // are gone: torn down like any other removal, so nothing is orphaned across restarts.
-    recorded = await readRecord();
+    recorded = await readRecord(signal);
     // The record says which applications are suspended (another replica may have changed it);
     // a suspension ends with its application.
     suspendedApps = new Set(recorded.suspended.filter((name) => wanted.has(name)));
@@ -301,9 +316,9 @@ export function createFleet<TSpec extends AnyAppSpec>(options: FleetOptions<TSpe
       if (!wanted.has(app.name) && !children.has(app.name) && !leaving.has(app.name) && (shard?.owns(app) ?? true)) leaving.set(app.name, app);
     }
     // Sharded, applications other replicas are still tearing down stay recorded until they are gone.
-    const othersLeaving = shard ? await stillLeaving(recorded.apps.filter((a) => !wanted.has(a.name) && !leaving.has(a.name) && !children.has(a.name))) : [];
+    const othersLeaving = shard ? await stillLeaving(recorded.apps.filter((a) => !wanted.has(a.name) && !leaving.has(a.name) && !children.has(a.name)), signal) : [];
     // Record every application before any of them applies anything.
-    await record([...specs, ...leaving.values(), ...[...children.values()].map((c) => c.spec), ...othersLeaving]);
+    await record([...specs, ...leaving.values(), ...[...children.values()].map((c) => c.spec), ...othersLeaving], suspendedApps, signal);
     for (const [app, child] of children) {
       const spec = wanted.get(app);
       if (!spec) {
@@ -323,7 +338,7 @@ export function createFleet<TSpec extends AnyAppSpec>(options: FleetOptions<TSpe
         leaving.delete(app);
         continue;
       }
-      const error = await teardown(spec);
+      const error = await teardown(spec, signal);
       if (error) emit({ type: 'app.removeFailed', app, error });
       else {
         leaving.delete(app);
@@ -350,7 +365,7 @@ export function createFleet<TSpec extends AnyAppSpec>(options: FleetOptions<TSpe
       // A suspended application is started too: it waits, suspended, for its resume.
       if (loop.running) child.reconciler.start();
     }
-    await record([...specs, ...leaving.values(), ...othersLeaving]);
+    await record([...specs, ...leaving.values(), ...othersLeaving], suspendedApps, signal);
   }
 
   /** Suspends or resumes a running application as the fleet says it should be now (e.g. after another replica changed the record). */
@@ -366,31 +381,31 @@ export function createFleet<TSpec extends AnyAppSpec>(options: FleetOptions<TSpe
    * suspended ones) if it differs from what is recorded. Sharded, only the replica owning the
    * record writes it.
    */
-  async function record(apps: RecordedApp[], suspensions = suspendedApps): Promise<void> {
+  async function record(apps: RecordedApp[], suspensions = suspendedApps, signal?: AbortSignal): Promise<void> {
     if (shard && !shard.owns(recordApp)) return;
     const byName = new Map(apps.map((a) => [a.name, { name: a.name, ...(a.shard && { shard: a.shard }) }]));
     const next: FleetRecord = { apps: [...byName.values()], suspended: [...suspensions].filter((name) => byName.has(name)) };
     if (recordKey(next) === recordKey(recorded)) return;
-    await sink.writeInventory(recordOwner, recordRefs(next));
+    await sink.writeInventory(recordOwner, recordRefs(next), { signal });
     recorded = next;
   }
 
   /** The fleet's record. Sharded, another replica may have rewritten it since this one read it: that is read again, not an error. */
-  async function readRecord(): Promise<FleetRecord> {
+  async function readRecord(signal: AbortSignal): Promise<FleetRecord> {
     try {
-      return recordOf((await sink.readInventory(recordOwner)) ?? []);
+      return recordOf((await sink.readInventory(recordOwner, { signal })) ?? []);
     } catch (error) {
       if (!shard || toConvergeError(error).code !== 'CONCURRENT_WRITER') throw error;
-      return recordOf((await sink.readInventory(recordOwner)) ?? []);
+      return recordOf((await sink.readInventory(recordOwner, { signal })) ?? []);
     }
   }
 
   /** Of recorded, removed applications another replica tears down, those whose inventory is not gone yet. */
-  async function stillLeaving(apps: RecordedApp[]): Promise<RecordedApp[]> {
+  async function stillLeaving(apps: RecordedApp[], signal: AbortSignal): Promise<RecordedApp[]> {
     if (!shard?.owns(recordApp)) return [];
     const out: RecordedApp[] = [];
     for (const app of apps) {
-      const inventory = await options.sink.readInventory(childName(app.name));
+      const inventory = await options.sink.readInventory(childName(app.name), { signal });
       if (inventory !== undefined && inventory.length > 0) out.push(app);
     }
     return out;
@@ -441,29 +456,29 @@ export function createFleet<TSpec extends AnyAppSpec>(options: FleetOptions<TSpe
    * Prunes everything a removed application applied, by running it once with nothing desired,
    * then removes its (now empty) inventory record where the sink can.
    */
-  async function teardown(app: RecordedApp): Promise<ConvergeError | undefined> {
+  async function teardown(app: RecordedApp, signal: AbortSignal): Promise<ConvergeError | undefined> {
     const id = `${options.name}/removed/${app.name}`;
     const nothing: Source = { id, latestRevision: async () => 'removed', fetch: async () => ({ source: id, revision: 'removed', files: memoryFileTree({}) }) };
     // Tearing down a removed application deletes all of it by definition: no prune budget.
     const guard = guardOf(app);
     const reconciler = createReconciler({ name: childName(app.name), source: nothing, render: async () => [], sink: options.sink, prune: true, allowEmpty: true, pruneBudget: false, clock, ...(guard && { writeGuard: guard }) });
     const off = reconciler.on('*', (e) => events.emit(e));
-    const result = await reconciler.reconcile();
+    const result = await reconciler.reconcile({ signal });
     off();
     if (result.error) return result.error;
     try {
-      await guardSink(options.sink, guard, childName(app.name)).deleteInventory?.(childName(app.name));
+      await guardSink(options.sink, guard, childName(app.name)).deleteInventory?.(childName(app.name), { signal });
     } catch (thrown) {
       return toConvergeError(thrown);
     }
     return undefined;
   }
 
-  async function reconcileAll(specs: TSpec[], result: FleetResultBase): Promise<void> {
+  async function reconcileAll(specs: TSpec[], result: FleetResultBase, signal: AbortSignal): Promise<void> {
     for (const spec of dependencyOrder(specs)) {
       const child = children.get(spec.name);
       // Sharded: another replica runs it.
-      if (child) result.apps[spec.name] = await child.reconciler.reconcile();
+      if (child) result.apps[spec.name] = await child.reconciler.reconcile({ signal });
     }
   }
 
