@@ -190,7 +190,8 @@ try {
     await writeDir(convergeDir, manifests(`cv${round}`));
     await writeDir(kubectlDir, manifests(`kc${round}`));
 
-    for (const c of BARE_CONCURRENCY) {
+    // Every other round in reverse, so a load that rises or falls through a round favours no concurrency.
+    for (const c of round % 2 === 0 ? BARE_CONCURRENCY : [...BARE_CONCURRENCY].reverse()) {
       const { ms, cpuMs } = await bareApply(env.kubeConfig, bareRequests(manifests(`bl${round}-${c}`), `bench-${round}`), c);
       bare.get(c)!.push(ms);
       bareCpu.get(c)!.push(cpuMs);
