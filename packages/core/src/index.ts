@@ -65,6 +65,7 @@ export { plan } from './plan.js';
 export { setOrigin, originOf, inheritOrigin, formatPosition, setDefaultNamespace, defaultNamespaceOf } from './origin.js';
 export type { Clock, TimerHandle } from './clock.js';
 export { systemClock, sleep } from './clock.js';
+export { raceAbort } from './race-abort.js';
 export { Emitter } from './emitter.js';
 export type { RetryPolicy, ExponentialBackoffOptions } from './retry-policy.js';
 export { exponentialBackoff } from './retry-policy.js';

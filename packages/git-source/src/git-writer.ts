@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import git from 'isomorphic-git';
-import { AbortedError, FileNotFoundError, type SourceCallOptions } from '@converge/core';
+import { AbortedError, FileNotFoundError, raceAbort, type SourceCallOptions } from '@converge/core';
 import { GitPushRejectedError, GitRefNotFoundError } from './errors.js';
 import type { GitSourceEvent } from './events.js';
 import { defaultCacheDir, type GitSourceOptions } from './git-source.js';
@@ -8,7 +8,6 @@ import { connect } from './internal/connection.js';
 import { formatRevision } from './revision.js';
 import { GitCache } from './internal/git-cache.js';
 import { listBlobs, normalisePath, readBlob } from './internal/git-file-tree.js';
-import { raceAbort } from './internal/race-abort.js';
 
 /** A commit author or committer. */
 export interface GitIdentity {

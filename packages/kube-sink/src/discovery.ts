@@ -1,3 +1,4 @@
+import { raceAbort } from '@converge/core';
 import { KubeHttpError, UnknownKindError } from './errors.js';
 import { toKubeError } from './internal/to-kube-error.js';
 import type { KubeTransport } from './transport.js';
@@ -65,9 +66,11 @@ export function createDiscovery(transport: KubeTransport): Discovery {
   const resourceLists = new Map<string, Promise<ApiResourceList | undefined>>();
   let groups: Promise<Map<string, GroupInfo>> | undefined;
 
+  // The requests are shared by every caller, so none carries one caller's signal (a pass
+  // cancelled during a hand-over must not fail the others); each caller stops waiting on its own.
   function loadGroups(signal?: AbortSignal): Promise<Map<string, GroupInfo>> {
     groups ??= transport
-      .request<ApiGroupList>({ method: 'GET', path: '/apis', signal })
+      .request<ApiGroupList>({ method: 'GET', path: '/apis' })
       .then((list) => {
         const map = new Map<string, GroupInfo>([['', { preferred: 'v1', versions: ['v1'] }]]);
         for (const g of list.groups ?? []) {
@@ -79,7 +82,7 @@ export function createDiscovery(transport: KubeTransport): Discovery {
         groups = undefined;
         throw toKubeError(err, { verb: 'get', resource: 'API groups' });
       });
-    return groups;
+    return raceAbort(groups, signal);
   }
 
   function loadResources(group: string, version: string, signal?: AbortSignal): Promise<ApiResourceList | undefined> {
@@ -87,7 +90,7 @@ export function createDiscovery(transport: KubeTransport): Discovery {
     let list = resourceLists.get(key);
     if (!list) {
       list = transport
-        .request<ApiResourceList>({ method: 'GET', path: groupVersionPath(group, version), signal })
+        .request<ApiResourceList>({ method: 'GET', path: groupVersionPath(group, version) })
         .catch((err: unknown) => {
           if (err instanceof KubeHttpError && err.status === 404) return undefined;
           resourceLists.delete(key);
@@ -95,7 +98,7 @@ export function createDiscovery(transport: KubeTransport): Discovery {
         });
       resourceLists.set(key, list);
     }
-    return list;
+    return raceAbort(list, signal);
   }
 
   async function find(group: string, version: string, kind: string, signal?: AbortSignal): Promise<ResourceMapping | undefined> {

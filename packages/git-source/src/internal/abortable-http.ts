@@ -1,5 +1,5 @@
+import { raceAbort } from '@converge/core';
 import type { GitHttpResponse, HttpClient } from 'isomorphic-git';
-import { raceAbort } from './race-abort.js';
 
 /**
  * Wraps a caller-supplied transport so an aborted signal ends the operation at once: the

@@ -3,8 +3,7 @@ import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import type { HttpClient, GitProgressEvent } from 'isomorphic-git';
-import { AbortedError } from '@converge/core';
-import { raceAbort } from './race-abort.js';
+import { AbortedError, raceAbort } from '@converge/core';
 import { CACHE_FILES, checkCache } from './check-cache.js';
 import type { PackIndex } from './pack-index.js';
 
