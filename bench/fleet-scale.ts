@@ -11,15 +11,17 @@
 //                     minus those open before the fleet started), next to what per-app watches opened
 //                     before shared watches (one per kind and namespace an app manages: 2 per app here)
 //
-// Run: `npm run build && node bench/fleet-scale.ts [--apps 100,500,1000] [--objects 20] [--idle-seconds 60] [--interval-seconds 30] [--cache-reads off]`
-// (`--cache-reads off`: every pass reads live objects from the API server, the baseline for idle requests.)
+// Run: `npm run build && node bench/fleet-scale.ts [--apps 100,500,1000] [--objects 20] [--idle-seconds 60] [--interval-seconds 30] [--cache-reads off]
+//   [--max-in-flight 64] [--qps 50 --burst 100]`
+// (`--cache-reads off`: every pass reads live objects from the API server, the baseline for idle requests;
+// `--max-in-flight`, `--qps`, `--burst`: a request limiter of the bench's own instead of the default one, `Infinity` for none.)
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createReconciler, yamlFiles } from '@converge/core';
 import type { Reconciler } from '@converge/core';
 import { memorySource } from '@converge/core/testing';
-import { createWatchCache, kubeSink } from '@converge/kube-sink';
-import type { KubeRequestInfo } from '@converge/kube-sink';
+import { createRequestLimiter, createWatchCache, kubeSink } from '@converge/kube-sink';
+import type { KubeRequestInfo, RequestLimiterOptions } from '@converge/kube-sink';
 import { openWatches, startTestEnv } from '@converge/kube-testenv';
 
 function arg(name: string, fallback: string): string {
@@ -37,6 +39,15 @@ interface Figures {
   idleRequestsPerMin: number;
   idleWrites: number;
   idlePasses: number;
+  /** Requests of the first sync that got no answer (timed out) or a 429/5xx. */
+  syncFailedRequests: number;
+  /** Passes that failed during the first sync (and were retried). */
+  syncFailedPasses: number;
+  /** Requests sent during the first sync. */
+  syncRequests: number;
+  /** The slowest answer during the first sync, and the 99th percentile, in ms (time on the wire, not waiting for a slot). */
+  syncMaxRequestMs: number;
+  syncP99RequestMs: number;
   watches: number;
   perAppWatches: number;
 }
@@ -53,18 +64,21 @@ function appFiles(app: string, objects: number): Record<string, string> {
 }
 
 /** One fleet size, in this process. */
-async function measure(apps: number, objects: number, idleSeconds: number, intervalSeconds: number, cacheReads: boolean): Promise<Figures> {
+async function measure(apps: number, objects: number, idleSeconds: number, intervalSeconds: number, cacheReads: boolean, limits: RequestLimiterOptions): Promise<Figures> {
   const env = await startTestEnv();
   try {
     const kubeConfig = env.kubeConfig;
     const requests: KubeRequestInfo[] = [];
     const count = (info: KubeRequestInfo) => requests.push(info);
     const watchesBefore = await openWatches(kubeConfig);
-    const watchCache = createWatchCache({ kubeConfig, onRequest: count });
+    // Without --max-in-flight/--qps: the process's limiter for the KubeConfig, with its defaults.
+    const requestLimiter = Object.keys(limits).length > 0 ? createRequestLimiter(limits) : undefined;
+    const watchCache = createWatchCache({ kubeConfig, onRequest: count, ...(requestLimiter && { requestLimiter }) });
     // The fleet's shape: one sink for every app (a sink per app shares the same watches through its KubeConfig).
-    const sink = kubeSink({ kubeConfig, watchCache, cacheReads, onRequest: count, inventory: { namespace: 'default' } });
+    const sink = kubeSink({ kubeConfig, watchCache, cacheReads, onRequest: count, inventory: { namespace: 'default' }, ...(requestLimiter && { requestLimiter }) });
     const synced = new Set<string>();
     let passes = 0;
+    let failedPasses = 0;
     let allSynced!: () => void;
     const done = new Promise<void>((resolve) => (allSynced = resolve));
     const reconcilers: Reconciler[] = [];
@@ -78,7 +92,10 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
         synced.add(name);
         if (synced.size === apps) allSynced();
       });
-      r.on('pass.failed', (e) => e.type === 'pass.failed' && console.error(`  ${name}: ${e.error.code} ${e.error.message}`));
+      r.on('pass.failed', (e) => {
+        failedPasses++;
+        if (e.type === 'pass.failed') console.error(`  ${name}: ${e.error.code} ${e.error.message}`);
+      });
       reconcilers.push(r);
       // What the per-app watches of before opened: one per kind and namespace the app manages.
       perApp.add(`Namespace/${name}`).add(`ConfigMap/${name}`);
@@ -88,6 +105,12 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
     for (const r of reconcilers) r.start();
     await done;
     const firstSyncMs = performance.now() - started;
+    const syncRequests = requests.length;
+    const syncFailedRequests = requests.filter((r) => r.status === 0 || r.status === 429 || r.status >= 500).length;
+    const syncFailedPasses = failedPasses;
+    const durations = requests.filter((r) => !r.path.includes('watch=true')).map((r) => r.durationMs).sort((a, b) => a - b);
+    const syncMaxRequestMs = durations.at(-1) ?? 0;
+    const syncP99RequestMs = durations[Math.floor(durations.length * 0.99)] ?? 0;
     // Let the last watches open and the debounce of our own writes pass.
     await settle(3000);
     global.gc?.();
@@ -119,6 +142,11 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
       idleRequestsPerMin: idle.length * perMinute,
       idleWrites: idle.filter((r) => r.write).length,
       idlePasses: passes - passesBefore,
+      syncFailedRequests,
+      syncFailedPasses,
+      syncRequests,
+      syncMaxRequestMs,
+      syncP99RequestMs,
       watches,
       perAppWatches: perApp.size,
     };
@@ -129,7 +157,7 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
 
 function runChild(apps: number): Promise<Figures> {
   return new Promise((resolve, reject) => {
-    const args = ['--expose-gc', fileURLToPath(import.meta.url), '--child', String(apps), '--objects', String(objects), '--idle-seconds', String(idleSeconds), '--interval-seconds', String(intervalSeconds), '--cache-reads', cacheReads ? 'on' : 'off'];
+    const args = ['--expose-gc', fileURLToPath(import.meta.url), '--child', String(apps), '--objects', String(objects), '--idle-seconds', String(idleSeconds), '--interval-seconds', String(intervalSeconds), '--cache-reads', cacheReads ? 'on' : 'off', ...limitArgs];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -145,10 +173,17 @@ const objects = Number(arg('objects', '20'));
 const idleSeconds = Number(arg('idle-seconds', '60'));
 const intervalSeconds = Number(arg('interval-seconds', '30'));
 const cacheReads = arg('cache-reads', 'on') !== 'off';
+// Client-side flow control (createRequestLimiter); `--max-in-flight Infinity` turns the cap off.
+const limitArgs = ['max-in-flight', 'qps', 'burst'].flatMap((name) => (arg(name, '') ? [`--${name}`, arg(name, '')] : []));
+const limits: RequestLimiterOptions = {
+  ...(arg('max-in-flight', '') && { maxInFlight: Number(arg('max-in-flight', '')) }),
+  ...(arg('qps', '') && { qps: Number(arg('qps', '')) }),
+  ...(arg('burst', '') && { burst: Number(arg('burst', '')) }),
+};
 
 if (process.argv.includes('--child')) {
   const apps = Number(arg('child', '100'));
-  const figures = await measure(apps, objects, idleSeconds, intervalSeconds, cacheReads);
+  const figures = await measure(apps, objects, idleSeconds, intervalSeconds, cacheReads, limits);
   console.log(`FIGURES ${JSON.stringify(figures)}`);
   process.exit(0);
 }
@@ -156,14 +191,16 @@ if (process.argv.includes('--child')) {
 const sizes = arg('apps', '100,500,1000').split(',').map(Number);
 console.log(
   `fleet scale: apps × ${objects} ConfigMaps (+1 Namespace), pull mode, interval ${intervalSeconds} s, idle window ${idleSeconds} s, ` +
-    `live reads from the watch cache ${cacheReads ? 'on' : 'off'}; one process and control plane per size\n`,
+    `live reads from the watch cache ${cacheReads ? 'on' : 'off'}, request limiter ${limitArgs.length ? limitArgs.join(' ') : 'default'}; one process and control plane per size\n`,
 );
 const rows: Figures[] = [];
 for (const apps of sizes) {
   const f = await runChild(apps);
   rows.push(f);
   console.log(
-    `${String(apps).padStart(5)} apps (${apps * (objects + 1)} objects): first sync ${(f.firstSyncMs / 1000).toFixed(1)} s, ` +
+    `${String(apps).padStart(5)} apps (${apps * (objects + 1)} objects): first sync ${(f.firstSyncMs / 1000).toFixed(1)} s ` +
+      `(${f.syncRequests} requests, ${f.syncFailedRequests} timed out or 429/5xx, ${f.syncFailedPasses} failed passes, ` +
+      `slowest answer ${(f.syncMaxRequestMs / 1000).toFixed(1)} s, p99 ${(f.syncP99RequestMs / 1000).toFixed(1)} s), ` +
       `RSS ${f.rssAfterSyncMiB.toFixed(0)} MiB after sync / ${f.rssAfterIdleMiB.toFixed(0)} MiB after idle, ` +
       `idle CPU ${(f.idleCpuMsPerMin / 1000).toFixed(2)} s/min, idle requests ${f.idleRequestsPerMin.toFixed(0)}/min ` +
       `(${f.idlePasses} idle passes, ${f.idleWrites} writes), watches ${f.watches} (per-app watches: ${f.perAppWatches}, ${(f.perAppWatches / Math.max(1, f.watches)).toFixed(0)}× more)`,
