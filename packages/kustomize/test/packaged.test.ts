@@ -11,7 +11,7 @@ import { FIXTURES } from './helpers/fixtures.js';
 // PATH holding only node.
 
 const pkg = join(import.meta.dirname, '..');
-const packages = ['core', 'wasm-host', 'git-source', 'helm-render'].map((p) => join(pkg, '..', p)).concat(pkg);
+const packages = ['core', 'oci', 'wasm-host', 'git-source', 'helm-render'].map((p) => join(pkg, '..', p)).concat(pkg);
 const built = packages.every((p) => existsSync(join(p, 'dist', 'index.js'))) && existsSync(join(pkg, 'wasm', 'kustomize-engine.wasm'));
 const dir = mkdtempSync(join(tmpdir(), 'kustomize-user-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -177,7 +177,8 @@ describe('reconcile()', () => {
     expect(readDuringRender).toBe(true);
   });
 
-  it('a render that fails ends the inventory read it overlapped, and fails with its own error', async () => {
+  it('a render that fails waits for the inventory read it overlapped to finish (not aborted), and fails with its own error', async () => {
+    let readFinished = false;
     let readAborted = false;
     const render: Renderer = async () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -185,15 +186,18 @@ describe('reconcile()', () => {
     };
     const { sink, reconciler } = setup({ 'a.yaml': configMap('a', '1') }, { render });
     sink.readInventory = (_owner, options) =>
-      new Promise((_resolve, reject) =>
-        options?.signal?.addEventListener('abort', () => {
-          readAborted = true;
-          reject(options.signal?.reason);
-        }),
-      );
+      new Promise((resolve) => {
+        options?.signal?.addEventListener('abort', () => (readAborted = true));
+        setTimeout(() => {
+          readFinished = true;
+          resolve([]);
+        }, 60);
+      });
     const result = await reconciler.reconcile();
     expect(result.error).toMatchObject({ code: 'RENDER_FAILED' });
-    expect(readAborted).toBe(true);
+    // The pass ended only once the read had: nothing of it runs on past the pass.
+    expect(readFinished).toBe(true);
+    expect(readAborted).toBe(false);
   });
 
   it('an inventory read that fails during the render fails the pass once the render is done', async () => {
