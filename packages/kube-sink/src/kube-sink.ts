@@ -109,7 +109,7 @@ export interface KubeSinkTransportOptions {
   /**
    * Called after every request of the sink to the API server, e.g. to count write requests in
    * tests and benchmarks. Watches and their LISTs are the watch cache's requests (see
-   * {@link WatchCacheOptions.onRequest}).
+   * `WatchCacheOptions.onRequest`).
    */
   onRequest?: (info: KubeRequestInfo) => void;
   /**
