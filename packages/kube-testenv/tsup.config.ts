@@ -1,11 +1,3 @@
-import { defineConfig } from 'tsup';
+import { packageBuild } from '../../tsup.package.js';
 
-export default defineConfig({
-  entry: { index: 'src/index.ts', vitest: 'src/vitest.ts', 'vitest-setup': 'src/vitest-setup.ts' },
-  format: ['esm'],
-  dts: true,
-  clean: true,
-  sourcemap: true,
-  target: 'node22',
-  external: ['vitest'],
-});
+export default packageBuild({ entry: { index: 'src/index.ts', vitest: 'src/vitest.ts', 'vitest-setup': 'src/vitest-setup.ts' }, external: ['vitest'] });
