@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { CoreV1Api } from '@kubernetes/client-node';
 import { startProcess, type SupervisedProcess } from '@converge/core/testing';
 import { startGitServer, type GitServer } from '@converge/git-source/testing';
-import { readAuditLog, startTestEnv, type AuditEvent, type TestEnv } from '@converge/kube-testenv';
+import { auditPolicy, readAuditLog, startTestEnv, type AuditEvent, type TestEnv } from '@converge/kube-testenv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 
@@ -36,21 +36,8 @@ let git: GitServer;
 let work: string;
 
 beforeAll(async () => {
-  env = await startTestEnv({
-    audit: {
-      policy: {
-        apiVersion: 'audit.k8s.io/v1',
-        kind: 'Policy',
-        omitStages: ['RequestReceived'],
-        rules: [
-          { level: 'None', verbs: ['get', 'list', 'watch'] },
-          // The Lease bodies say who holds it after each write.
-          { level: 'Request', resources: [{ group: 'coordination.k8s.io', resources: ['leases'] }] },
-          { level: 'Metadata' },
-        ],
-      },
-    },
-  });
+  // The Lease bodies say who holds it after each write.
+  env = await startTestEnv({ audit: { policy: auditPolicy({ reads: false, requestBodies: [{ group: 'coordination.k8s.io', resources: ['leases'] }] }) } });
   core = env.kubeConfig.makeApiClient(CoreV1Api);
   for (const name of [agentNs, leaderNs, shardNs]) await core.createNamespace({ body: { metadata: { name } } });
   git = await startGitServer();

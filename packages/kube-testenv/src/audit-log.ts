@@ -27,8 +27,37 @@ export interface AuditPolicy {
   rules: AuditPolicyRule[];
 }
 
-/** The policy `startTestEnv({ audit: {} })` uses unless given one: every request at `Metadata`, once, when its response is complete. */
-export const DEFAULT_AUDIT_POLICY: AuditPolicy = { apiVersion: 'audit.k8s.io/v1', kind: 'Policy', omitStages: ['RequestReceived'], rules: [{ level: 'Metadata' }] };
+/** Options of {@link auditPolicy}. */
+export interface AuditPolicyOptions {
+  /** Record reads (`get`, `list`, `watch`); a test about who wrote what leaves them out, which keeps the log short. @default true */
+  reads?: boolean;
+  /**
+   * Resources recorded at `Request` level, with the request body: e.g. `[{ group: 'coordination.k8s.io', resources: ['leases'] }]`
+   * to see who holds a Lease after each write. @default none
+   */
+  requestBodies?: NonNullable<AuditPolicyRule['resources']>;
+}
+
+/**
+ * An audit policy for `startTestEnv({ audit: { policy } })`: each request recorded once, when its
+ * response is complete, at `Metadata` level, or at `Request` level for `requestBodies`; reads
+ * left out when `reads` is false.
+ *
+ * @example
+ * ```ts
+ * const env = await startTestEnv({ audit: { policy: auditPolicy({ reads: false, requestBodies: [{ group: '', resources: ['configmaps'] }] }) } });
+ * ```
+ */
+export function auditPolicy(o: AuditPolicyOptions = {}): AuditPolicy {
+  const rules: AuditPolicyRule[] = [];
+  if (o.reads === false) rules.push({ level: 'None', verbs: ['get', 'list', 'watch'] });
+  if (o.requestBodies?.length) rules.push({ level: 'Request', resources: o.requestBodies });
+  rules.push({ level: 'Metadata' });
+  return { apiVersion: 'audit.k8s.io/v1', kind: 'Policy', omitStages: ['RequestReceived'], rules };
+}
+
+/** The policy `startTestEnv({ audit: {} })` uses unless given one, `auditPolicy()`: every request at `Metadata`, once, when its response is complete. */
+export const DEFAULT_AUDIT_POLICY: AuditPolicy = auditPolicy();
 
 /**
  * One event of kube-apiserver's audit log (`audit.k8s.io/v1` `Event`, one JSON object a line):

@@ -13,8 +13,8 @@ export { createCertificateAuthority, loadCertificateAuthority, createServiceAcco
 export type { CertificateAuthority, CertificateRequest, IssuedCertificate, ServiceAccountKeyPair } from './certs.js';
 export { kubeconfigDocument, writeKubeconfig, loadKubeConfig } from './kubeconfig.js';
 export type { KubeconfigSpec } from './kubeconfig.js';
-export { readAuditLog, DEFAULT_AUDIT_POLICY } from './audit-log.js';
-export type { AuditEvent, AuditLevel, AuditPolicy, AuditPolicyRule } from './audit-log.js';
+export { readAuditLog, auditPolicy, DEFAULT_AUDIT_POLICY } from './audit-log.js';
+export type { AuditEvent, AuditLevel, AuditPolicy, AuditPolicyOptions, AuditPolicyRule } from './audit-log.js';
 export { openWatches } from './watch-count.js';
 export type { OpenWatchesFilter } from './watch-count.js';
 export { KubeAssetsNotFoundError, ControlPlaneError, TestEnvNotProvidedError } from './errors.js';

@@ -1,26 +1,13 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readAuditLog } from '../src/audit-log.js';
+import { auditPolicy, readAuditLog } from '../src/audit-log.js';
 import { startTestEnv, type TestEnv } from '../src/test-env.js';
 
 describe('startTestEnv({ audit })', () => {
   let env: TestEnv;
 
   beforeAll(async () => {
-    env = await startTestEnv({
-      audit: {
-        policy: {
-          apiVersion: 'audit.k8s.io/v1',
-          kind: 'Policy',
-          omitStages: ['RequestReceived'],
-          rules: [
-            { level: 'None', verbs: ['get', 'list', 'watch'] },
-            { level: 'Request', resources: [{ group: '', resources: ['configmaps'] }] },
-            { level: 'Metadata' },
-          ],
-        },
-      },
-    });
+    env = await startTestEnv({ audit: { policy: auditPolicy({ reads: false, requestBodies: [{ group: '', resources: ['configmaps'] }] }) } });
   });
   afterAll(() => env?.stop());
 
