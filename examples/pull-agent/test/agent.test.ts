@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAgent, type Agent } from '../src/agent.ts';
 import { loadAgentConfig } from '../src/config.ts';
 import { jsonLogger } from '../src/logger.ts';
+import { until } from './support/until.ts';
 
 const id = randomUUID().slice(0, 6);
 const fleetName = `pa-${id}`;
@@ -114,14 +115,6 @@ async function metric(name: string, labels: string): Promise<number | undefined>
   const text = await (await fetch(`${agent.url}/metrics`)).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
-
-async function until(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
 }
 
 async function startReceiver(): Promise<typeof receiver> {

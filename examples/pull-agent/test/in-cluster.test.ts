@@ -10,7 +10,6 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AuthorizationV1Api, CoordinationV1Api, CoreV1Api, type V1ResourceAttributes } from '@kubernetes/client-node';
 import { createReconciler, directorySource, refOf, type KubeObject } from '@converge/core';
-import { startProcess, type SupervisedProcess } from '@converge/core/testing';
 import { helmChart } from '@converge/helm-render';
 import { kubeSink } from '@converge/kube-sink';
 import { testEnvConnection, useTestEnv } from '@converge/kube-testenv/vitest';
@@ -18,6 +17,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
 import { loadAgentConfig } from '../src/config.ts';
 import { SERVICE_ACCOUNT_DIR } from '../src/kube-config.ts';
+import { startAgentProcess, type AgentProcess } from './support/agent-process.ts';
+import { until } from './support/until.ts';
 
 const example = join(dirname(fileURLToPath(import.meta.url)), '..');
 const id = randomUUID().slice(0, 6);
@@ -116,16 +117,9 @@ describe('the Helm chart in deploy/, rendered and applied by Converge', () => {
   });
 });
 
-/** One agent process, run as a pod of the chart's Deployment would run it. */
-interface Replica {
-  proc: SupervisedProcess;
-  lines(): Promise<Record<string, any>[]>;
-  waitFor(match: (line: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
-}
-
 describe('the agent in-cluster, as the chart service account', () => {
   let root: string;
-  const replicas: Replica[] = [];
+  const replicas: AgentProcess[] = [];
 
   beforeAll(async () => {
     // The pod's mounted service account: a token from the TokenRequest API (as the kubelet
@@ -175,44 +169,16 @@ describe('the agent in-cluster, as the chart service account', () => {
     return list.items.filter((c) => /^s\d$/.test(c.metadata?.name ?? '')).map((c) => c.data?.['version'] ?? '');
   }
 
-  async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 200));
-    }
-  }
-
-  async function startReplica(podName: string, configFile = 'agent.yaml'): Promise<Replica> {
+  /** An agent process as a pod runs it: no kubeconfig anywhere, the service's host and port, the mounted service account under `root`. */
+  async function startReplica(podName: string, configFile = 'agent.yaml'): Promise<AgentProcess> {
     const server = new URL(env.server);
-    const logFile = join(work, `${podName}.log`);
-    const proc = await startProcess({
+    const replica = await startAgentProcess({
       name: podName,
-      command: process.execPath,
-      args: [join(example, 'src', 'main.ts'), '--config', join(work, configFile), '--service-account-root', root],
-      logFile,
-      cwd: work,
-      // What a pod's container sees: no kubeconfig anywhere, the service's host and port.
-      env: { PATH: process.env['PATH'], HOME: work, POD_NAME: podName, KUBERNETES_SERVICE_HOST: server.hostname, KUBERNETES_SERVICE_PORT: server.port },
+      args: ['--config', join(work, configFile), '--service-account-root', root],
+      home: work,
+      logFile: join(work, `${podName}.log`),
+      env: { KUBERNETES_SERVICE_HOST: server.hostname, KUBERNETES_SERVICE_PORT: server.port },
     });
-    const lines = async () =>
-      (await readFile(logFile, 'utf8'))
-        .split('\n')
-        .filter((l) => l.startsWith('{'))
-        .map((l) => JSON.parse(l) as Record<string, any>);
-    const replica: Replica = {
-      proc,
-      lines,
-      async waitFor(match, timeoutMs = 30_000) {
-        const deadline = Date.now() + timeoutMs;
-        for (;;) {
-          const found = (await lines()).find(match);
-          if (found) return found;
-          if (proc.exit() || Date.now() > deadline) throw new Error(`${podName}: no matching log line (${proc.exit() ? 'exited' : 'timed out'}); log:\n${await proc.logTail(40)}`);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      },
-    };
     replicas.push(replica);
     return replica;
   }
@@ -238,7 +204,7 @@ describe('the agent in-cluster, as the chart service account', () => {
   });
 
   it('a second replica stands by (ready, writing nothing); SIGTERM on the leader releases the Lease and the standby leads within seconds, not a lease duration', async () => {
-    const [a] = replicas as [Replica];
+    const [a] = replicas as [AgentProcess];
     const b = await startReplica('agent-b');
     const started = await b.waitFor((l) => l.msg === 'agent started');
     const readyz = await fetch(`${started.listen}/readyz`);
@@ -263,9 +229,9 @@ describe('the agent in-cluster, as the chart service account', () => {
   it('shard mode: two replicas split the apps; after SIGTERM one gives its share up and the other runs every app', async () => {
     const c = await startReplica('shard-c', 'shard.yaml');
     const d = await startReplica('shard-d', 'shard.yaml');
-    await until(async () => (await shardVersions()).filter((v) => v === 'v1').length === 6, 30_000, 'six apps applied');
+    await until(async () => (await shardVersions()).filter((v) => v === 'v1').length === 6, 'six apps applied', 30_000);
     // Each app was created by exactly one replica: the membership split them.
-    const createdBy = async (r: Replica) => (await r.lines()).filter((l) => l.msg === 'created' && /\/s\d$/.test(l.object)).map((l) => String(l.object).slice(-2));
+    const createdBy = async (r: AgentProcess) => (await r.lines()).filter((l) => l.msg === 'created' && /\/s\d$/.test(l.object)).map((l) => String(l.object).slice(-2));
     const [byC, byD] = [await createdBy(c), await createdBy(d)];
     expect([...byC, ...byD].sort()).toEqual(['s1', 's2', 's3', 's4', 's5', 's6']);
     console.log(`shard split: shard-c ${byC.sort().join(',') || '-'}, shard-d ${byD.sort().join(',') || '-'}`);
@@ -275,7 +241,7 @@ describe('the agent in-cluster, as the chart service account', () => {
     // c deleted its membership Lease on the way out.
     await expect(leases.readNamespacedLease({ name: `sh-${id}-shard-c`, namespace: agentNs })).rejects.toMatchObject({ code: 404 });
     for (let i = 1; i <= 6; i++) await writeShardManifest(i, 'v2');
-    await until(async () => (await shardVersions()).filter((v) => v === 'v2').length === 6, 20_000, 'every app applied by the remaining replica');
+    await until(async () => (await shardVersions()).filter((v) => v === 'v2').length === 6, 'every app applied by the remaining replica', 20_000);
     const movedMs = Date.now() - t0;
     console.log(`after SIGTERM to one of two shard replicas, the other applied all six apps in ${movedMs} ms (lease duration 15000 ms)`);
     expect(movedMs).toBeLessThan(12_000);

@@ -8,18 +8,17 @@
 // deadline and duration is what keeps a frozen leader from writing next to its successor);
 // shard mode 6 s / 4 s / 1 s, gentler on a 2-core machine running 100 apps.
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { CoreV1Api } from '@kubernetes/client-node';
-import { startProcess, type SupervisedProcess } from '@converge/core/testing';
 import { startGitServer, type GitServer } from '@converge/git-source/testing';
 import { auditPolicy, readAuditLog, startTestEnv, type AuditEvent, type TestEnv } from '@converge/kube-testenv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { startAgentProcess, type AgentProcess } from './support/agent-process.ts';
+import { until } from './support/until.ts';
 
-const example = join(dirname(fileURLToPath(import.meta.url)), '..');
 const id = randomUUID().slice(0, 6);
 const agentNs = `agents-${id}`;
 const leaderNs = `lead-${id}`;
@@ -51,60 +50,16 @@ afterAll(async () => {
   if (work && !process.env['KEEP_FAULTS']) await rm(work, { recursive: true, force: true });
 });
 
-/** One agent process, as a pod of the Deployment would run it. */
-interface Replica {
-  name: string;
-  proc: SupervisedProcess;
-  lines(): Promise<Record<string, any>[]>;
-  waitFor(match: (line: Record<string, any>) => boolean, timeoutMs?: number): Promise<Record<string, any>>;
-  signal(signal: NodeJS.Signals): void;
-}
-const replicas: Replica[] = [];
+const replicas: AgentProcess[] = [];
 
-async function startReplica(name: string, configFile: string): Promise<Replica> {
+/** An agent process authenticated as its own user (a client certificate with its name as CN), so the audit log names it. */
+async function startReplica(name: string, configFile: string): Promise<AgentProcess> {
   const user = await env.createUser(name, ['system:masters']);
   const home = join(work, name);
   await mkdir(home, { recursive: true });
-  const logFile = join(work, `${name}.log`);
-  const proc = await startProcess({
-    name,
-    command: process.execPath,
-    args: [join(example, 'src', 'main.ts'), '--config', configFile, '--kubeconfig', user.kubeconfigPath],
-    logFile,
-    cwd: home,
-    env: { PATH: process.env['PATH'], HOME: home, POD_NAME: name },
-  });
-  const lines = async () =>
-    (await readFile(logFile, 'utf8'))
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Record<string, any>);
-  const replica: Replica = {
-    name,
-    proc,
-    lines,
-    async waitFor(match, timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const found = (await lines()).find(match);
-        if (found) return found;
-        if (proc.exit() || Date.now() > deadline) throw new Error(`${name}: no matching log line (${proc.exit() ? 'exited' : 'timed out'}); log:\n${await proc.logTail(40)}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    },
-    // The whole process group: the agent and any worker it runs.
-    signal: (signal) => process.kill(-proc.pid, signal),
-  };
+  const replica = await startAgentProcess({ name, args: ['--config', configFile, '--kubeconfig', user.kubeconfigPath], home, logFile: join(work, `${name}.log`) });
   replicas.push(replica);
   return replica;
-}
-
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 /** `{ name: data.revision }` of the ConfigMaps in a namespace. */
@@ -176,13 +131,13 @@ describe('leader mode: three replicas, the leader killed or frozen', () => {
   const lease = `${fleet}-leader`;
   const apps = Array.from({ length: 10 }, (_, i) => `l${i}`);
   const names = [`ldr-a-${id}`, `ldr-b-${id}`, `ldr-c-${id}`];
-  const byName = new Map<string, Replica>();
-  let leader: Replica;
+  const byName = new Map<string, AgentProcess>();
+  let leader: AgentProcess;
 
   const commit = (revision: string) => commitApps('leader', apps, leaderNs, revision, (a) => [a]);
 
-  async function currentLeader(exclude: Replica[]): Promise<Replica> {
-    let found: Replica | undefined;
+  async function currentLeader(exclude: AgentProcess[]): Promise<AgentProcess> {
+    let found: AgentProcess | undefined;
     await until(
       async () => {
         for (const r of byName.values()) {
@@ -191,8 +146,8 @@ describe('leader mode: three replicas, the leader killed or frozen', () => {
         }
         return found !== undefined;
       },
-      30_000,
       'a leader',
+      30_000,
     );
     return found!;
   }
@@ -203,13 +158,13 @@ describe('leader mode: three replicas, the leader killed or frozen', () => {
     const config = await writeAgentConfig('leader.yaml', { name: fleet, repo: 'leader', mode: 'leader', lease: LEADER_LEASE, intervalMs: 1000 });
     for (const name of names) byName.set(name, await startReplica(name, config));
     leader = await currentLeader([]);
-    await until(() => allAt(leaderNs, apps, 'v1'), 60_000, 'v1 applied by the first leader');
+    await until(() => allAt(leaderNs, apps, 'v1'), 'v1 applied by the first leader', 60_000);
   }, 120_000);
 
   it('SIGKILL of the leader mid-rollout: another leads within the lease duration (plus one attempt), finishes the rollout, and no object was written by two replicas at once, pruned or lost', async () => {
     await commit('v2');
     // Kill it in the middle of applying v2: once the first app has moved, before the last.
-    await until(async () => [...(await revisions(leaderNs)).values()].includes('v2'), 30_000, 'the leader starting on v2');
+    await until(async () => [...(await revisions(leaderNs)).values()].includes('v2'), 'the leader starting on v2', 30_000);
     const killedAt = new Date().toISOString();
     const t0 = Date.now();
     leader.signal('SIGKILL');
@@ -218,7 +173,7 @@ describe('leader mode: three replicas, the leader killed or frozen', () => {
     const killed = leader;
     leader = await currentLeader([killed]);
     const takeoverMs = Date.now() - t0;
-    await until(() => allAt(leaderNs, apps, 'v2'), 30_000, 'v2 finished by the new leader');
+    await until(() => allAt(leaderNs, apps, 'v2'), 'v2 finished by the new leader', 30_000);
     const rolloutMs = Date.now() - t0;
 
     const events = await readAuditLog(env.auditLogPath!);
@@ -245,7 +200,7 @@ describe('leader mode: three replicas, the leader killed or frozen', () => {
     await commit('v3');
     leader = await currentLeader([frozen, ...replicas.filter((r) => r.proc.exit())]);
     const takeoverMs = Date.now() - t0;
-    await until(() => allAt(leaderNs, apps, 'v3'), 30_000, 'v3 applied by the new leader');
+    await until(() => allAt(leaderNs, apps, 'v3'), 'v3 applied by the new leader', 30_000);
 
     // While it is still frozen, a new commit: once it resumes, its passes have something to write.
     await commit('v4');
@@ -253,7 +208,7 @@ describe('leader mode: three replicas, the leader killed or frozen', () => {
     frozen.signal('SIGCONT');
     const lost = await frozen.waitFor((l) => l.msg === 'not leading', 10_000);
     const lostAfterMs = Date.parse(lost['time']) - resumedAt;
-    await until(() => allAt(leaderNs, apps, 'v4'), 30_000, 'v4 applied by the new leader');
+    await until(() => allAt(leaderNs, apps, 'v4'), 'v4 applied by the new leader', 30_000);
     await new Promise((r) => setTimeout(r, 3 * LEADER_LEASE.retryPeriodMs)); // the old one has had time to try again
 
     const events = await readAuditLog(env.auditLogPath!);
@@ -288,15 +243,15 @@ describe('shard mode: a rolling restart of all three replicas with 100 apps', ()
   const apps = Array.from({ length: 100 }, (_, i) => `s${String(i).padStart(3, '0')}`);
   const objects = apps.flatMap((a) => [`${a}-a`, `${a}-b`]);
   let config: string;
-  const running: Replica[] = [];
+  const running: AgentProcess[] = [];
 
   const commit = (revision: string) => commitApps('shard', apps, shardNs, revision, (a) => [`${a}-a`, `${a}-b`]);
 
   /** Starts a replica and waits until its /readyz answers 200, as a Deployment's readiness probe would before it goes on. */
-  async function startReady(name: string): Promise<Replica> {
+  async function startReady(name: string): Promise<AgentProcess> {
     const replica = await startReplica(name, config);
     const started = await replica.waitFor((l) => l.msg === 'agent started');
-    await until(async () => (await fetch(`${started['listen']}/readyz`)).status === 200, 60_000, `${name} ready`);
+    await until(async () => (await fetch(`${started['listen']}/readyz`)).status === 200, `${name} ready`, 60_000);
     running.push(replica);
     return replica;
   }
@@ -318,7 +273,7 @@ describe('shard mode: a rolling restart of all three replicas with 100 apps', ()
   it('keeps every app in sync: the new revision committed mid-rollout is on every object at the end, and no app object is deleted', async () => {
     const t0 = Date.now();
     await Promise.all([1, 2, 3].map((i) => startReady(`shd-${i}-${id}`)));
-    await until(() => allAt(shardNs, objects, 'v1'), 90_000, 'the first sync of 100 apps');
+    await until(() => allAt(shardNs, objects, 'v1'), 'the first sync of 100 apps', 90_000);
     const firstSyncMs = Date.now() - t0;
 
     // One at a time, as a Deployment with maxSurge 1 and maxUnavailable 0 rolls: a new replica
@@ -336,7 +291,7 @@ describe('shard mode: a rolling restart of all three replicas with 100 apps', ()
       if (i === 1) await commit('v2');
     }
     const rolledMs = Date.now() - t1;
-    await until(() => allAt(shardNs, objects, 'v2'), 60_000, 'every app at v2 after the rollout');
+    await until(() => allAt(shardNs, objects, 'v2'), 'every app at v2 after the rollout', 60_000);
     const syncedMs = Date.now() - t1;
 
     const events = await readAuditLog(env.auditLogPath!);
