@@ -85,7 +85,7 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
     const perApp = new Set<string>();
     for (let a = 0; a < apps; a++) {
       const name = `app-${a}`;
-      const r = createReconciler({ name, source: memorySource(appFiles(name, objects), { id: name }), render: yamlFiles(), sink, interval: intervalSeconds * 1000, prune: true });
+      const r = createReconciler({ name, source: memorySource(appFiles(name, objects), { id: name }), render: yamlFiles(), sink, intervalMs: intervalSeconds * 1000, prune: true });
       r.on('pass.succeeded', () => {
         passes++;
         if (synced.has(name)) return;

@@ -42,7 +42,7 @@ async function main(args: PushArgs): Promise<number> {
     sink,
     prune: args.prune,
     dryRun: args.dryRun,
-    wait: args.waitTimeoutMs > 0 && !args.dryRun ? { timeout: args.waitTimeoutMs } : false,
+    wait: args.waitTimeoutMs > 0 && !args.dryRun ? { timeoutMs: args.waitTimeoutMs } : false,
   });
   try {
     if (args.command === 'diff' || args.command === 'comment') {

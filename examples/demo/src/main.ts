@@ -38,7 +38,7 @@ async function main(playground: Playground): Promise<void> {
     render: combine(yamlFiles({ path: 'deploy' }), helmChart({ chart: 'charts/cache', releaseName: 'cache', namespace: 'shop' })),
     sink,
     prune: true,
-    interval: 3000,
+    intervalMs: 3000,
     jitter: 0,
   });
   agent.on('*', printEvent);

@@ -27,8 +27,8 @@ const { sink, kubeConfig } = playground;
 const repository = await gitea.createRepo('shop-env');
 const reviewer = await gitea.createUser('reviewer');
 const repo = { forge: giteaForge({ url: gitea.url, repository, token: gitea.admin.token }), url: gitea.cloneUrl(repository), auth: { username: gitea.admin.username, password: gitea.admin.token } };
-const staging = environmentReconciler({ environment: 'staging', sink, interval: 2000, source: gitSource({ url: repo.url, ref: { branch: 'main' }, auth: repo.auth }) });
-const production = approvedProduction(repo, { sink, interval: 2000, vars: { REPLICAS: '3' } });
+const staging = environmentReconciler({ environment: 'staging', sink, intervalMs: 2000, source: gitSource({ url: repo.url, ref: { branch: 'main' }, auth: repo.auth }) });
+const production = approvedProduction(repo, { sink, intervalMs: 2000, vars: { REPLICAS: '3' } });
 production.on('gate.blocked', (e) => console.log(`  production waits: ${e.message}`));
 try {
   say(`Gitea at ${gitea.url}: ${repository}, branch production protected (one approval), reviewer "${reviewer.username}"`);

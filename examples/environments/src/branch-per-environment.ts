@@ -22,7 +22,7 @@ const environments = { staging: { REPLICAS: '1' }, production: { REPLICAS: '3' }
 const playground = await startPlayground({ ...(args.kubeconfig && { kubeconfig: args.kubeconfig }) });
 const { git, sink, kubeConfig } = playground;
 const reconcilers = Object.entries(environments).map(([environment, vars]) =>
-  environmentReconciler({ environment, vars, sink, interval: 2000, source: gitSource({ url: git.repoUrl('shop-env'), ref: { branch: environment } }) }),
+  environmentReconciler({ environment, vars, sink, intervalMs: 2000, source: gitSource({ url: git.repoUrl('shop-env'), ref: { branch: environment } }) }),
 );
 const [staging, production] = reconcilers as [(typeof reconcilers)[0], (typeof reconcilers)[0]];
 try {

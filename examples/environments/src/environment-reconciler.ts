@@ -14,7 +14,7 @@ export interface EnvironmentReconcilerOptions {
   /** The reconciler's name, which keys its inventory. @default `env-<environment>` */
   name?: string;
   /** Poll interval in ms for pull mode. @default 5000 */
-  interval?: number;
+  intervalMs?: number;
   /** Checks a revision must pass before anything is applied (e.g. an approval gate). @default [] */
   gates?: readonly Gate[];
 }
@@ -32,7 +32,7 @@ export function environmentReconciler(options: EnvironmentReconcilerOptions): Re
     render: withNamespace(namespace, pipe(yamlFiles(), substitute({ ...options.vars, ENVIRONMENT: options.environment }), setNamespace(namespace))),
     sink: options.sink,
     prune: true,
-    interval: options.interval ?? 5000,
+    intervalMs: options.intervalMs ?? 5000,
     ...(options.gates && { gates: options.gates }),
   });
 }

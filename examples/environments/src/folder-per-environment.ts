@@ -24,7 +24,7 @@ const playground = await startPlayground({ ...(args.kubeconfig && { kubeconfig: 
 const { git, sink, kubeConfig } = playground;
 const url = git.repoUrl('shop-envs');
 const reconcilers = Object.entries(environments).map(([environment, vars]) =>
-  environmentReconciler({ environment, vars, sink, interval: 2000, source: gitSource({ url, ref: { branch: 'main' }, path: `envs/${environment}` }) }),
+  environmentReconciler({ environment, vars, sink, intervalMs: 2000, source: gitSource({ url, ref: { branch: 'main' }, path: `envs/${environment}` }) }),
 );
 const [staging, production] = reconcilers as [(typeof reconcilers)[0], (typeof reconcilers)[0]];
 try {

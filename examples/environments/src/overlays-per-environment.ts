@@ -18,7 +18,7 @@ const playground = await startPlayground({ ...(args.kubeconfig && { kubeconfig: 
 const { git, sink, kubeConfig } = playground;
 const url = git.repoUrl('shop-overlays');
 const [staging, production] = ['staging', 'production'].map((environment) =>
-  overlayReconciler({ environment, sink, interval: 2000, source: gitSource({ url, ref: { branch: 'main' } }) }),
+  overlayReconciler({ environment, sink, intervalMs: 2000, source: gitSource({ url, ref: { branch: 'main' } }) }),
 ) as [ReturnType<typeof overlayReconciler>, ReturnType<typeof overlayReconciler>];
 try {
   say('the repository: base/ and overlays/{staging,production} on main, both shop 1.0.0');

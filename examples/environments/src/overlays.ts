@@ -73,13 +73,13 @@ generatorOptions:
 }
 
 /** One reconciler per overlay: `kustomize build overlays/<environment>`, pruning on. */
-export function overlayReconciler(options: { environment: string; source: Source; sink: Sink; interval?: number }): Reconciler {
+export function overlayReconciler(options: { environment: string; source: Source; sink: Sink; intervalMs?: number }): Reconciler {
   return createReconciler({
     name: `overlay-${options.environment}`,
     source: options.source,
     render: kustomize({ path: `overlays/${options.environment}` }),
     sink: options.sink,
     prune: true,
-    interval: options.interval ?? 5000,
+    intervalMs: options.intervalMs ?? 5000,
   });
 }

@@ -22,7 +22,7 @@ export interface ApprovalRepository {
  * (`gate.blocked` says why) and production keeps what it runs. Protect the branch in the forge
  * (required approvals) so that a merge is the approval.
  */
-export function approvedProduction(repo: ApprovalRepository, options: { sink: Sink; namespace?: string; name?: string; vars?: Record<string, string>; interval?: number }): Reconciler {
+export function approvedProduction(repo: ApprovalRepository, options: { sink: Sink; namespace?: string; name?: string; vars?: Record<string, string>; intervalMs?: number }): Reconciler {
   const branch = repo.branch ?? 'production';
   return environmentReconciler({
     environment: 'production',

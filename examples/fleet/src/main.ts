@@ -34,7 +34,7 @@ async function main({ git, kubeconfigPath, kubeConfig, sink }: Playground): Prom
     sink,
     vars: { REGISTRY: `${registry.host}/acme` },
     imageGate: { insecureRegistries: [registry.host] },
-    interval: 2000,
+    intervalMs: 2000,
   });
   fleet.on('*', print);
   cleanups.push(() => fleet.stop());

@@ -23,7 +23,7 @@ export interface MergeRequestPreviewsOptions {
   /** Variables every preview gets, e.g. `{ REGISTRY: 'ghcr.io/acme' }`. @default {} */
   vars?: Record<string, string>;
   /** How often the open merge requests are listed, and each preview's own interval, in ms. @default 30000 */
-  interval?: number;
+  intervalMs?: number;
   /** @default 'mr-previews' */
   name?: string;
 }
@@ -37,7 +37,7 @@ export interface MergeRequestPreviewsOptions {
  * label, tears the preview down; a listing that fails (forge down, bad token) tears nothing down.
  */
 export function mergeRequestPreviews(options: MergeRequestPreviewsOptions): Fleet<GitAppSpec> {
-  const interval = options.interval ?? 30_000;
+  const intervalMs = options.intervalMs ?? 30_000;
   const { parseSpec, createApp } = appFactory({
     defaultRepo: { url: options.url },
     ...(options.vars && { vars: options.vars }),
@@ -58,8 +58,8 @@ export function mergeRequestPreviews(options: MergeRequestPreviewsOptions): Flee
       },
     }),
     sink: options.sink,
-    interval,
-    appDefaults: { interval, prune: true },
+    intervalMs,
+    appDefaults: { intervalMs, prune: true },
     parseSpec,
     createApp,
   });

@@ -21,7 +21,7 @@ export interface PreviewFleetOptions {
   /** Git credentials. */
   auth?: GitAuth;
   /** How often `apps/` is polled, and each preview's own interval, in ms. @default 10000 */
-  interval?: number;
+  intervalMs?: number;
   /** @default 'previews' */
   name?: string;
 }
@@ -34,7 +34,7 @@ export interface PreviewFleetOptions {
  */
 export function previewFleet(options: PreviewFleetOptions): Fleet<GitAppSpec> {
   const branch = options.branch ?? 'main';
-  const interval = options.interval ?? 10_000;
+  const intervalMs = options.intervalMs ?? 10_000;
   const { parseSpec, createApp } = appFactory({
     defaultRepo: { url: options.url, ref: { branch } },
     ...(options.vars && { vars: options.vars }),
@@ -46,8 +46,8 @@ export function previewFleet(options: PreviewFleetOptions): Fleet<GitAppSpec> {
     source: gitSource({ url: options.url, ref: { branch }, ...(options.auth && { auth: options.auth }) }),
     path: options.path ?? 'apps',
     sink: options.sink,
-    interval,
-    appDefaults: { interval, prune: true },
+    intervalMs,
+    appDefaults: { intervalMs, prune: true },
     parseSpec,
     createApp: (spec) => ({ ...createApp(spec), ...(gate && { gates: [gate] }) }),
   });

@@ -26,7 +26,7 @@ const fleet = mergeRequestPreviews({
   auth: { username: gitea.admin.username, password: gitea.admin.token },
   sink: playground.sink,
   vars: { REGISTRY: 'registry.example.com/acme' },
-  interval: 2000,
+  intervalMs: 2000,
 });
 fleet.on('*', (e) => {
   if (e.type === 'app.added' || e.type === 'app.removed') console.log(`  ${e.type.padEnd(12)} ${e.app} (namespace ${e.app.replace(/^mr-/, 'preview-')})`);

@@ -42,8 +42,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps): Promise<
     source: specs,
     ...(config.apps.path && !config.apps.dir && { path: config.apps.path }),
     sink: deps.sink,
-    interval: config.interval,
-    appDefaults: { interval: config.interval, prune: true, forceConflicts: config.force },
+    intervalMs: config.intervalMs,
+    appDefaults: { intervalMs: config.intervalMs, prune: true, forceConflicts: config.force },
     ...deps.replicas?.fleetOptions,
     ...appFactory({
       ...(config.apps.url && { defaultRepo: { url: config.apps.url, ...(config.apps.ref && { ref: config.apps.ref }) } }),

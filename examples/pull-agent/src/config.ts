@@ -10,7 +10,7 @@ export interface AgentConfig {
   /** Where the application specs live: a git folder (`url`, `ref`, `path`) or a local `dir`. */
   apps: { url?: string; ref?: GitRef; path?: string; dir?: string };
   /** Poll interval in ms for the spec folder and (by default) every application. @default 60000 */
-  interval: number;
+  intervalMs: number;
   /** Address of the HTTP endpoints. @default 127.0.0.1:9090 */
   listen: { host: string; port: number };
   /** The HMAC secret of POST /webhook, if any (read from the variable `webhook.secretEnv` names). */
@@ -82,8 +82,9 @@ export async function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = pro
       fail(`apps.${(error as Error).message}`);
     }
   }
-  const interval = Number(raw['interval'] ?? 60_000);
-  if (!Number.isInteger(interval) || interval < 1000) fail('interval must be a number of milliseconds, at least 1000');
+  if (raw['interval'] !== undefined) fail('interval is now intervalMs (milliseconds)');
+  const intervalMs = Number(raw['intervalMs'] ?? 60_000);
+  if (!Number.isInteger(intervalMs) || intervalMs < 1000) fail('intervalMs must be a number of milliseconds, at least 1000');
   const listen = String(raw['listen'] ?? '127.0.0.1:9090');
   const colon = listen.lastIndexOf(':');
   const host = listen.slice(0, colon);
@@ -124,7 +125,7 @@ export async function loadAgentConfig(path: string, env: NodeJS.ProcessEnv = pro
   return {
     name: raw['name'],
     apps,
-    interval,
+    intervalMs,
     listen: { host, port },
     force,
     ...(webhookSecret && { webhookSecret }),

@@ -146,7 +146,7 @@ beforeAll(async () => {
     configPath,
     `name: ${fleetName}
 apps: { url: ${git.repoUrl('env')}, ref: { branch: main }, path: apps }
-interval: 3600000          # an hour: within a test, only the webhook, drift or resume explain a pass
+intervalMs: 3600000        # an hour: within a test, only the webhook, drift or resume explain a pass
 listen: 127.0.0.1:0
 webhook: { secretEnv: TEST_WEBHOOK_SECRET }
 control: { tokenEnv: TEST_CONTROL_TOKEN }

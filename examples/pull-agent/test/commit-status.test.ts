@@ -37,7 +37,7 @@ const service = (port: number) => `apiVersion: v1\nkind: Service\nmetadata: { na
 const configFile = (forgeSection: string) =>
   `name: ${fleetName}
 apps: { url: ${gitea.cloneUrl(repository)}, ref: { branch: main }, path: apps }
-interval: 3600000          # an hour: within the test, only POST /webhook explains a pass
+intervalMs: 3600000        # an hour: within the test, only POST /webhook explains a pass
 listen: 127.0.0.1:0
 ${forgeSection}
 `;

@@ -143,7 +143,7 @@ describe('the agent in-cluster, as the chart service account', () => {
     await writeFile(join(specs, 'web.yaml'), stringify({ source: { dir: manifests, path: 'web' }, namespace: appNs, createNamespace: false }));
     await writeFile(join(specs, 'intruder.yaml'), stringify({ source: { dir: manifests, path: 'intruder' }, namespace: otherNs, createNamespace: false }));
     const config = parse(agentYaml());
-    await writeFile(join(work, 'agent.yaml'), stringify({ ...config, apps: { dir: specs }, interval: 2000, listen: '127.0.0.1:0' }));
+    await writeFile(join(work, 'agent.yaml'), stringify({ ...config, apps: { dir: specs }, intervalMs: 2000, listen: '127.0.0.1:0' }));
 
     // A second fleet for sharding: six apps, each one ConfigMap in the app namespace.
     const sharded = join(work, 'sharded');
@@ -152,7 +152,7 @@ describe('the agent in-cluster, as the chart service account', () => {
       await writeFile(join(sharded, `s${i}.yaml`), stringify({ source: { dir: manifests, path: `s${i}` }, namespace: appNs, createNamespace: false }));
       await writeShardManifest(i, 'v1');
     }
-    await writeFile(join(work, 'shard.yaml'), stringify({ ...config, name: `sh-${id}`, apps: { dir: sharded }, interval: 2000, listen: '127.0.0.1:0', replicas: { mode: 'shard' } }));
+    await writeFile(join(work, 'shard.yaml'), stringify({ ...config, name: `sh-${id}`, apps: { dir: sharded }, intervalMs: 2000, listen: '127.0.0.1:0', replicas: { mode: 'shard' } }));
   }, 60_000);
 
   afterAll(async () => {

@@ -269,6 +269,13 @@ export class PassTimeoutError extends ConvergeError {
   }
 }
 
+/** An option given to a Converge function is invalid; `data.option` names it. Thrown at once, before anything runs. */
+export class InvalidOptionsError extends ConvergeError {
+  constructor(message: string, data: ConvergeErrorData & { option: string }) {
+    super('INVALID_OPTIONS', message, { data });
+  }
+}
+
 /** The operation was cancelled through an `AbortSignal`. */
 export class AbortedError extends ConvergeError {
   constructor(message = 'the operation was aborted', options: ConvergeErrorOptions = {}) {

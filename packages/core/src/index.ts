@@ -18,6 +18,7 @@ export {
   SinkError,
   AggregateConvergeError,
   AbortedError,
+  InvalidOptionsError,
   TooManyObjectsError,
   PruneBudgetError,
   NamespaceNotEmptyError,
@@ -72,7 +73,7 @@ export { exponentialBackoff } from './retry-policy.js';
 export type { Gate, GateResult } from './gate.js';
 export type { ReconcileEvent, ReconcileEventBase, ReconcileEventType, ReconcileEventOf, PassReason } from './events.js';
 export type { ReconcileResult, ReconcilerStatus, ReconcilerPhase, PassRecord } from './reconciler-status.js';
-export type { Reconciler, ReconcilerOptions, ReconcileOptions } from './reconciler.js';
+export type { Reconciler, ReconcilerOptions, ReconcileOptions, WaitOptions } from './reconciler.js';
 export { createReconciler } from './reconciler.js';
 export type { HealthStatus, Health } from './health/health-status.js';
 export { HEALTH_STATUSES, compareHealth, isWorseHealth, worstHealth } from './health/health-status.js';

@@ -1,12 +1,13 @@
 import type { ChangeCounts } from './change.js';
 import { systemClock, type Clock } from './clock.js';
 import { cancelledPassError } from './cancelled-pass-error.js';
-import { toConvergeError } from './errors.js';
+import { InvalidOptionsError, toConvergeError } from './errors.js';
 import type { PassReason, ReconcileEvent, ReconcileEventType } from './events.js';
 import type { Gate } from './gate.js';
 import type { IgnoreRule } from './ignore-rules.js';
 import { Emitter } from './emitter.js';
 import { sameRefs } from './internal/ref-set.js';
+import { renamedOption } from './internal/renamed-option.js';
 import { PassLoop } from './pass-loop.js';
 import { preparePass, runPass, type PassConfig, type PassMemory } from './internal/run-pass.js';
 import type { ObjectRef } from './object.js';
@@ -32,6 +33,12 @@ export interface ReconcilerOptions {
   /** Where objects are applied. */
   sink: Sink;
   /** Time between passes in pull mode, in ms. @default 60000 */
+  intervalMs?: number;
+  /**
+   * The name DESIGN.md gave `intervalMs`, kept working for 0.x; giving both with different
+   * values is an `INVALID_OPTIONS` error.
+   * @deprecated Use `intervalMs` (the same value, in ms).
+   */
   interval?: number;
   /** Random spread added to each interval, as a fraction of it. @default 0.1 */
   jitter?: number;
@@ -42,7 +49,7 @@ export interface ReconcilerOptions {
   /** Plan and validate (sink dry-run) but persist nothing. @default false */
   dryRun?: boolean;
   /** Wait for applied objects to become healthy; the pass fails on `Failed` or timeout. @default false */
-  wait?: false | { timeout: number; /** @default 2000 */ pollInterval?: number };
+  wait?: false | WaitOptions;
   /** Checks that must pass before anything is applied. @default [] */
   gates?: readonly Gate[];
   /** Fields owned by other controllers, left out of diffs. @default [] */
@@ -120,7 +127,7 @@ export interface ReconcilerOptions {
    * Deadline of one pass in ms: a pass still running then is cancelled (its signal aborted)
    * and fails with a retryable `PASS_TIMEOUT`, and the loop goes on; a `trigger()` made meanwhile
    * runs next.
-   * @default 600000 (10 minutes), plus `wait.timeout` when waiting
+   * @default 600000 (10 minutes), plus `wait.timeoutMs` when waiting
    */
   passTimeoutMs?: number;
   /**
@@ -133,6 +140,29 @@ export interface ReconcilerOptions {
    */
   writeGuard?: WriteGuard;
 }
+
+/**
+ * How a pass waits for the objects it applied to become healthy ({@link ReconcilerOptions.wait}):
+ * `timeoutMs`, or `timeout`, the name DESIGN.md gave it, kept working for 0.x (both with
+ * different values are an `INVALID_OPTIONS` error).
+ */
+export type WaitOptions = (
+  | {
+      /** Give up after this long, in ms: the pass fails with a retryable `HEALTH_TIMEOUT`. */
+      timeoutMs: number;
+      /** @deprecated Use `timeoutMs` (the same value, in ms). */
+      timeout?: number;
+    }
+  | {
+      /** @deprecated Use `timeoutMs` (the same value, in ms). */
+      timeout: number;
+      /** Give up after this long, in ms: the pass fails with a retryable `HEALTH_TIMEOUT`. */
+      timeoutMs?: number;
+    }
+) & {
+  /** Time between reads of the live objects (and of running hooks), in ms. @default 2000 */
+  pollIntervalMs?: number;
+};
 
 /** Options of one {@link Reconciler.reconcile} call. */
 export interface ReconcileOptions {
@@ -159,7 +189,7 @@ export interface Reconciler {
    * or reading live state fails.
    */
   preview(options?: { signal?: AbortSignal }): Promise<{ revision: string; plan: Plan }>;
-  /** Starts the pull loop: a pass now, then every `interval` (with backoff after failures). */
+  /** Starts the pull loop: a pass now, then every `intervalMs` (with backoff after failures). */
   start(): void;
   /** Stops the loop and drift watch; resolves when the pass in flight has finished (or, with `abort`, was cancelled). */
   stop(options?: { abort?: boolean }): Promise<void>;
@@ -195,6 +225,8 @@ const ZERO: ChangeCounts = { created: 0, updated: 0, deleted: 0, unchanged: 0 };
 export function createReconciler(options: ReconcilerOptions): Reconciler {
   const clock = options.clock ?? systemClock;
   const random = options.random ?? Math.random;
+  const intervalMs = renamedOption(options.name, 'intervalMs', options.intervalMs, 'interval', options.interval) ?? 60_000;
+  const wait = options.wait ? resolveWait(options.name, options.wait) : false;
   const config: PassConfig = {
     name: options.name,
     source: options.source,
@@ -208,7 +240,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     dryRun: options.dryRun ?? false,
     forceConflicts: options.forceConflicts ?? true,
     reuseRender: options.reuseRender ?? true,
-    wait: options.wait ? { timeout: options.wait.timeout, pollInterval: options.wait.pollInterval ?? 2000 } : false,
+    wait,
     clock,
     defaultNamespace: options.defaultNamespace,
     maxObjects: options.maxObjects ?? 100_000,
@@ -218,7 +250,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     health: options.health ?? {},
     pruneBudget: options.pruneBudget === false ? false : { maxFraction: options.pruneBudget?.maxFraction ?? 0.5, minCount: options.pruneBudget?.minCount ?? 10 },
   };
-  const passTimeoutMs = options.passTimeoutMs ?? 600_000 + (options.wait ? options.wait.timeout : 0);
+  const passTimeoutMs = options.passTimeoutMs ?? 600_000 + (wait ? wait.timeoutMs : 0);
   const watchDrift = (options.watchDrift ?? true) && options.sink.watch !== undefined;
 
   const events = new Emitter<ReconcileEvent>();
@@ -231,7 +263,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
 
   const loop: PassLoop<ReconcileResult> = new PassLoop({
     clock,
-    intervalMs: options.interval ?? 60_000,
+    intervalMs,
     jitter: options.jitter ?? 0.1,
     random,
     retry: options.retry ?? exponentialBackoff({ random }),
@@ -349,4 +381,10 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     }),
     on: (type, fn) => events.on(type, fn as (e: ReconcileEvent) => void),
   };
+}
+
+function resolveWait(reconciler: string, wait: WaitOptions): PassConfig['wait'] {
+  const timeoutMs = renamedOption(reconciler, 'wait.timeoutMs', wait.timeoutMs, 'wait.timeout', wait.timeout);
+  if (timeoutMs === undefined) throw new InvalidOptionsError(`${reconciler}: wait needs timeoutMs, how long to wait for health in ms`, { option: 'wait.timeoutMs' });
+  return { timeoutMs, pollIntervalMs: wait.pollIntervalMs ?? 2000 };
 }

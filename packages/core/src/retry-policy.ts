@@ -14,9 +14,9 @@ export interface RetryPolicy {
 /** Options of {@link exponentialBackoff}. */
 export interface ExponentialBackoffOptions {
   /** Delay after the first failure, in ms. @default 1000 */
-  initial?: number;
+  initialMs?: number;
   /** Upper bound of the delay, in ms. @default 300000 (5 minutes) */
-  max?: number;
+  maxMs?: number;
   /** Growth factor per failure. @default 2 */
   factor?: number;
   /** Fraction of random spread added to each delay, 0 to 1. @default 0.1 */
@@ -26,20 +26,20 @@ export interface ExponentialBackoffOptions {
 }
 
 /**
- * Capped exponential backoff with jitter: `min(max, initial · factor^(failures−1)) · (1 + jitter·r)`.
+ * Capped exponential backoff with jitter: `min(maxMs, initialMs · factor^(failures−1)) · (1 + jitter·r)`.
  *
  * @example
  * ```ts
- * createReconciler({ ..., retry: exponentialBackoff({ initial: 500, max: 60_000 }) });
+ * createReconciler({ ..., retry: exponentialBackoff({ initialMs: 500, maxMs: 60_000 }) });
  * ```
  */
 export function exponentialBackoff(options: ExponentialBackoffOptions = {}): RetryPolicy {
-  const { initial = 1000, max = 300_000, factor = 2, jitter = 0.1, random = Math.random } = options;
+  const { initialMs = 1000, maxMs = 300_000, factor = 2, jitter = 0.1, random = Math.random } = options;
   return {
     shouldRetry: () => true,
     delay: (failures) => {
-      const base = Math.min(max, initial * factor ** Math.max(0, failures - 1));
-      return Math.round(Math.min(max, base * (1 + jitter * random())));
+      const base = Math.min(maxMs, initialMs * factor ** Math.max(0, failures - 1));
+      return Math.round(Math.min(maxMs, base * (1 + jitter * random())));
     },
   };
 }

@@ -12,6 +12,7 @@ import { ConvergeError, type FilePosition } from '@converge/core';
  * source: { url: https://git.example/shop.git, ref: { branch: main }, path: deploy }
  * render: { type: helm, chart: chart, values: { replicas: 2 } }
  * namespace: shop
+ * intervalMs: 300000        # 5 minutes
  * dependsOn: [infra]
  * ```
  */
@@ -26,8 +27,8 @@ export interface AppSpec<TSource = Record<string, unknown>, TRender = Record<str
   namespace?: string;
   /** Create (and on removal, delete) `namespace`. @default true when `namespace` is set */
   createNamespace?: boolean;
-  /** Pass interval in ms. @default the fleet's `appDefaults.interval` */
-  interval?: number;
+  /** Time between the application's passes, in ms. @default the fleet's `appDefaults.intervalMs` */
+  intervalMs?: number;
   /** Prune objects that leave its desired state. @default true */
   prune?: boolean;
   /** Start suspended. @default false */
@@ -36,8 +37,8 @@ export interface AppSpec<TSource = Record<string, unknown>, TRender = Record<str
   dependsOn?: string[];
   /** Variables for `${VAR}` substitution in the template and, by `createApp`, in manifests. @default {} */
   vars?: Record<string, string>;
-  /** Wait for health after each pass. */
-  wait?: { timeout: number };
+  /** Wait for health after each pass, at most `timeoutMs` ms. */
+  wait?: { timeoutMs: number };
   /**
    * Pins the application to the replicas serving this shard label, in a fleet spread over
    * replicas (`FleetOptions.shard`), like Flux's `sharding.fluxcd.io/key`. @default none
@@ -86,13 +87,19 @@ export function validateAppSpec(raw: unknown, file: string, defaultName: string)
   expect('render', 'object');
   expect('namespace', 'string');
   expect('createNamespace', 'boolean');
-  expect('interval', 'number');
+  // The field's name before it carried its unit: refused by name rather than silently ignored.
+  if (spec['interval'] !== undefined) throw new AppSpecError(`${file}: interval is now intervalMs (milliseconds)`, at);
+  expect('intervalMs', 'number');
   expect('prune', 'boolean');
   expect('suspend', 'boolean');
   expect('dependsOn', 'string[]');
   expect('vars', 'object');
   expect('wait', 'object');
   expect('shard', 'string');
+  const wait = spec['wait'] as Record<string, unknown> | undefined;
+  if (wait !== undefined && typeof wait['timeoutMs'] !== 'number') {
+    throw new AppSpecError(`${file}: wait needs timeoutMs, how long to wait for health in milliseconds${wait['timeout'] !== undefined ? ' (timeout is now timeoutMs)' : ''}`, at);
+  }
   if (spec['shard'] !== undefined && !NAME.test(spec['shard'] as string)) {
     throw new AppSpecError(`${file}: shard ${JSON.stringify(spec['shard'])} must be a DNS label (a-z, 0-9, '-')`, at);
   }

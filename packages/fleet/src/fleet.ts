@@ -66,9 +66,9 @@ export interface FleetOptions<TSpec extends AnyAppSpec = AppSpec> {
   /** Builds an application's source and renderer from its spec: the plugin point for git, Helm, …. */
   createApp: (spec: TSpec) => AppParts | Promise<AppParts>;
   /** Options given to every child reconciler unless its spec says otherwise. @default { prune: true } */
-  appDefaults?: Partial<Pick<ReconcilerOptions, 'interval' | 'jitter' | 'prune' | 'wait' | 'retry' | 'ignore' | 'adopt' | 'dryRun' | 'forceConflicts'>>;
+  appDefaults?: Partial<Pick<ReconcilerOptions, 'intervalMs' | 'jitter' | 'prune' | 'wait' | 'retry' | 'ignore' | 'adopt' | 'dryRun' | 'forceConflicts'>>;
   /** How often the spec folder is polled, in ms. @default 60000 */
-  interval?: number;
+  intervalMs?: number;
   /** @default 0.1 */
   jitter?: number;
   /** @default exponentialBackoff() */
@@ -253,7 +253,7 @@ export function createFleet<TSpec extends AnyAppSpec>(options: FleetOptions<TSpe
   const passTimeoutMs = options.passTimeoutMs ?? 600_000;
   const loop: PassLoop<FleetResult> = new PassLoop({
     clock,
-    intervalMs: options.interval ?? 60_000,
+    intervalMs: options.intervalMs ?? 60_000,
     jitter: options.jitter ?? 0.1,
     random,
     retry: options.retry ?? exponentialBackoff({ random }),
@@ -443,7 +443,7 @@ export function createFleet<TSpec extends AnyAppSpec>(options: FleetOptions<TSpe
       random,
       ...(guard && { writeGuard: guard }),
       prune: spec.prune ?? options.appDefaults?.prune ?? true,
-      ...(spec.interval !== undefined && { interval: spec.interval }),
+      ...(spec.intervalMs !== undefined && { intervalMs: spec.intervalMs }),
       ...(spec.wait && { wait: spec.wait }),
       gates: [...(spec.dependsOn?.length ? [dependenciesReady(spec.dependsOn, (app) => children.get(app)?.reconciler.status())] : []), ...(parts.gates ?? [])],
     });

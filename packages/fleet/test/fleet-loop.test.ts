@@ -48,4 +48,16 @@ describe('createFleet in pull mode', () => {
     await clock.advance(60_000);
     expect((sink.objects()[0] as unknown as { data: { value: string } }).data.value).toBe('hand edit');
   });
+
+  it("a spec file's intervalMs sets its application's time between passes, instead of appDefaults.intervalMs", async () => {
+    const repo = memorySource({ 'app/cm.yaml': configMap('cfg', '1'), 'apps/slow.yaml': 'intervalMs: 30000\n' });
+    const { fleet, clock } = clockedFleet(repo);
+    cleanups.push(() => fleet.stop());
+
+    const applied = next(fleet, (e) => e.type === 'pass.succeeded' && e.reconciler === 'f-slow');
+    fleet.start();
+    await clock.flush();
+    await applied;
+    expect((fleet.status().apps['slow']?.nextRunAt ?? NaN) - clock.now()).toBe(30_000);
+  });
 });

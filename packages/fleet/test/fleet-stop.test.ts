@@ -39,7 +39,7 @@ describe('stopping a fleet', () => {
     // An application's second pass would never end: it must not be started by stop().
     const app = stallingSource(repo, 2);
     const clock = new FakeClock();
-    const fleet = createFleet({ name: 'f', source: specs, path: 'apps', sink: new MemorySink(), clock, interval: 10_000, jitter: 0, appDefaults: { interval: 10_000, jitter: 0 }, createApp: () => ({ source: app, render: yamlFiles({ path: 'app' }) }) });
+    const fleet = createFleet({ name: 'f', source: specs, path: 'apps', sink: new MemorySink(), clock, intervalMs: 10_000, jitter: 0, appDefaults: { intervalMs: 10_000, jitter: 0 }, createApp: () => ({ source: app, render: yamlFiles({ path: 'app' }) }) });
     const passes: FleetEvent[] = [];
     fleet.on("pass.started", (e) => passes.push(e));
     const firstPasses = new Promise<void>((resolve) => fleet.on('pass.succeeded', () => passes.length === 2 && resolve()));

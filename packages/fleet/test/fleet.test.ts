@@ -130,6 +130,20 @@ describe('createFleet', () => {
     expect(Object.keys(fleet.status().apps).sort()).toEqual(['a', 'b']);
   });
 
+  it.each([
+    ['interval: 60000\n', /apps\/a\.yaml: interval is now intervalMs \(milliseconds\)/],
+    ['wait: { timeout: 60000 }\n', /apps\/a\.yaml: wait needs timeoutMs.*\(timeout is now timeoutMs\)/],
+    ['intervalMs: 1m\n', /apps\/a\.yaml: intervalMs must be a number/],
+  ])('a spec file whose duration is not a number under a …Ms name (%j) is refused, naming the field', async (spec, message) => {
+    const { repo, sink, fleet } = setup();
+    repo.write('apps/a.yaml', spec);
+    const result = await fleet.reconcile();
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatchObject({ code: 'APP_SPEC_INVALID', data: { position: { file: 'apps/a.yaml' } } });
+    expect(result.error?.message).toMatch(message);
+    expect(sink.objects()).toEqual([]);
+  });
+
   it('a changed spec file reconfigures that application only', async () => {
     const { repo, sink, fleet } = setup();
     repo.write('apps/a.yaml', 'vars:\n  BRANCH: one\n');

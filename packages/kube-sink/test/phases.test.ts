@@ -78,7 +78,7 @@ async function deploy(app: string, objects: KubeObject[]) {
   const { sink } = recordingSink(kc, { defaultNamespace: ns, inventory: { namespace: ns } });
   const state = desiredState(objects);
   const events: ReconcileEvent[] = [];
-  const r = createReconciler({ name: app, source: state.source, render: state.render, sink, prune: true, wait: { timeout: 20_000, pollInterval: 50 } });
+  const r = createReconciler({ name: app, source: state.source, render: state.render, sink, prune: true, wait: { timeoutMs: 20_000, pollIntervalMs: 50 } });
   r.on('*', (e) => events.push(e));
   const { seen } = controllers(ns);
   stops.push(() => void sink.close());

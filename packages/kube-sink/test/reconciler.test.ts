@@ -80,7 +80,7 @@ describe('a reconciler on kubeSink', () => {
     const { sink } = recordingSink(kc, { inventory: { namespace: ns } });
     const state = desiredState([namespace(ns), configMap(ns, 'settings', { color: 'blue' }), deployment(ns, 'web')]);
     const log = eventLog();
-    const r = createReconciler({ name: 'drift', source: state.source, render: state.render, sink, interval: 3_600_000 });
+    const r = createReconciler({ name: 'drift', source: state.source, render: state.render, sink, intervalMs: 3_600_000 });
     r.on('*', log.push);
     r.start();
     try {

@@ -116,8 +116,8 @@ describe('createShardMembership on real Leases', () => {
         path: 'apps',
         sink,
         shard,
-        interval: 500,
-        appDefaults: { interval: 500, jitter: 0 },
+        intervalMs: 500,
+        appDefaults: { intervalMs: 500, jitter: 0 },
         // Each replica writes its own name, so the live object says who applied it last.
         createApp: (spec) => {
           const state = desiredState([configMap(`${ns}-apps`, spec.name, { replica: identity })]);

@@ -40,7 +40,7 @@ async function startApp(name: string): Promise<App> {
   const ns = uniqueName(name);
   const sink = kubeSink({ kubeConfig: kc, fieldManager: `converge-${name}`, inventory: { namespace: ns }, watch: { debounceMs: 50 } });
   const state = desiredState([namespace(ns), gadget(ns, 'a', 1), gadget(ns, 'b', 1), gadget(ns, 'c', 1)]);
-  const reconciler = createReconciler({ name, source: state.source, render: state.render, sink, interval: 3_600_000 });
+  const reconciler = createReconciler({ name, source: state.source, render: state.render, sink, intervalMs: 3_600_000 });
   const events: ReconcileEvent[] = [];
   reconciler.on('*', (e) => events.push(e));
   reconciler.start();

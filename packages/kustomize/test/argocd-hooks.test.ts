@@ -66,7 +66,7 @@ describe("Argo CD's pre-post-sync example (a Kustomize overlay with hooks)", () 
     })().catch(() => undefined);
 
     const events: ReconcileEvent[] = [];
-    const r = createReconciler({ name: 'pre-post-sync', source: fixtureSource(), render: kustomize({ path: 'pre-post-sync' }), sink, prune: true, wait: { timeout: 30_000, pollInterval: 50 } });
+    const r = createReconciler({ name: 'pre-post-sync', source: fixtureSource(), render: kustomize({ path: 'pre-post-sync' }), sink, prune: true, wait: { timeoutMs: 30_000, pollIntervalMs: 50 } });
     r.on('*', (e) => events.push(e));
     const result = await r.reconcile();
     expect(result.error?.message ?? 'succeeded').toBe('succeeded');

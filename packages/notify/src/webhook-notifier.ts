@@ -25,7 +25,7 @@ export interface WebhookNotifierOptions {
   /**
    * When to try again: after a network error, a timeout, HTTP 5xx, 408 or 429 (never after
    * other 4xx, which would fail the same way again). `delay(n)` is the wait before try n+1.
-   * @default { retries: 3, delay: exponentialBackoff({ initial: 1000, max: 30000 }).delay }
+   * @default { retries: 3, delay: exponentialBackoff({ initialMs: 1000, maxMs: 30000 }).delay }
    */
   retry?: Partial<Pick<RetryPolicy, 'delay'>> & {
     /** Tries after the first. @default 3 */
@@ -65,7 +65,7 @@ export function webhookNotifier(options: WebhookNotifierOptions): Notifier {
   const target = url.origin;
   const doFetch = options.fetch ?? globalThis.fetch;
   const retries = Math.max(0, options.retry?.retries ?? 3);
-  const delay = options.retry?.delay ?? exponentialBackoff({ initial: 1000, max: 30_000 }).delay;
+  const delay = options.retry?.delay ?? exponentialBackoff({ initialMs: 1000, maxMs: 30_000 }).delay;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const clock = options.clock ?? systemClock;
 

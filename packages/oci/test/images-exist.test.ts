@@ -276,8 +276,8 @@ spec:
       render: yamlFiles(),
       sink,
       gates: [imagesExist({ insecureRegistries: [registry.host] })],
-      retry: exponentialBackoff({ initial: 100, max: 200, jitter: 0 }),
-      interval: 600_000,
+      retry: exponentialBackoff({ initialMs: 100, maxMs: 200, jitter: 0 }),
+      intervalMs: 600_000,
     });
     const events: ReconcileEvent[] = [];
     reconciler.on('*', (e) => events.push(e));

@@ -49,7 +49,7 @@ export interface PassConfig {
   dryRun: boolean;
   forceConflicts: boolean;
   reuseRender: boolean;
-  wait: false | { timeout: number; pollInterval: number };
+  wait: false | { timeoutMs: number; pollIntervalMs: number };
   clock: Clock;
   /** The namespace for namespaced objects that name none and whose renderer recorded no default. */
   defaultNamespace: string | undefined;
@@ -288,7 +288,7 @@ export async function runPass(
     signal,
     dryRun: c.dryRun,
     timeoutMs: c.hookTimeoutMs,
-    pollIntervalMs: c.wait ? c.wait.pollInterval : 2000,
+    pollIntervalMs: c.wait ? c.wait.pollIntervalMs : 2000,
     emit,
     health: c.health,
     redact: redacted,
@@ -310,7 +310,7 @@ export async function runPass(
       const last = i === waves.length - 1;
       if (!c.dryRun && objects.length > 0 && ((!last && waves.length > 1) || (last && hasPostSync))) {
         await waitForHealth(c.sink, objects.map(refOf), {
-          timeoutMs: c.wait ? c.wait.timeout : c.waveTimeoutMs,
+          timeoutMs: c.wait ? c.wait.timeoutMs : c.waveTimeoutMs,
           pollIntervalMs: hookRun.pollIntervalMs,
           clock: c.clock,
           signal,
@@ -365,8 +365,8 @@ export async function runPass(
 
   if (c.wait && !c.dryRun) {
     await waitForHealth(c.sink, desiredRefs, {
-      timeoutMs: c.wait.timeout,
-      pollIntervalMs: c.wait.pollInterval,
+      timeoutMs: c.wait.timeoutMs,
+      pollIntervalMs: c.wait.pollIntervalMs,
       clock: c.clock,
       signal,
       health: c.health,

@@ -12,7 +12,7 @@ interface Timer {
  * @example
  * ```ts
  * const clock = new FakeClock();
- * const r = createReconciler({ ..., clock, interval: 60_000 });
+ * const r = createReconciler({ ..., clock, intervalMs: 60_000 });
  * r.start();
  * await clock.advance(60_000); // fires every timer due up to one minute from now, in order
  * await settled(r, { clock });  // and waits until the passes they started have finished

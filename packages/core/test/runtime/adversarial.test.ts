@@ -247,7 +247,7 @@ describe('GUARD prune budget and namespace guard', () => {
     const clock = new FakeClock(0);
     const objects = Array.from({ length: 30 }, (_, i) => cm(`o${i}`));
     const sink = new MemorySink();
-    const { reconciler, set, events } = setup(objects, { clock, interval: 1000, jitter: 0 }, sink);
+    const { reconciler, set, events } = setup(objects, { clock, intervalMs: 1000, jitter: 0 }, sink);
     expect((await reconciler.reconcile()).status).toBe('succeeded');
     set([cm('o0')]);
     reconciler.start();

@@ -37,7 +37,7 @@ function setup(files: Record<string, string>, options: Partial<ReconcilerOptions
     applies.push(objects.map((x) => x.metadata.name));
     return apply(objects, o);
   };
-  const r = createReconciler({ name: 'app', source, render: yamlFiles(), sink, prune: true, wait: { timeout: 5_000, pollInterval: 5 }, ...options });
+  const r = createReconciler({ name: 'app', source, render: yamlFiles(), sink, prune: true, wait: { timeoutMs: 5_000, pollIntervalMs: 5 }, ...options });
   r.on('*', (e) => events.push(e));
   return { source, sink, r, events, applies };
 }

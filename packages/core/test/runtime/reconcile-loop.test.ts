@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { directorySource } from '../../src/directory-source.js';
+import { InvalidOptionsError } from '../../src/errors.js';
 import type { ReconcileEvent } from '../../src/events.js';
-import { createReconciler, type Reconciler } from '../../src/reconciler.js';
+import { createReconciler, type Reconciler, type ReconcilerOptions } from '../../src/reconciler.js';
 import { exponentialBackoff } from '../../src/retry-policy.js';
 import { FakeClock } from '../../src/testing/fake-clock.js';
 import { MemorySink } from '../../src/testing/memory-sink.js';
@@ -14,8 +15,9 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0)) await fn();
 });
 
-function loop(options: { interval?: number; retry?: ReturnType<typeof exponentialBackoff> } = {}) {
-  const repo = fixtureRepo({ 'a.yaml': configMap('a', '1') });
+/** A pull-mode reconciler of one ConfigMap on a fake clock: every 60 s, no jitter, backoff 1-8 s; `options` override. */
+function loop(options: Partial<ReconcilerOptions> = { intervalMs: 60_000 }, files: Record<string, string> = { 'a.yaml': configMap('a', '1') }) {
+  const repo = fixtureRepo(files);
   const clock = new FakeClock(1_000_000);
   const sink = new MemorySink();
   const reconciler: Reconciler = createReconciler({
@@ -25,9 +27,9 @@ function loop(options: { interval?: number; retry?: ReturnType<typeof exponentia
     sink,
     prune: true,
     clock,
-    interval: options.interval ?? 60_000,
     jitter: 0,
-    retry: options.retry ?? exponentialBackoff({ initial: 1000, max: 8000, jitter: 0 }),
+    retry: exponentialBackoff({ initialMs: 1000, maxMs: 8000, jitter: 0 }),
+    ...options,
   });
   const events: ReconcileEvent[] = [];
   reconciler.on('*', (e) => events.push(e));
@@ -124,7 +126,7 @@ describe('start() loop', () => {
   });
 
   it('keeps a history of the last 10 passes', async () => {
-    const { clock, reconciler } = loop({ interval: 1000 });
+    const { clock, reconciler } = loop({ intervalMs: 1000 });
     reconciler.start();
     for (let i = 0; i < 12; i++) {
       const next = nextEvent(reconciler, 'pass.succeeded');
@@ -149,3 +151,47 @@ describe('start() loop', () => {
     expect(reconciler.status().phase).toBe('stopped');
   });
 });
+
+describe('duration options', () => {
+  it('interval, the name DESIGN.md gave intervalMs, still sets the time between passes', async () => {
+    const { clock, reconciler } = loop({ interval: 5000 });
+    const first = nextEvent(reconciler, 'pass.succeeded');
+    reconciler.start();
+    await clock.flush();
+    await first;
+    expect(reconciler.status().nextRunAt).toBe(clock.now() + 5000);
+  });
+
+  it.each([
+    [{ intervalMs: 5000, interval: 6000 }, 'intervalMs'],
+    [{ wait: { timeoutMs: 5000, timeout: 6000 } }, 'wait.timeoutMs'],
+  ] satisfies [Partial<ReconcilerOptions>, string][])('refuses a duration given under both names with different values (%j)', (options, option) => {
+    const create = () => createReconciler({ name: 'r', source: directorySource('.'), render: yamlFiles(), sink: new MemorySink(), ...options });
+    expect(create).toThrow(InvalidOptionsError);
+    expect(create).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', data: { option } }));
+  });
+
+  it('accepts both names when they agree', () => {
+    expect(() => createReconciler({ name: 'r', source: directorySource('.'), render: yamlFiles(), sink: new MemorySink(), intervalMs: 5000, interval: 5000 })).not.toThrow();
+  });
+
+  it.each([{ timeoutMs: 30_000 }, { timeout: 30_000 }])('waits for health up to wait.timeoutMs, or wait.timeout, its name in DESIGN.md (%j)', async (wait) => {
+    const { clock, reconciler } = loop({ wait: { ...wait, pollIntervalMs: 1000 } }, { 'web.yaml': deployment });
+    const waiting = nextEvent(reconciler, 'health.changed');
+    const result = reconciler.reconcile();
+    await waiting;
+    await clock.advance(30_000);
+    expect(await result).toMatchObject({ status: 'failed', error: { code: 'HEALTH_TIMEOUT', message: expect.stringContaining('not healthy after 30000 ms') } });
+  });
+});
+
+/** A Deployment that never reports progress: it stays InProgress. */
+const deployment = `apiVersion: apps/v1
+kind: Deployment
+metadata: { name: web, namespace: demo }
+spec:
+  selector: { matchLabels: { app: web } }
+  template:
+    metadata: { labels: { app: web } }
+    spec: { containers: [{ name: web, image: web:1 }] }
+`;

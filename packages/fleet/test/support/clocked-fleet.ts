@@ -14,10 +14,10 @@ export function clockedFleet(repo: MemorySource, sink = new MemorySink()) {
     path: 'apps',
     sink,
     clock,
-    interval: 10_000,
+    intervalMs: 10_000,
     jitter: 0,
     retry: exponentialBackoff({ jitter: 0 }),
-    appDefaults: { interval: 10_000, jitter: 0 },
+    appDefaults: { intervalMs: 10_000, jitter: 0 },
     createApp: () => ({ source: repo, render: yamlFiles({ path: 'app' }) }),
   });
   return { fleet, clock, sink };

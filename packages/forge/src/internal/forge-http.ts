@@ -45,7 +45,7 @@ export class ForgeHttp {
   private readonly maxRetryAfterMs: number;
   private readonly clock: Clock;
   private readonly secrets: Set<string>;
-  private readonly backoff = exponentialBackoff({ initial: 500, max: 10_000 });
+  private readonly backoff = exponentialBackoff({ initialMs: 500, maxMs: 10_000 });
 
   constructor(options: ForgeHttpOptions) {
     this.forge = options.forge;

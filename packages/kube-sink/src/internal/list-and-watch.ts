@@ -48,7 +48,7 @@ const isGone = (err: unknown): boolean => err instanceof KubeHttpError && err.st
  * watch where it was when the version is still known. Runs until `signal` aborts.
  */
 export async function listAndWatch(o: ListAndWatchOptions): Promise<void> {
-  const backoff = exponentialBackoff({ initial: 500, max: 30_000, jitter: 0.2, random: o.random });
+  const backoff = exponentialBackoff({ initialMs: 500, maxMs: 30_000, jitter: 0.2, random: o.random });
   const path = resourcePath(o.mapping, o.namespace);
   const resource = o.mapping.group ? `${o.mapping.resource}.${o.mapping.group}` : o.mapping.resource;
   let rv: string | undefined;

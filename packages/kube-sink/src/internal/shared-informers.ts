@@ -122,7 +122,7 @@ export class SharedInformers {
     signal: AbortSignal,
     attached: Attachment[],
   ): Promise<void> {
-    const backoff = exponentialBackoff({ initial: 500, max: 30_000, jitter: 0.2, random: this.#o.random });
+    const backoff = exponentialBackoff({ initialMs: 500, maxMs: 30_000, jitter: 0.2, random: this.#o.random });
     for (let failures = 1; !signal.aborted; failures++) {
       try {
         const mapping = await this.#discovery.resolve({ group: group.group, kind: group.kind }, { signal });
