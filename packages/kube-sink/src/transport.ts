@@ -1,4 +1,4 @@
-import { systemClock } from '@converge/core';
+import { raceAbort, systemClock } from '@converge/core';
 import type { Clock } from '@converge/core';
 import { RequestContext } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -37,7 +37,13 @@ export interface KubeRequest {
   body?: unknown;
   /** @default 'application/json' when there is a body */
   contentType?: string;
-  /** Cancels the request. */
+  /**
+   * Stops waiting for the request: the promise rejects with the signal's reason at once. A
+   * request already sent is not cut off but finishes in the background (its answer read and
+   * dropped, still under the transport's timeout and holding its limiter slot), because
+   * aborting an HTTP/2 stream mid-flight leaves undici a stream that fails, uncaught, when the
+   * connection pool is closed. A request not yet sent is not sent.
+   */
   signal?: AbortSignal | undefined;
 }
 
@@ -166,6 +172,7 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
     return url;
   }
 
+  /** Sends `req` and reads its answer to the end; `req.signal` only keeps an unsent request from being sent. */
   async function send<T>(req: KubeRequest, retryAuth: boolean): Promise<T> {
     const url = urlOf(req);
     const pathAndQuery = url.pathname + url.search;
@@ -187,8 +194,11 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
     const timer = clock.setTimeout(() => timeout.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
     try {
       const { headers, dispatcher: d } = await currentAuth(false);
-      const signals = [timeout.signal];
-      if (req.signal) signals.push(req.signal);
+      if (req.signal?.aborted) {
+        // Cancelled before it was sent: nothing went over the wire, so nothing to report.
+        status = -1;
+        throw req.signal.reason;
+      }
       // undici's request() rather than fetch(): no WHATWG streams per call, which halves the
       // client's CPU per request on a thousand-object apply.
       const res = await request(url, {
@@ -198,7 +208,7 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
           accept: 'application/json',
           ...(req.body !== undefined && { 'content-type': req.contentType ?? 'application/json' }),
         },
-        signal: AbortSignal.any(signals),
+        signal: timeout.signal,
         ...(d && { dispatcher: d }),
         ...(body !== undefined && { body }),
       });
@@ -276,7 +286,7 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
 
   return {
     server,
-    request: (req) => (limiter ? limited(limiter, req) : send(req, true)),
+    request: (req) => raceAbort(limiter ? limited(limiter, req) : send(req, true), req.signal),
     stream: (req, onValue) => stream(req, onValue, true),
     async close() {
       const d = dispatcher;

@@ -148,10 +148,8 @@ export async function preparePass(c: PassConfig, memory: PassMemory, emit: Emit,
     }
     ({ recorded, unreadable } = await inventoryRead);
   } catch (error) {
-    // The pass ends here: the read is not left running past it, nor its failure unobserved.
-    // It is let finish rather than aborted (one GET under the sink's own deadline): an HTTP/2
-    // request aborted mid-flight leaves undici a stream that errors, uncaught, when the sink's
-    // connection pool is closed later.
+    // The pass ends here: the read is cancelled, and its failure observed, before it does.
+    reading.abort();
     await inventoryRead.catch(() => undefined);
     throw error;
   } finally {
