@@ -166,6 +166,27 @@ describe('helmChart', () => {
     }
   });
 
+  it('reads a chart archive packed on Windows (`\\` in its paths) as Helm does; refuses one that is not gzipped, or a link, in Helm words', async () => {
+    const windows = tgz([
+      { name: 'win\\Chart.yaml', data: 'apiVersion: v2\nname: win\nversion: 0.1.0\n' },
+      { name: 'win\\templates\\cm.yaml', data: 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: win }\n' },
+    ]);
+    const objects = await helmChart({ chart: 'win.tgz', releaseName: 'r', engine })({ artifact: artifactOf({ 'win.tgz': windows }) });
+    expect(objects.map((o) => o.metadata.name)).toEqual(['win']);
+
+    const plain = await rejection(helmChart({ chart: 'plain.tgz', releaseName: 'r', engine })({ artifact: artifactOf({ 'plain.tgz': new TextEncoder().encode('not a tar') }) }));
+    expect(plain.code).toBe('HELM_CHART_INVALID');
+    expect(plain.message).toContain('plain.tgz does not appear to be a valid chart file (details: no gzip header)');
+
+    const link = tgz([
+      { name: 'evil/Chart.yaml', data: 'apiVersion: v2\nname: evil\nversion: 0.1.0\n' },
+      { name: 'evil/templates/inside.yaml', type: 'symlink', linkName: 'Chart.yaml' },
+    ]);
+    const refused = await rejection(helmChart({ chart: 'evil.tgz', releaseName: 'r', engine })({ artifact: artifactOf({ 'evil.tgz': link }) }));
+    expect(refused.code).toBe('HELM_ARCHIVE_UNSAFE');
+    expect(refused.message).toContain('evil.tgz: refusing link "evil/templates/inside.yaml" in a chart archive');
+  });
+
   it('refuses to return more than maxOutputBytes, with either engine', async () => {
     const artifact = await fixtureArtifact();
     for (const e of [engine, 'cli' as const]) {

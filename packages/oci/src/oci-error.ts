@@ -19,8 +19,9 @@ import { ConvergeError, type ConvergeErrorOptions } from '@converge/core';
  *   malformed JSON); retryable for 5xx and 429.
  * - `OCI_DIGEST_MISMATCH` — content whose sha256 is not the digest that named it.
  * - `OCI_TOO_LARGE` — a manifest, layer, tag list or unpacked artifact larger than its limit.
- * - `OCI_UNSAFE_ARCHIVE` — an artifact layer with a path that leaves the artifact, a link
- *   pointing outside it, or a device/FIFO entry.
+ * - `OCI_UNSAFE_ARCHIVE` — an artifact layer (or any archive given to `unpackTar`) with a path
+ *   that leaves it, a link pointing outside it (any link, with `links: 'refuse'`), or a
+ *   device/FIFO entry; `data.path`, `data.type` (the tar entry's type).
  * - `OCI_UNSUPPORTED_ARTIFACT` — a manifest this package cannot turn into files (an index, no
  *   tar layer, several layers and none of Flux's content type).
  * - `OCI_CREDENTIALS` — a Docker config file that cannot be used (unreadable, malformed, or

@@ -5,7 +5,7 @@ import type { OciAuth } from './credentials.js';
 import { isTag } from './image-reference.js';
 import { clientFor } from './internal/client-for.js';
 import { ociArtifactLayer } from './internal/artifact-layer.js';
-import { unpackTar } from './internal/tar-archive.js';
+import { unpackTar } from './unpack-tar.js';
 import { OciError } from './oci-error.js';
 import { parseOciUrl } from './oci-url.js';
 
@@ -115,11 +115,7 @@ export function ociSource(options: OciSourceOptions): Source {
       }
       // The declared size bounds the download: a registry sending more than the manifest says is refused.
       const archive = await client.blob(repository, layer.digest, { ...call, maxBytes: layer.size });
-      const files = await unpackTar(
-        archive,
-        { maxBytes: options.maxUnpackedBytes ?? 256 * 1024 * 1024, maxFiles: options.maxFiles ?? 100_000 },
-        `the layer of ${label}@${digest}`,
-      );
+      const files = await unpackTar(archive, { what: `the layer of ${label}@${digest}`, maxBytes: options.maxUnpackedBytes ?? 256 * 1024 * 1024, maxFiles: options.maxFiles ?? 100_000 });
       return { source: id, revision: pinned, files: memoryFileTree(subtree(files, options.path, label)) };
     },
   };

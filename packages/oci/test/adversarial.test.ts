@@ -5,12 +5,12 @@ import { MemorySink } from '@converge/core/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FLUX_CONTENT_MEDIA_TYPE } from '../src/artifact-media-types.js';
 import { verifyCosignSignature } from '../src/cosign-verify.js';
-import { unpackTar } from '../src/internal/tar-archive.js';
 import { OciError } from '../src/oci-error.js';
 import { ociSource } from '../src/oci-source.js';
 import { parseOciUrl } from '../src/oci-url.js';
 import { RegistryClient, sha256 } from '../src/registry-client.js';
 import { startRegistry, type TestRegistry } from '../src/testing/registry-server.js';
+import { unpackTar } from '../src/unpack-tar.js';
 import { tarLayer as tarOf } from './support/tar-layer.js';
 
 // Attacks by a hostile registry, a hostile artifact author and a bad day in production. Hostile
@@ -62,8 +62,7 @@ function expectNoSecret(error: unknown): void {
   expect(text).not.toContain(base64Secret.slice(0, 8));
 }
 
-const limits = { maxBytes: 1024 * 1024, maxFiles: 1000 };
-const unpack = (archive: Uint8Array) => unpackTar(archive, limits, 'the layer');
+const unpack = (archive: Uint8Array) => unpackTar(archive, { what: 'the layer', maxBytes: 1024 * 1024, maxFiles: 1000 });
 
 /**
  * A hostile registry serving one artifact: the manifest under its tag and digest, its blobs,
@@ -295,6 +294,25 @@ describe('hostile archives', () => {
     await expect(unpack(gz.subarray(0, gz.byteLength - 20))).rejects.toMatchObject({ code: 'OCI_UNSUPPORTED_ARTIFACT' });
     const big = await tarOf([{ name: 'a.yaml', type: 'file' }], ['a'.repeat(5000)], { gzip: false });
     await expect(unpack(big.subarray(0, 2000))).rejects.toMatchObject({ code: 'OCI_UNSUPPORTED_ARTIFACT' });
+  });
+
+  it("links: 'refuse' refuses a link inside the archive too, naming its path and type", async () => {
+    const archive = await tarOf([{ name: 'a.yaml', type: 'file' }, { name: 'b.yaml', type: 'symlink', linkname: 'a.yaml' }], ['a: 1', undefined]);
+    expect(Buffer.from((await unpack(archive)).get('b.yaml')!).toString()).toBe('a: 1');
+    await expect(unpackTar(archive, { what: 'the chart', maxBytes: 1024, maxFiles: 10, links: 'refuse' })).rejects.toMatchObject({
+      code: 'OCI_UNSAFE_ARCHIVE',
+      data: { path: 'b.yaml', type: 'symlink' },
+    });
+  });
+
+  it("compression: 'gzip' refuses a plain tar; backslashAsSeparator reads a\\b as a/b and still refuses ..\\", async () => {
+    const plain = await tarOf([{ name: 'a.yaml', type: 'file' }], ['a: 1'], { gzip: false });
+    await expect(unpackTar(plain, { what: 'the chart', maxBytes: 1024, maxFiles: 10, compression: 'gzip' })).rejects.toMatchObject({ code: 'OCI_UNSUPPORTED_ARTIFACT' });
+    const windows = await tarOf([{ name: 'chart\\templates\\a.yaml', type: 'file' }], ['a: 1']);
+    await expect(unpack(windows)).rejects.toMatchObject({ code: 'OCI_UNSAFE_ARCHIVE' });
+    expect([...(await unpackTar(windows, { what: 'the chart', maxBytes: 1024, maxFiles: 10, backslashAsSeparator: true })).keys()]).toEqual(['chart/templates/a.yaml']);
+    const escape = await tarOf([{ name: 'chart\\..\\..\\x', type: 'file' }], ['x']);
+    await expect(unpackTar(escape, { what: 'the chart', maxBytes: 1024, maxFiles: 10, backslashAsSeparator: true })).rejects.toMatchObject({ code: 'OCI_UNSAFE_ARCHIVE' });
   });
 });
 

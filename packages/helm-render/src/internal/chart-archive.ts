@@ -1,86 +1,35 @@
-import { gunzipSync } from 'node:zlib';
+import { OciError, unpackTar } from '@converge/oci';
 import type { ChartFile } from '../engine.js';
 import { helmError } from '../errors.js';
-import { safeRelativePath } from './safe-path.js';
 
 /** Helm's own bound on a chart's decompressed size (archive.MaxDecompressedChartSize). */
 export const MAX_CHART_BYTES = 100 * 1024 * 1024;
 
-const BLOCK = 512;
+/** Entries (files and folders) a chart archive may hold; Helm sets none, a chart has hundreds at most. */
+export const MAX_CHART_ENTRIES = 20_000;
 
 /**
  * Unpacks a chart archive (`.tgz`) into its files, named relative to the chart root (the
- * archive's top folder is removed, as Helm does). Refuses, with `HELM_ARCHIVE_UNSAFE`, any
- * entry whose path leaves the chart (`../`, absolute paths) and any link; refuses archives
- * larger than {@link MAX_CHART_BYTES} once decompressed.
+ * archive's top folder is removed, as Helm does), with `@converge/oci`'s `unpackTar`. Refuses,
+ * with `HELM_ARCHIVE_UNSAFE`, any entry whose path leaves the chart (`../`, absolute paths), any
+ * link and any device or FIFO; with `HELM_CHART_INVALID`, archives larger than
+ * {@link MAX_CHART_BYTES} once decompressed and anything that is not a gzipped tar with a Chart.yaml.
  */
-export function extractChartArchive(archive: Uint8Array, name = 'chart archive'): ChartFile[] {
-  let tar: Buffer;
+export async function extractChartArchive(archive: Uint8Array, name = 'chart archive'): Promise<ChartFile[]> {
+  let unpacked: Map<string, Uint8Array>;
   try {
-    tar = gunzipSync(archive, { maxOutputLength: MAX_CHART_BYTES + 1024 * 1024 });
+    // Helm's loader reads `\` as `/` and knows only gzipped charts.
+    unpacked = await unpackTar(archive, { what: name, maxBytes: MAX_CHART_BYTES, maxFiles: MAX_CHART_ENTRIES, links: 'refuse', compression: 'gzip', backslashAsSeparator: true });
   } catch (err) {
-    const tooBig = (err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE';
-    throw helmError(
-      'HELM_CHART_INVALID',
-      tooBig
-        ? `${name}: chart exceeds maximum decompressed size of ${MAX_CHART_BYTES} bytes`
-        : `${name} does not appear to be a valid chart file (details: ${(err as Error).message})`,
-      { archive: name },
-      err,
-    );
+    throw chartArchiveError(err, name);
   }
-
   const files: ChartFile[] = [];
-  let total = 0;
-  let longName: string | undefined;
-  let paxPath: string | undefined;
-  for (let off = 0; off + BLOCK <= tar.length; ) {
-    const header = tar.subarray(off, off + BLOCK);
-    if (header.every((b) => b === 0)) break;
-    const size = parseOctal(header.subarray(124, 136));
-    const type = String.fromCharCode(header[156] ?? 0);
-    const body = tar.subarray(off + BLOCK, off + BLOCK + size);
-    off += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
-    if (body.length < size) throw helmError('HELM_CHART_INVALID', `${name}: truncated archive`, { archive: name });
-
-    if (type === 'L') {
-      longName = cString(body);
-      continue;
-    }
-    if (type === 'x') {
-      paxPath = paxRecords(body)['path'] ?? paxPath;
-      continue;
-    }
-    if (type === 'g') continue;
-
-    const prefix = cString(header.subarray(345, 500));
-    const entryName = paxPath ?? longName ?? (prefix ? `${prefix}/${cString(header.subarray(0, 100))}` : cString(header.subarray(0, 100)));
-    paxPath = longName = undefined;
-
-    if (type === '5') {
-      safeRelativePath(entryName);
-      continue;
-    }
-    if (type === '1' || type === '2') {
-      throw helmError('HELM_ARCHIVE_UNSAFE', `${name}: refusing link ${JSON.stringify(entryName)} in a chart archive`, {
-        archive: name,
-        path: entryName,
-      });
-    }
-    if (type !== '0' && type !== '\0' && type !== '7') continue;
-
-    const path = safeRelativePath(entryName);
+  for (const [path, data] of unpacked) {
     const slash = path.indexOf('/');
     if (slash < 0) {
       throw helmError('HELM_CHART_INVALID', `${name}: chart file ${path} is not in the chart's base directory`, { archive: name });
     }
-    total += size;
-    if (total > MAX_CHART_BYTES) {
-      throw helmError('HELM_CHART_INVALID', `${name}: chart exceeds maximum decompressed size of ${MAX_CHART_BYTES} bytes`, {
-        archive: name,
-      });
-    }
-    files.push({ name: path.slice(slash + 1), data: new Uint8Array(body) });
+    files.push({ name: path.slice(slash + 1), data });
   }
   if (!files.some((f) => f.name === 'Chart.yaml')) {
     throw helmError('HELM_CHART_INVALID', `${name}: no Chart.yaml found in the chart archive`, { archive: name });
@@ -88,30 +37,32 @@ export function extractChartArchive(archive: Uint8Array, name = 'chart archive')
   return files;
 }
 
-function parseOctal(field: Uint8Array): number {
-  const text = cString(field).trim();
-  return text ? parseInt(text, 8) : 0;
-}
-
-function cString(field: Uint8Array): string {
-  const end = field.indexOf(0);
-  return Buffer.from(end >= 0 ? field.subarray(0, end) : field).toString('utf8');
-}
-
-/** PAX extended header records: "<len> <key>=<value>\n", lengths in bytes. */
-function paxRecords(body: Uint8Array): Record<string, string> {
-  const out: Record<string, string> = {};
-  const buf = Buffer.from(body);
-  let i = 0;
-  while (i < buf.length) {
-    const space = buf.indexOf(0x20, i);
-    if (space < 0) break;
-    const len = parseInt(buf.subarray(i, space).toString('latin1'), 10);
-    if (!Number.isFinite(len) || len <= 0) break;
-    const record = buf.subarray(space + 1, i + len - 1).toString('utf8');
-    const eq = record.indexOf('=');
-    if (eq > 0) out[record.slice(0, eq)] = record.slice(eq + 1);
-    i += len;
+/** unpackTar's refusal in the words Helm users know. */
+function chartArchiveError(err: unknown, name: string): Error {
+  if (!(err instanceof OciError)) return err as Error;
+  const { path, type } = err.data as { path?: string; type?: string };
+  switch (err.code) {
+    case 'OCI_UNSAFE_ARCHIVE':
+      if (type === 'symlink' || type === 'link') {
+        return helmError('HELM_ARCHIVE_UNSAFE', `${name}: refusing link ${JSON.stringify(path)} in a chart archive`, { archive: name, path }, err);
+      }
+      if (type !== undefined && type !== 'file' && type !== 'contiguous-file' && type !== 'directory') {
+        return helmError('HELM_ARCHIVE_UNSAFE', `${name}: refusing ${type} ${JSON.stringify(path)} in a chart archive`, { archive: name, path }, err);
+      }
+      return helmError(
+        'HELM_ARCHIVE_UNSAFE',
+        `${name}: refusing unsafe path ${JSON.stringify(path)}: ${/[\u0000-\u001f]/.test(path ?? '') ? 'it has a control character in its name' : 'it points outside the chart'}`,
+        { archive: name, path },
+        err,
+      );
+    case 'OCI_TOO_LARGE':
+      return helmError(
+        'HELM_CHART_INVALID',
+        'maxFiles' in err.data ? `${name}: chart has more than ${MAX_CHART_ENTRIES} entries` : `${name}: chart exceeds maximum decompressed size of ${MAX_CHART_BYTES} bytes`,
+        { archive: name },
+        err,
+      );
+    default:
+      return helmError('HELM_CHART_INVALID', `${name} does not appear to be a valid chart file (details: ${((err.cause as Error | undefined) ?? err).message})`, { archive: name }, err);
   }
-  return out;
 }

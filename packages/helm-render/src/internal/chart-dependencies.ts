@@ -63,7 +63,7 @@ export async function withDependencies(files: ChartFile[], ctx: DependencyContex
   if (!Array.isArray(declaredRaw) || declaredRaw.length === 0) return files;
   const declared = declaredRaw.map((d) => toDependency(d, true));
 
-  const vendored = vendoredNames(files);
+  const vendored = await vendoredNames(files);
   // A dependency with no repository can only be vendored: left to the engine, which reports
   // it as HELM_DEPENDENCY_MISSING, as `helm template` does.
   const missing = declared.flatMap((d, i) => (d && d.name && d.repository !== '' && !vendored.has(d.name) ? [i] : []));
@@ -128,7 +128,7 @@ function checkLock(lock: ChartLock, declared: (ChartDependency | null)[], lockFi
 }
 
 /** The names (from their `Chart.yaml`) of the charts vendored in `charts/`, as Helm's loader finds them. */
-function vendoredNames(files: ChartFile[]): Set<string> {
+async function vendoredNames(files: ChartFile[]): Promise<Set<string>> {
   const entries = new Map<string, ChartFile[]>();
   for (const f of files) {
     if (!f.name.startsWith('charts/') || f.name.endsWith('.prov')) continue;
@@ -141,7 +141,7 @@ function vendoredNames(files: ChartFile[]): Set<string> {
   const names = new Set<string>();
   for (const [entry, group] of entries) {
     try {
-      const chartFiles = entry.endsWith('.tgz') ? extractChartArchive(group[0]!.data, `charts/${entry}`) : group.map((f) => ({ name: f.name.slice(`charts/${entry}/`.length), data: f.data }));
+      const chartFiles = entry.endsWith('.tgz') ? await extractChartArchive(group[0]!.data, `charts/${entry}`) : group.map((f) => ({ name: f.name.slice(`charts/${entry}/`.length), data: f.data }));
       const name = (readYaml(chartFiles, 'Chart.yaml') as { name?: unknown } | undefined)?.name;
       if (typeof name === 'string') names.add(name.trim());
     } catch {
