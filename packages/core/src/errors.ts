@@ -1,3 +1,4 @@
+import type { CoreErrorCode } from './core-error-code.js';
 import type { ObjectRef } from './object.js';
 
 /** Where in a file a problem was found. Lines and columns are 1-based. */
@@ -28,13 +29,19 @@ export interface ConvergeErrorOptions {
  * The base of every error Converge reports. `code` tells the failure kind apart without
  * parsing messages; `data` carries the object, file and line; `cause` the underlying error.
  *
+ * `code` is a `string` here because every package extends this class with its own closed union
+ * of codes (each subclass narrows it: `declare readonly code: OciErrorCode`). To switch over
+ * codes with a completeness check, narrow first: `isCoreError(e)` for core's
+ * {@link CoreErrorCode}, `instanceof` a package's class (`OciError`, `KubeSinkError`, …) for
+ * its own.
+ *
  * @example
  * ```ts
  * if (result.error?.code === 'YAML_SYNTAX') console.error(result.error.data.position);
  * ```
  */
 export class ConvergeError extends Error {
-  /** A stable identifier of the failure kind, e.g. `YAML_SYNTAX` or `APPLY_CONFLICT`. */
+  /** A stable identifier of the failure kind, e.g. `YAML_SYNTAX` or `APPLY_CONFLICT`; subclasses narrow it to their codes. */
   readonly code: string;
   /** Structured context: object ref, file position, retryability and kind-specific fields. */
   readonly data: ConvergeErrorData;
@@ -54,6 +61,7 @@ export class ConvergeError extends Error {
 
 /** A manifest file could not be parsed. `data.position` has the file and line. */
 export class ManifestSyntaxError extends ConvergeError {
+  declare readonly code: 'YAML_SYNTAX';
   constructor(message: string, position: FilePosition, options: ConvergeErrorOptions = {}) {
     super('YAML_SYNTAX', message, { ...options, data: { ...options.data, position } });
   }
@@ -61,6 +69,7 @@ export class ManifestSyntaxError extends ConvergeError {
 
 /** A document is not a valid Kubernetes object (no `kind`, `apiVersion` or `metadata.name`). */
 export class InvalidObjectError extends ConvergeError {
+  declare readonly code: 'INVALID_OBJECT';
   constructor(message: string, position?: FilePosition, options: ConvergeErrorOptions = {}) {
     super('INVALID_OBJECT', message, { ...options, data: { ...options.data, ...(position && { position }) } });
   }
@@ -68,6 +77,7 @@ export class InvalidObjectError extends ConvergeError {
 
 /** Two documents declare the same object. */
 export class DuplicateObjectError extends ConvergeError {
+  declare readonly code: 'DUPLICATE_OBJECT';
   constructor(message: string, data: ConvergeErrorData) {
     super('DUPLICATE_OBJECT', message, { data });
   }
@@ -75,6 +85,7 @@ export class DuplicateObjectError extends ConvergeError {
 
 /** A path points outside the tree it was read from (`..` or a symlink). */
 export class PathEscapeError extends ConvergeError {
+  declare readonly code: 'PATH_ESCAPE';
   constructor(path: string, root: string) {
     super('PATH_ESCAPE', `${path} resolves outside ${root}; refusing to read it`, { data: { path, root, position: { file: path } } });
   }
@@ -82,6 +93,7 @@ export class PathEscapeError extends ConvergeError {
 
 /** A file or directory asked for does not exist. */
 export class FileNotFoundError extends ConvergeError {
+  declare readonly code: 'FILE_NOT_FOUND';
   constructor(path: string, options: ConvergeErrorOptions = {}) {
     super('FILE_NOT_FOUND', `${path}: no such file`, { ...options, data: { ...options.data, position: { file: path } } });
   }
@@ -89,6 +101,7 @@ export class FileNotFoundError extends ConvergeError {
 
 /** A `${VAR}` has no value while substitution is strict. */
 export class SubstitutionError extends ConvergeError {
+  declare readonly code: 'SUBSTITUTION';
   constructor(message: string, data: ConvergeErrorData) {
     super('SUBSTITUTION', message, { data });
   }
@@ -96,6 +109,7 @@ export class SubstitutionError extends ConvergeError {
 
 /** A renderer failed for a reason of its own. */
 export class RenderError extends ConvergeError {
+  declare readonly code: 'RENDER_FAILED';
   constructor(message: string, options: ConvergeErrorOptions = {}) {
     super('RENDER_FAILED', message, options);
   }
@@ -160,6 +174,7 @@ export async function inStage<T>(stage: PluginStage, plugin: string, call: () =>
  * (`inventory.repaired`), or fails the pass with it when the sink cannot search.
  */
 export class InventoryDamagedError extends ConvergeError {
+  declare readonly code: 'INVENTORY_DAMAGED';
   constructor(message: string, data: ConvergeErrorData = {}) {
     super('INVENTORY_DAMAGED', message, { data });
   }
@@ -167,6 +182,7 @@ export class InventoryDamagedError extends ConvergeError {
 
 /** A hook failed, did not finish in time, or could not be created; nothing was pruned. */
 export class HookFailedError extends ConvergeError {
+  declare readonly code: 'HOOK_FAILED';
   constructor(phase: 'PreSync' | 'Sync' | 'PostSync' | 'SyncFail', ref: ObjectRef, detail: string, cause?: unknown) {
     super('HOOK_FAILED', `${phase} hook ${formatHookRef(ref)} ${detail}`, { ...(cause !== undefined && { cause }), data: { ref, phase } });
   }
@@ -182,6 +198,7 @@ function formatHookRef(ref: ObjectRef): string {
  * `IMMUTABLE_FIELD`: the runtime goes by the code (and re-creates objects that opted in).
  */
 export class ImmutableFieldError extends ConvergeError {
+  declare readonly code: 'IMMUTABLE_FIELD';
   declare readonly data: ConvergeErrorData & { fields: string[] };
   constructor(message: string, data: ConvergeErrorData & { fields: string[] }, cause?: unknown) {
     super('IMMUTABLE_FIELD', message, { data, ...(cause !== undefined && { cause }) });
@@ -190,6 +207,7 @@ export class ImmutableFieldError extends ConvergeError {
 
 /** The desired set is empty and the reconciler was not told `allowEmpty`. */
 export class EmptyDesiredStateError extends ConvergeError {
+  declare readonly code: 'EMPTY_DESIRED_STATE';
   constructor(reconciler: string) {
     super('EMPTY_DESIRED_STATE', `${reconciler}: the rendered desired state is empty; refusing to prune everything. Set allowEmpty to allow it.`);
   }
@@ -197,6 +215,7 @@ export class EmptyDesiredStateError extends ConvergeError {
 
 /** An object already belongs to another reconciler. */
 export class OwnershipConflictError extends ConvergeError {
+  declare readonly code: 'OWNERSHIP_CONFLICT';
   constructor(message: string, data: ConvergeErrorData) {
     super('OWNERSHIP_CONFLICT', message, { data });
   }
@@ -204,6 +223,7 @@ export class OwnershipConflictError extends ConvergeError {
 
 /** A gate refused the desired state for now (e.g. an image is not pushed yet). */
 export class GateError extends ConvergeError {
+  declare readonly code: 'GATE_BLOCKED';
   constructor(gate: string, message: string, data: ConvergeErrorData = {}) {
     super('GATE_BLOCKED', `gate ${gate}: ${message}`, { data: { retryable: true, ...data, gate } });
   }
@@ -211,6 +231,7 @@ export class GateError extends ConvergeError {
 
 /** Objects did not become healthy in time, or one failed. */
 export class HealthError extends ConvergeError {
+  declare readonly code: 'HEALTH_TIMEOUT' | 'HEALTH_FAILED';
   constructor(code: 'HEALTH_TIMEOUT' | 'HEALTH_FAILED', message: string, data: ConvergeErrorData = {}) {
     super(code, message, { data });
   }
@@ -225,6 +246,7 @@ export class SinkError extends ConvergeError {
 
 /** Several objects failed in one pass; `errors` holds each one. */
 export class AggregateConvergeError extends ConvergeError {
+  declare readonly code: 'MULTIPLE_FAILURES';
   readonly errors: readonly ConvergeError[];
   constructor(message: string, errors: readonly ConvergeError[]) {
     super('MULTIPLE_FAILURES', `${message}:\n${errors.map((e) => `  - ${e.message}`).join('\n')}`, {
@@ -236,6 +258,7 @@ export class AggregateConvergeError extends ConvergeError {
 
 /** A render produced more objects than the reconciler's `maxObjects`; nothing was written. */
 export class TooManyObjectsError extends ConvergeError {
+  declare readonly code: 'TOO_MANY_OBJECTS';
   constructor(reconciler: string, count: number, limit: number) {
     super(
       'TOO_MANY_OBJECTS',
@@ -248,6 +271,7 @@ export class TooManyObjectsError extends ConvergeError {
 
 /** A pass would delete more of the inventory than its prune budget allows; nothing was written. */
 export class PruneBudgetError extends ConvergeError {
+  declare readonly code: 'PRUNE_BUDGET_EXCEEDED';
   constructor(message: string, data: { wouldDelete: number; inventory: number; allowed: number; revision: string }) {
     super('PRUNE_BUDGET_EXCEEDED', message, { data });
   }
@@ -255,6 +279,7 @@ export class PruneBudgetError extends ConvergeError {
 
 /** A Namespace that would be pruned still holds objects this reconciler may not delete; nothing was written. */
 export class NamespaceNotEmptyError extends ConvergeError {
+  declare readonly code: 'NAMESPACE_NOT_EMPTY';
   constructor(message: string, data: ConvergeErrorData & { namespaces: { name: string; blockers: ObjectRef[] }[] }) {
     super('NAMESPACE_NOT_EMPTY', message, { data });
   }
@@ -262,6 +287,7 @@ export class NamespaceNotEmptyError extends ConvergeError {
 
 /** A pass ran past its deadline and was cut; the loop goes on. Retryable. */
 export class PassTimeoutError extends ConvergeError {
+  declare readonly code: 'PASS_TIMEOUT';
   constructor(reconciler: string, timeoutMs: number) {
     super('PASS_TIMEOUT', `${reconciler}: the pass did not finish within ${timeoutMs} ms and was cancelled; it will be retried`, {
       data: { retryable: true, timeoutMs },
@@ -271,6 +297,7 @@ export class PassTimeoutError extends ConvergeError {
 
 /** An option given to a Converge function is invalid; `data.option` names it. Thrown at once, before anything runs. */
 export class InvalidOptionsError extends ConvergeError {
+  declare readonly code: 'INVALID_OPTIONS';
   constructor(message: string, data: ConvergeErrorData & { option: string }) {
     super('INVALID_OPTIONS', message, { data });
   }
@@ -278,6 +305,7 @@ export class InvalidOptionsError extends ConvergeError {
 
 /** The operation was cancelled through an `AbortSignal`. */
 export class AbortedError extends ConvergeError {
+  declare readonly code: 'ABORTED';
   constructor(message = 'the operation was aborted', options: ConvergeErrorOptions = {}) {
     super('ABORTED', message, options);
   }

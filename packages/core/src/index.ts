@@ -31,6 +31,8 @@ export {
   toConvergeError,
 } from './errors.js';
 export type { PluginStage, PluginErrorCode } from './errors.js';
+export type { CoreErrorCode, CoreError } from './core-error-code.js';
+export { CORE_ERROR_CODES, isCoreError } from './core-error-code.js';
 export { refProblem, isValidRef, nameProblem, namespaceProblem, kindProblem, groupProblem, versionProblem, gvkProblem } from './identity.js';
 export { INVENTORY_FORMAT, encodeInventory, decodeInventory } from './inventory-codec.js';
 export { MIN_REDACTED_LENGTH, sensitiveValues, redactText, redactError } from './redact.js';
