@@ -3,7 +3,9 @@
 // Like the fleet (one sink, one reconciler per app), each app gets its own namespace holding M ConfigMaps
 // (plain YAML from a memory source); every reconciler runs its own loop and watches its objects for drift.
 // For each fleet size, in a fresh process and a fresh control plane, it measures:
-//   first sync        from start() until every app has applied once
+//   first sync        from start() until every app has applied once, next to the limit measured just before on
+//                     the same control plane: the same number of server-side applies (other names) from a bare
+//                     HTTP loop at 64 in flight (no discovery, reads, planning, inventory or events), and the ratio
 //   RSS               after the first sync, and after the idle window
 //   idle CPU          CPU time of this process per idle minute (passes, watches, timers)
 //   idle requests     API requests per idle minute (all of them: sinks and the watch cache), and writes (target 0)
@@ -17,12 +19,14 @@
 // `--max-in-flight`, `--qps`, `--burst`: a request limiter of the bench's own instead of the default one, `Infinity` for none.)
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createReconciler, yamlFiles } from '@converge/core';
+import { loadavg } from 'node:os';
+import { createReconciler, parseManifests, yamlFiles } from '@converge/core';
 import type { Reconciler } from '@converge/core';
 import { memorySource } from '@converge/core/testing';
 import { createRequestLimiter, createWatchCache, kubeSink } from '@converge/kube-sink';
 import type { KubeRequestInfo, RequestLimiterOptions } from '@converge/kube-sink';
 import { openWatches, startTestEnv } from '@converge/kube-testenv';
+import { bareApply, bareRequests } from './bare-apply.ts';
 
 function arg(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,6 +37,10 @@ interface Figures {
   apps: number;
   objects: number;
   firstSyncMs: number;
+  /** The limit, on the same control plane just before: the same number of server-side applies (other names) from a bare loop, 64 in flight. */
+  bareMs: number;
+  /** The 1-minute load average when the first sync started and when it ended. */
+  load: [number, number];
   rssAfterSyncMiB: number;
   rssAfterIdleMiB: number;
   idleCpuMsPerMin: number;
@@ -68,6 +76,9 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
   const env = await startTestEnv();
   try {
     const kubeConfig = env.kubeConfig;
+    // The limit first: every object of the fleet (under other names) applied by a bare loop.
+    const bareObjects = Array.from({ length: apps }, (_, a) => Object.entries(appFiles(`bare-${a}`, objects)).flatMap(([file, text]) => parseManifests(text, file))).flat();
+    const { ms: bareMs } = await bareApply(kubeConfig, bareRequests(bareObjects, 'bare'), 64);
     const requests: KubeRequestInfo[] = [];
     const count = (info: KubeRequestInfo) => requests.push(info);
     const watchesBefore = await openWatches(kubeConfig);
@@ -101,10 +112,12 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
       perApp.add(`Namespace/${name}`).add(`ConfigMap/${name}`);
     }
 
+    const loadBefore = loadavg()[0] as number;
     const started = performance.now();
     for (const r of reconcilers) r.start();
     await done;
     const firstSyncMs = performance.now() - started;
+    const load: [number, number] = [loadBefore, loadavg()[0] as number];
     const syncRequests = requests.length;
     const syncFailedRequests = requests.filter((r) => r.status === 0 || r.status === 429 || r.status >= 500).length;
     const syncFailedPasses = failedPasses;
@@ -136,6 +149,8 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
       apps,
       objects,
       firstSyncMs,
+      bareMs,
+      load,
       rssAfterSyncMiB: rssAfterSync / MiB,
       rssAfterIdleMiB: rssAfterIdle / MiB,
       idleCpuMsPerMin: ((cpu.user + cpu.system) / 1000) * perMinute,
@@ -199,6 +214,7 @@ for (const apps of sizes) {
   rows.push(f);
   console.log(
     `${String(apps).padStart(5)} apps (${apps * (objects + 1)} objects): first sync ${(f.firstSyncMs / 1000).toFixed(1)} s ` +
+      `(bare apply loop ${(f.bareMs / 1000).toFixed(1)} s: ${(f.firstSyncMs / f.bareMs).toFixed(2)}×; load ${f.load.map((l) => l.toFixed(1)).join(' → ')}) ` +
       `(${f.syncRequests} requests, ${f.syncFailedRequests} timed out or 429/5xx, ${f.syncFailedPasses} failed passes, ` +
       `slowest answer ${(f.syncMaxRequestMs / 1000).toFixed(1)} s, p99 ${(f.syncP99RequestMs / 1000).toFixed(1)} s), ` +
       `RSS ${f.rssAfterSyncMiB.toFixed(0)} MiB after sync / ${f.rssAfterIdleMiB.toFixed(0)} MiB after idle, ` +

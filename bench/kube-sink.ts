@@ -17,10 +17,10 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RequestContext, type KubeConfig } from '@kubernetes/client-node';
-import { createReconciler, directorySource, OWNER_ANNOTATION, parseManifests, yamlFiles, type KubeObject } from '@converge/core';
+import { createReconciler, directorySource, parseManifests, yamlFiles } from '@converge/core';
 import { kubeSink, type KubeRequestInfo } from '@converge/kube-sink';
 import { startTestEnv } from '@converge/kube-testenv';
+import { bareApply, bareRequests, cpuMs } from './bare-apply.ts';
 import { stats } from './stats.mjs';
 
 const NAMESPACES = 10;
@@ -55,67 +55,6 @@ async function writeDir(dir: string, files: Map<string, string>): Promise<void> 
   await mkdir(dir, { recursive: true });
   for (const [name, text] of files) await writeFile(join(dir, name), text);
 }
-
-/** The PATCH of one object, as kube-sink sends it on a first apply (new object, claimed without force). */
-interface BareRequest {
-  path: string;
-  body: string;
-}
-
-/** Every object of `files`, as the requests kube-sink would send for reconciler `owner`: Namespaces first, then the rest. */
-function bareRequests(files: Map<string, string>, owner: string): BareRequest[][] {
-  const objects = [...files].flatMap(([name, text]) => parseManifests(text, name));
-  const query = `?fieldManager=${encodeURIComponent(`converge:${owner}`)}&force=false&fieldValidation=Strict`;
-  const request = (obj: KubeObject): BareRequest => {
-    const { name, namespace } = obj.metadata;
-    const path =
-      obj.kind === 'Namespace'
-        ? `/api/v1/namespaces/${name}`
-        : obj.kind === 'ConfigMap'
-          ? `/api/v1/namespaces/${namespace}/configmaps/${name}`
-          : `/apis/apps/v1/namespaces/${namespace}/deployments/${name}`;
-    const body = { ...obj, metadata: { ...obj.metadata, annotations: { ...obj.metadata.annotations, [OWNER_ANNOTATION]: owner } } };
-    return { path: path + query, body: JSON.stringify(body) };
-  };
-  return [objects.filter((o) => o.kind === 'Namespace').map(request), objects.filter((o) => o.kind !== 'Namespace').map(request)];
-}
-
-/**
- * The limit: `waves` of PATCHes (application/apply-patch+yaml) sent by `concurrency` workers on
- * client-node's undici dispatcher for the KubeConfig (the pool kube-sink's transport reuses), one
- * wave after the other. Nothing else: no discovery, no reads, no inventory, no events.
- */
-async function bareApply(kubeConfig: KubeConfig, waves: BareRequest[][], concurrency: number): Promise<{ ms: number; cpuMs: number }> {
-  const server = kubeConfig.getCurrentCluster()!.server;
-  const ctx = new RequestContext(server, 'PATCH');
-  await kubeConfig.applySecurityAuthentication(ctx);
-  const dispatcher = ctx.getDispatcher()!;
-  const { origin } = new URL(server);
-  const headers = { ...ctx.getHeaders(), accept: 'application/json', 'content-type': 'application/apply-patch+yaml' };
-  try {
-    const started = performance.now();
-    const cpu = process.cpuUsage();
-    for (const wave of waves) {
-      let next = 0;
-      const worker = async (): Promise<void> => {
-        while (next < wave.length) {
-          const { path, body } = wave[next++]!;
-          const res = await dispatcher.request({ origin, path, method: 'PATCH', headers, body });
-          const text = await res.body.text();
-          if (res.statusCode !== 200 && res.statusCode !== 201) throw new Error(`bare PATCH ${path}: ${res.statusCode} ${text.slice(0, 300)}`);
-          JSON.parse(text); // as a client must, to see what was stored
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(concurrency, wave.length) }, worker));
-    }
-    return { ms: performance.now() - started, cpuMs: cpuMs(process.cpuUsage(cpu)) };
-  } finally {
-    await dispatcher.close();
-  }
-}
-
-/** User and system CPU time of this process, in milliseconds. */
-const cpuMs = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / 1000;
 
 interface Run {
   ms: number;
@@ -192,7 +131,7 @@ try {
 
     // Every other round in reverse, so a load that rises or falls through a round favours no concurrency.
     for (const c of round % 2 === 0 ? BARE_CONCURRENCY : [...BARE_CONCURRENCY].reverse()) {
-      const { ms, cpuMs } = await bareApply(env.kubeConfig, bareRequests(manifests(`bl${round}-${c}`), `bench-${round}`), c);
+      const { ms, cpuMs } = await bareApply(env.kubeConfig, bareRequests([...manifests(`bl${round}-${c}`)].flatMap(([name, text]) => parseManifests(text, name)), `bench-${round}`), c);
       bare.get(c)!.push(ms);
       bareCpu.get(c)!.push(cpuMs);
     }
