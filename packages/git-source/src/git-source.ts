@@ -6,6 +6,7 @@ import git from 'isomorphic-git';
 import type { HttpClient } from 'isomorphic-git';
 import semver from 'semver';
 import { AbortedError, type Artifact, type ConvergeError, type Source, type SourceCallOptions } from '@converge/core';
+import { newestVersion } from '@converge/oci';
 import { GitCacheCorruptError, GitRefNotFoundError, GitSignatureError, GitSourceError } from './errors.js';
 import type { GitSourceEvent } from './events.js';
 import { formatRevision, parseRevision, type GitRevision } from './revision.js';
@@ -220,17 +221,10 @@ export function gitSource(options: GitSourceOptions): Source {
           break;
         }
         case 'semver': {
-          const tags = (await list('refs/tags/', { peelTags: true })).filter((r) => !r.ref.endsWith('^{}'));
-          const byVersion = new Map<string, { name: string; commit: string }>();
-          for (const t of tags) {
-            const name = t.ref.slice('refs/tags/'.length);
-            const version = semver.valid(name, { loose: true });
-            if (version) byVersion.set(version, { name, commit: t.peeled ?? t.oid });
-          }
-          const best = semver.maxSatisfying([...byVersion.keys()], ref.value);
-          const found = best === null ? undefined : byVersion.get(best);
-          if (!found) throw new GitRefNotFoundError(`${what('ls-refs')}: no tag matches semver range ${ref.value} (${byVersion.size} semver tags found)`);
-          revision = found;
+          const tags = new Map((await list('refs/tags/', { peelTags: true })).filter((r) => !r.ref.endsWith('^{}')).map((t) => [t.ref.slice('refs/tags/'.length), t.peeled ?? t.oid]));
+          const name = newestVersion([...tags.keys()], ref.value);
+          if (name === undefined) throw new GitRefNotFoundError(`${what('ls-refs')}: no tag matches semver range ${ref.value} (${tags.size} tags found)`);
+          revision = { name, commit: tags.get(name)! };
           break;
         }
         case 'name': {

@@ -22,6 +22,7 @@ export type { CosignVerification } from './cosign-verify.js';
 export { verifyCosignSignature } from './cosign-verify.js';
 export type { ArtifactContent, PushArtifactOptions, PushedArtifact } from './push-artifact.js';
 export { pushArtifact } from './push-artifact.js';
+export { newestVersion } from './newest-version.js';
 export type { UnpackTarOptions } from './unpack-tar.js';
 export { unpackTar } from './unpack-tar.js';
 export type { ImageUsage } from './images-of.js';

@@ -5,6 +5,7 @@ import type { OciAuth } from './credentials.js';
 import { isTag } from './image-reference.js';
 import { clientFor } from './internal/client-for.js';
 import { ociArtifactLayer } from './internal/artifact-layer.js';
+import { newestVersion } from './newest-version.js';
 import { unpackTar } from './unpack-tar.js';
 import { OciError } from './oci-error.js';
 import { parseOciUrl } from './oci-url.js';
@@ -90,7 +91,8 @@ export function ociSource(options: OciSourceOptions): Source {
     if ('tag' in ref) tag = ref.tag;
     else {
       const tags = await client.tags(repository, call);
-      const best = newestMatching(tags, ref.semver);
+      // Helm writes `+` as `_` in tags; a tag holds no `+`, so the way back is exact.
+      const best = newestVersion(tags.filter(isTag).map((t) => t.replace(/_/g, '+')), ref.semver)?.replace(/\+/g, '_');
       if (best === undefined) {
         throw new OciError('OCI_NO_MATCHING_TAG', `${label}: no tag matches ${ref.semver} (${tags.length} tags)`, { data: { range: ref.semver, tags: tags.length } });
       }
@@ -119,18 +121,6 @@ export function ociSource(options: OciSourceOptions): Source {
       return { source: id, revision: pinned, files: memoryFileTree(subtree(files, options.path, label)) };
     },
   };
-}
-
-/** The newest tag satisfying `range`; tags that are not versions (`latest`, `main`) are passed over. Helm writes `+` as `_`. */
-function newestMatching(tags: readonly string[], range: string): string | undefined {
-  const byVersion = new Map<string, string>();
-  for (const tag of tags) {
-    if (!isTag(tag)) continue;
-    const version = semver.valid(tag.replace(/_/g, '+'), { loose: true });
-    if (version && !byVersion.has(version)) byVersion.set(version, tag);
-  }
-  const best = semver.maxSatisfying([...byVersion.keys()], range);
-  return best === null ? undefined : byVersion.get(best);
 }
 
 function subtree(files: ReadonlyMap<string, Uint8Array>, path: string | undefined, label: string): Record<string, Uint8Array> {
