@@ -14,7 +14,10 @@ export interface ConvergeErrorData {
   ref?: ObjectRef;
   /** The file (and line) the error is about, if any. */
   position?: FilePosition;
-  /** Whether trying again later may succeed (network, conflicts, unavailable servers). */
+  /**
+   * Whether trying again later may succeed (network, conflicts, unavailable servers): the
+   * default retry policy retries only these before the next interval. Unset means no.
+   */
   retryable?: boolean;
   [k: string]: unknown;
 }

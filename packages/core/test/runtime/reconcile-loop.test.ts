@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { directorySource } from '../../src/directory-source.js';
-import { InvalidOptionsError } from '../../src/errors.js';
+import { InvalidOptionsError, SinkError } from '../../src/errors.js';
 import type { ReconcileEvent } from '../../src/events.js';
 import { createReconciler, type Reconciler, type ReconcilerOptions } from '../../src/reconciler.js';
 import { exponentialBackoff } from '../../src/retry-policy.js';
@@ -149,6 +149,53 @@ describe('start() loop', () => {
     await clock.advance(5 * 60_000);
     expect(passes()).toHaveLength(count);
     expect(reconciler.status().phase).toBe('stopped');
+  });
+});
+
+describe('retry after a failed pass (the default policy)', () => {
+  it('a failure that is not retryable (invalid YAML) is not retried with backoff: the next pass is the interval one, and it picks up the fix', async () => {
+    const { clock, repo, reconciler, passes } = loop({ intervalMs: 60_000 }, { 'a.yaml': 'kind: [broken\n' });
+    const failed = nextEvent(reconciler, 'pass.failed');
+    reconciler.start();
+    await clock.flush();
+    const first = await failed;
+    expect(first.error).toMatchObject({ code: 'YAML_SYNTAX', retryable: false });
+    expect(first.retryInMs).toBeUndefined();
+    expect(reconciler.status()).toMatchObject({ phase: 'idle', consecutiveFailures: 1, nextRunAt: clock.now() + 60_000 });
+
+    await clock.advance(59_999); // the backoff would have run passes at +1 s, +3 s, +7 s, …
+    expect(passes()).toHaveLength(1);
+    repo.write('a.yaml', configMap('a', '2'));
+    const fixed = nextEvent(reconciler, 'pass.succeeded');
+    await clock.advance(1);
+    await fixed;
+    expect(reconciler.status().history.map((p) => `${p.reason}:${p.result}`)).toEqual(['start:failed', 'interval:succeeded']);
+  });
+
+  it('a sink failure marked retryable is retried with backoff, one marked not retryable waits for the interval', async () => {
+    const { clock, sink, reconciler } = loop();
+    sink.fail({ op: 'readInventory', error: new SinkError('UNAVAILABLE', 'the server is restarting', { data: { retryable: true } }) });
+    sink.fail({ op: 'readInventory', error: new SinkError('FORBIDDEN', 'the identity may not read the inventory', { data: { retryable: false } }) });
+    const retried = nextEvent(reconciler, 'pass.failed');
+    reconciler.start();
+    await clock.flush();
+    expect((await retried).retryInMs).toBe(1000);
+    expect(reconciler.status().phase).toBe('backoff');
+
+    const notRetried = nextEvent(reconciler, 'pass.failed');
+    await clock.advance(1000);
+    const second = await notRetried;
+    expect(second.error.code).toBe('FORBIDDEN');
+    expect(second.retryInMs).toBeUndefined();
+    expect(reconciler.status()).toMatchObject({ phase: 'idle', consecutiveFailures: 2, nextRunAt: clock.now() + 60_000 });
+  });
+
+  it('exponentialBackoff({ shouldRetry }) chooses what is retried: () => true backs off after any failure', async () => {
+    const { clock, reconciler } = loop({ intervalMs: 60_000, retry: exponentialBackoff({ initialMs: 1000, jitter: 0, shouldRetry: () => true }) }, { 'a.yaml': 'kind: [broken\n' });
+    const failed = nextEvent(reconciler, 'pass.failed');
+    reconciler.start();
+    await clock.flush();
+    expect(await failed).toMatchObject({ error: { code: 'YAML_SYNTAX' }, retryInMs: 1000 });
   });
 });
 
