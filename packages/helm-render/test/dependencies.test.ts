@@ -1,12 +1,12 @@
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { packTarGz } from '@converge/oci';
 import { startRegistry, type TestRegistry } from '@converge/oci/testing';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type HelmChartOptions, type HelmEngine, HelmError, helmChart, WasmEngine } from '../src/index.js';
 import { artifactOf, filesOf } from './helpers/artifact.js';
 import { fixtures } from './helpers/charts.js';
-import { packChart } from '../src/internal/chart-package.js';
 import { rejection } from './helpers/rejection.js';
 import { helm, helmAsync, startRepoServer, type RepoServer } from './helpers/servers.js';
 
@@ -237,8 +237,8 @@ describe('a chart from a repository with unvendored dependencies', () => {
     // `helm package` refuses a chart whose dependencies are not in charts/; such archives exist
     // (packed by other tools), so this one is packed by hand and indexed by helm.
     const packed = { ...Object.fromEntries(Object.entries(sources).filter(([k]) => k.startsWith('app/'))), ...inside };
-    const files = Object.entries(packed).map(([name, data]) => ({ name: name.slice('app/'.length), data: typeof data === 'string' ? new TextEncoder().encode(data) : data }));
-    writeFileSync(join(repoDir, 'app-0.3.0.tgz'), packChart('app', files));
+    const files = new Map(Object.entries(packed).map(([name, data]) => [name, typeof data === 'string' ? new TextEncoder().encode(data) : data]));
+    writeFileSync(join(repoDir, 'app-0.3.0.tgz'), await packTarGz(files));
     reindex();
     const fromRepository = await helmChart({ chart: `${server.url}/app`, releaseName: 'rel', namespace: 'apps', engine: wasm, repository: { plainHttp: true, cacheDir: mkdtempSync(join(work, 'cache-')) } })({
       artifact: artifactOf({}),

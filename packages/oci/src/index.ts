@@ -23,6 +23,7 @@ export { verifyCosignSignature } from './cosign-verify.js';
 export type { ArtifactContent, PushArtifactOptions, PushedArtifact } from './push-artifact.js';
 export { pushArtifact } from './push-artifact.js';
 export { newestVersion } from './newest-version.js';
+export { packTarGz } from './pack-tar-gz.js';
 export type { UnpackTarOptions } from './unpack-tar.js';
 export { unpackTar } from './unpack-tar.js';
 export type { ImageUsage } from './images-of.js';

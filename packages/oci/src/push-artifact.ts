@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import { CREATED_ANNOTATION, FLUX_CONFIG_MEDIA_TYPE, FLUX_CONTENT_MEDIA_TYPE, REVISION_ANNOTATION, SOURCE_ANNOTATION } from './artifact-media-types.js';
 import type { OciAuth } from './credentials.js';
 import { clientFor } from './internal/client-for.js';
-import { packTarGz } from './internal/pack-tar-gz.js';
+import { packTarGz } from './pack-tar-gz.js';
 import { OciError } from './oci-error.js';
 import { parseOciUrl } from './oci-url.js';
 

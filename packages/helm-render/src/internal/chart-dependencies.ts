@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import type { FileTree } from '@converge/core';
+import { packTarGz } from '@converge/oci';
 import { parse } from 'yaml';
 import type { ChartLocation } from '../chart-location.js';
 import type { ChartFile } from '../engine.js';
@@ -7,7 +8,6 @@ import { HelmError, helmError } from '../errors.js';
 import type { ChartRepositoryOptions } from '../helm-chart-options.js';
 import { chartFromArtifact } from './artifact-chart.js';
 import { extractChartArchive } from './chart-archive.js';
-import { packChart } from './chart-package.js';
 import { type ChartDependency, type ChartLock, hashReq, hashV2Req, toDependency, toLock } from './dependency-lock.js';
 import { HelmIgnore } from './helm-ignore.js';
 import { chartArchiveFromIndex, type FetchedChartArchive, fetchRepositoryIndex, type RepositoryIndex } from './helm-repository.js';
@@ -170,7 +170,8 @@ async function fetchDependency(
     if (!selectVersion([version], w.version)) {
       throw helmError('HELM_CHART_NOT_FOUND', `the chart at ${repository} has version ${version || '(none)'}, which does not satisfy ${w.version}`, { available: [version] });
     }
-    return { name, version, archive: packChart(name, kept), label: repository };
+    // Laid out as `helm package` does: under a top folder named after the chart.
+    return { name, version, archive: await packTarGz(new Map(kept.map((f) => [`${name}/${f.name}`, f.data]))), label: repository };
   }
 
   const { url, options } = repositoryOf(repository, ctx);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { harnessTempDir, ProcessStartError, startServerProcess, type ServerProcess } from '@converge/core/testing';
 import { OciError } from '../oci-error.js';
+import { packTar } from '../pack-tar-gz.js';
 import { RegistryClient, sha256 } from '../registry-client.js';
 import { locateRegistry } from './locate-registry.js';
 
@@ -165,8 +166,8 @@ function registryClient(url: string, authorization?: (scope: string) => Promise<
   }
 
   async function pushImage(repository: string, seed: string): Promise<{ digest: string; size: number; manifest: string }> {
-    // A layer is a gzipped tar; one empty archive (two zero blocks) plus a file named after the seed keeps images distinct.
-    const tar = Buffer.concat([tarFile(`seed-${seed}`, Buffer.from(seed)), Buffer.alloc(1024)]);
+    // A layer is a gzipped tar; a file named after the seed keeps images distinct.
+    const tar = await packTar(new Map([[`seed-${seed}`, Buffer.from(seed)]]));
     const layer = gzipSync(tar);
     const layerDigest = await uploadBlob(repository, layer);
     const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: {}, rootfs: { type: 'layers', diff_ids: [sha256(tar)] } }));
@@ -196,26 +197,6 @@ function registryClient(url: string, authorization?: (scope: string) => Promise<
       return putManifest(repository, tag, OCI_INDEX, index);
     },
   };
-}
-
-function tarFile(name: string, content: Buffer): Buffer {
-  const header = Buffer.alloc(512);
-  header.write(name, 0, 100, 'utf8');
-  header.write('0000644\0', 100);
-  header.write('0000000\0', 108);
-  header.write('0000000\0', 116);
-  header.write(`${content.length.toString(8).padStart(11, '0')}\0`, 124);
-  header.write('00000000000\0', 136);
-  header.write('        ', 148);
-  header.write('0', 156);
-  header.write('ustar\0', 257);
-  header.write('00', 263);
-  let sum = 0;
-  for (const b of header) sum += b;
-  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  const body = Buffer.alloc(Math.ceil(content.length / 512) * 512);
-  content.copy(body);
-  return Buffer.concat([header, body]);
 }
 
 function yamlBlock(value: Record<string, unknown>, indent: string): string {

@@ -6,10 +6,25 @@ const gzipAsync = promisify(gzip);
 
 /**
  * Packs files into a gzipped tar the way `flux push artifact` does for reproducible digests:
- * sorted paths, regular files only, mode 0644, uid/gid 0, no user names, mtime at the epoch.
- * The same files always give the same bytes, so the same digest.
+ * sorted paths, regular files only, mode 0644, uid/gid 0, no user names, mtime at the epoch (a
+ * path longer than the ustar name field gets a PAX record). The same files always give the same
+ * bytes, so the same digest. {@link pushArtifact} packs with it, helm-render packs `file://`
+ * dependencies with it; {@link unpackTar} reads it back.
+ *
+ * @example
+ * ```ts
+ * const archive = await packTarGz(new Map([['app/Chart.yaml', new TextEncoder().encode('name: app\n')]]));
+ * ```
  */
 export async function packTarGz(files: ReadonlyMap<string, Uint8Array>): Promise<Uint8Array> {
+  // zlib's default level, as `tar -z` and Go's gzip writer use (level 9 costs 3× the time for
+  // 0.3 % less); no file name or time in the gzip header: byte-stable across runs. Off the
+  // event loop, in libuv's thread pool.
+  return gzipAsync(await packTar(files));
+}
+
+/** The tar of {@link packTarGz}, before compression (an image layer's diff ID is its digest). */
+export async function packTar(files: ReadonlyMap<string, Uint8Array>): Promise<Buffer> {
   const pack = tar.pack();
   const done = collect(pack);
   for (const path of [...files.keys()].sort()) {
@@ -21,10 +36,7 @@ export async function packTarGz(files: ReadonlyMap<string, Uint8Array>): Promise
     );
   }
   pack.finalize();
-  // zlib's default level, as `tar -z` and Go's gzip writer use (level 9 costs 3× the time for
-  // 0.3 % less); no file name or time in the gzip header: byte-stable across runs. Off the
-  // event loop, in libuv's thread pool.
-  return gzipAsync(await done);
+  return done;
 }
 
 async function collect(stream: AsyncIterable<unknown>): Promise<Buffer> {
