@@ -14,9 +14,10 @@
 //                     before shared watches (one per kind and namespace an app manages: 2 per app here)
 //
 // Run: `npm run build && node bench/fleet-scale.ts [--apps 100,500,1000] [--objects 20] [--idle-seconds 60] [--interval-seconds 30] [--cache-reads off]
-//   [--max-in-flight 64] [--qps 50 --burst 100]`
+//   [--max-in-flight 64] [--qps 50 --burst 100] [--first-passes 16]`
 // (`--cache-reads off`: every pass reads live objects from the API server, the baseline for idle requests;
-// `--max-in-flight`, `--qps`, `--burst`: a request limiter of the bench's own instead of the default one, `Infinity` for none.)
+// `--max-in-flight`, `--qps`, `--burst`: a request limiter of the bench's own instead of the default one, `Infinity` for none;
+// `--first-passes`: start at most that many apps' first passes at once instead of all, the bound a work queue would give.)
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
@@ -114,7 +115,21 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
 
     const loadBefore = loadavg()[0] as number;
     const started = performance.now();
-    for (const r of reconcilers) r.start();
+    // --first-passes K: at most K apps in their first pass at once; the next app starts when one's first pass settles.
+    let nextStart = Math.min(firstPasses, reconcilers.length);
+    const startNext = () => {
+      if (nextStart < reconcilers.length) reconcilers[nextStart++]!.start();
+    };
+    reconcilers.forEach((r, i) => {
+      let first = true;
+      r.on('*', (e) => {
+        if (first && (e.type === 'pass.succeeded' || e.type === 'pass.failed')) {
+          first = false;
+          startNext();
+        }
+      });
+      if (i < nextStart) r.start();
+    });
     await done;
     const firstSyncMs = performance.now() - started;
     const load: [number, number] = [loadBefore, loadavg()[0] as number];
@@ -172,7 +187,7 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
 
 function runChild(apps: number): Promise<Figures> {
   return new Promise((resolve, reject) => {
-    const args = ['--expose-gc', fileURLToPath(import.meta.url), '--child', String(apps), '--objects', String(objects), '--idle-seconds', String(idleSeconds), '--interval-seconds', String(intervalSeconds), '--cache-reads', cacheReads ? 'on' : 'off', ...limitArgs];
+    const args = ['--expose-gc', fileURLToPath(import.meta.url), '--child', String(apps), '--objects', String(objects), '--idle-seconds', String(idleSeconds), '--interval-seconds', String(intervalSeconds), '--cache-reads', cacheReads ? 'on' : 'off', '--first-passes', String(firstPasses), ...limitArgs];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -188,6 +203,7 @@ const objects = Number(arg('objects', '20'));
 const idleSeconds = Number(arg('idle-seconds', '60'));
 const intervalSeconds = Number(arg('interval-seconds', '30'));
 const cacheReads = arg('cache-reads', 'on') !== 'off';
+const firstPasses = Number(arg('first-passes', 'Infinity'));
 // Client-side flow control (createRequestLimiter); `--max-in-flight Infinity` turns the cap off.
 const limitArgs = ['max-in-flight', 'qps', 'burst'].flatMap((name) => (arg(name, '') ? [`--${name}`, arg(name, '')] : []));
 const limits: RequestLimiterOptions = {
