@@ -1,3 +1,6 @@
+/** The event a listener of `type` receives: the member of `E` with that `type`, or any event for `'*'`. */
+export type EventOf<E extends { type: string }, T extends E['type'] | '*'> = T extends E['type'] ? Extract<E, { type: T }> : E;
+
 /**
  * A typed event emitter for discriminated unions of events (a `type` field), as reconcilers,
  * fleets, leader electors and shard memberships use it. A listener that throws cannot break the
@@ -15,13 +18,15 @@
 export class Emitter<E extends { type: string }> {
   readonly #listeners = new Map<string, Set<(event: E) => void>>();
 
-  /** Calls `fn` for every event of `type` (`'*'`: every event); returns the unsubscribe function. */
-  on(type: E['type'] | '*', fn: (event: E) => void): () => void {
+  /** Calls `fn` for every event of `type` (`'*'`: every event), narrowed to that type; returns the unsubscribe function. */
+  on<T extends E['type'] | '*'>(type: T, fn: (event: EventOf<E, T>) => void): () => void {
+    // Listeners are keyed by the type they narrow to, and `emit` calls them only with events of that type.
+    const listener = fn as (event: E) => void;
     let set = this.#listeners.get(type);
     if (!set) this.#listeners.set(type, (set = new Set()));
-    set.add(fn);
+    set.add(listener);
     return () => {
-      set.delete(fn);
+      set.delete(listener);
     };
   }
 

@@ -70,6 +70,7 @@ export type { Clock, TimerHandle } from './clock.js';
 export { systemClock, sleep } from './clock.js';
 export { raceAbort } from './race-abort.js';
 export { Emitter } from './emitter.js';
+export type { EventOf } from './emitter.js';
 export type { RetryPolicy, ExponentialBackoffOptions } from './retry-policy.js';
 export { exponentialBackoff } from './retry-policy.js';
 export type { Gate, GateResult } from './gate.js';

@@ -7,6 +7,7 @@ import type { Gate } from './gate.js';
 import type { IgnoreRule } from './ignore-rules.js';
 import { Emitter } from './emitter.js';
 import { sameRefs } from './internal/ref-set.js';
+import type { PassEmit } from './internal/pass-emit.js';
 import { renamedOption } from './internal/renamed-option.js';
 import { PassLoop } from './pass-loop.js';
 import { preparePass, runPass, type PassConfig, type PassMemory } from './internal/run-pass.js';
@@ -258,8 +259,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const state: Omit<ReconcilerStatus, 'phase' | 'suspended' | 'consecutiveFailures' | 'nextRunAt'> = { name: options.name, managedObjects: 0, history: [] };
   let watched: { refs: ObjectRef[]; stop: () => void } | undefined;
 
-  const emit = (event: Record<string, unknown> & { type: ReconcileEventType }) =>
-    events.emit({ ...event, reconciler: options.name, at: clock.now() } as ReconcileEvent);
+  const emit: PassEmit = (event) => events.emit({ ...event, reconciler: options.name, at: clock.now() });
 
   const loop: PassLoop<ReconcileResult> = new PassLoop({
     clock,
@@ -379,7 +379,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
       ...(loop.nextRunAt !== undefined && { nextRunAt: loop.nextRunAt }),
       history: state.history.map((h) => ({ ...h, counts: { ...h.counts } })),
     }),
-    on: (type, fn) => events.on(type, fn as (e: ReconcileEvent) => void),
+    on: (type, fn) => events.on(type, fn),
   };
 }
 

@@ -534,6 +534,6 @@ export function createFleet<TSpec extends AnyAppSpec>(options: FleetOptions<TSpe
       apps: Object.fromEntries([...children].map(([app, c]) => [app, { ...c.reconciler.status(), spec: c.spec }])),
     }),
     app: (name) => children.get(name)?.reconciler,
-    on: (type, fn) => events.on(type, fn as (event: FleetEvent) => void),
+    on: (type, fn) => events.on(type, fn),
   };
 }

@@ -247,6 +247,6 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
     isLeader: () => leading,
     holder: () => observedHolder,
     describe: () => `Lease ${leaseName} held by ${observedHolder ?? 'nobody'}, not ${me}`,
-    on: (type, fn) => listeners.on(type, fn as (e: LeaderEvent) => void),
+    on: (type, fn) => listeners.on(type, fn),
   };
 }

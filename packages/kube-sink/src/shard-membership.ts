@@ -238,6 +238,6 @@ export function createShardMembership(options: ShardMembershipOptions): ShardMem
       return () => void fleets.delete(fleet);
     },
     describe: () => `shard member ${me} of ${group} (${view.length} live member(s)${settled ? '' : ', hand-over in progress'})`,
-    on: (type, fn) => listeners.on(type, fn as (e: ShardEvent) => void),
+    on: (type, fn) => listeners.on(type, fn),
   };
 }

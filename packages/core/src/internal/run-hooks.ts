@@ -1,8 +1,8 @@
 import { sleep, type Clock } from '../clock.js';
 import { HookFailedError, type ConvergeError } from '../errors.js';
-import type { ReconcileEvent } from '../events.js';
 import { computeHealth, type HealthOptions } from '../health/compute-health.js';
 import { conditionsOf } from './conditions.js';
+import type { PassEmit } from './pass-emit.js';
 import { stringField } from './object-fields.js';
 import { waitUntilGone } from './wait-until-gone.js';
 import { formatRef, refKey, refOf, type KubeObject, type ObjectRef } from '../object.js';
@@ -15,8 +15,6 @@ export interface Hook {
   spec: HookSpec;
 }
 
-type Emit = (event: DistributiveOmit<ReconcileEvent, 'reconciler' | 'at'>) => void;
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** What running hooks needs from the pass. */
 export interface HookRun {
@@ -27,7 +25,7 @@ export interface HookRun {
   dryRun: boolean;
   timeoutMs: number;
   pollIntervalMs: number;
-  emit: Emit;
+  emit: PassEmit;
   /** Custom health checks, for hooks that are neither Jobs nor Pods. */
   health: HealthOptions;
   /** Turns an error into one safe to show (Secret values scrubbed). */

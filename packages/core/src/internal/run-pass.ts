@@ -14,7 +14,7 @@ import {
   toConvergeError,
   type ConvergeError,
 } from '../errors.js';
-import type { ReconcileEvent } from '../events.js';
+import type { PassEmit } from './pass-emit.js';
 import type { Gate } from '../gate.js';
 import type { IgnoreRule } from '../ignore-rules.js';
 import { isValidRef, refProblem } from '../identity.js';
@@ -87,8 +87,6 @@ export interface PassOutcome {
   managed: ObjectRef[];
 }
 
-type Emit = (event: DistributiveOmit<ReconcileEvent, 'reconciler' | 'at'>) => void;
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** What the first half of a pass found: the revision, the desired objects and the plan. */
 export interface PreparedPass {
@@ -107,7 +105,7 @@ export interface PreparedPass {
  * The read-only half of a pass: check the revision, render (or reuse the render of an
  * unchanged revision), run gates, read the inventory and live state, and plan. Writes nothing.
  */
-export async function preparePass(c: PassConfig, memory: PassMemory, emit: Emit, onRevision: (revision: string) => void, signal: AbortSignal): Promise<PreparedPass> {
+export async function preparePass(c: PassConfig, memory: PassMemory, emit: PassEmit, onRevision: (revision: string) => void, signal: AbortSignal): Promise<PreparedPass> {
   signal.throwIfAborted();
   const revision = await inStage('source', c.source.id, () => c.source.latestRevision({ signal }));
   signal.throwIfAborted();
@@ -198,7 +196,7 @@ async function readRecorded(c: PassConfig, signal: AbortSignal): Promise<{ recor
 export async function runPass(
   c: PassConfig,
   memory: PassMemory,
-  emit: Emit,
+  emit: PassEmit,
   onRevision: (revision: string) => void,
   signal: AbortSignal,
 ): Promise<PassOutcome> {
@@ -325,7 +323,10 @@ export async function runPass(
   } catch (error) {
     if (hooksNow && !c.dryRun && !signal.aborted) {
       // Best effort: a SyncFail hook that fails too is reported, the pass's own error stands.
-      await runHooks('SyncFail', hooks, hookRun).catch((e: unknown) => emit({ type: 'object.failed', ref: (e as ConvergeError).data?.ref ?? refOf(hooks[0]!.object), error: redacted(toConvergeError(e)) }));
+      await runHooks('SyncFail', hooks, hookRun).catch((thrown: unknown) => {
+        const failure = toConvergeError(thrown);
+        emit({ type: 'object.failed', ref: failure.data.ref ?? refOf(hooks[0]!.object), error: redacted(failure) });
+      });
     }
     throw error;
   }
@@ -399,7 +400,7 @@ function withOrigin(error: ConvergeError, desired: readonly KubeObject[], ref: O
  * Stops before anything is written when the pass would delete more than the budget allows:
  * a wrong path, branch or overlay otherwise prunes a whole application.
  */
-function checkPruneBudget(c: PassConfig, memory: PassMemory, deletes: number, inventory: number, revision: string, emit: Emit): void {
+function checkPruneBudget(c: PassConfig, memory: PassMemory, deletes: number, inventory: number, revision: string, emit: PassEmit): void {
   if (!c.prune || !c.pruneBudget || deletes === 0 || memory.pruneApproved === revision) return;
   const allowed = Math.max(c.pruneBudget.minCount, Math.floor(inventory * c.pruneBudget.maxFraction));
   if (deletes <= allowed) return;

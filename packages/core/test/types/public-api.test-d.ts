@@ -1,5 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import {
+  Emitter,
   createReconciler,
   refOf,
   type ConvergeError,
@@ -25,6 +26,13 @@ describe('public types', () => {
     expectTypeOf(off).toEqualTypeOf<() => void>();
     r.on('pass.failed', (e) => expectTypeOf(e.error).toEqualTypeOf<ConvergeError>());
     expectTypeOf(r.reconcile()).resolves.toEqualTypeOf<ReconcileResult>();
+  });
+
+  it('Emitter.on narrows the event to the type subscribed to, so an on() built on it needs no cast', () => {
+    type Ping = { type: 'ping'; at: number } | { type: 'pong'; at: number; latencyMs: number };
+    const events = new Emitter<Ping>();
+    events.on('pong', (e) => expectTypeOf(e).toEqualTypeOf<{ type: 'pong'; at: number; latencyMs: number }>());
+    events.on('*', (e) => expectTypeOf(e).toEqualTypeOf<Ping>());
   });
 
   it('a renderer is a function of the artifact', () => {
