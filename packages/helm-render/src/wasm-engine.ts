@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { WasmHost } from '@converge/wasm-host';
+import { WasmHost, type EngineLifetimeOptions, type WasmHostStats } from '@converge/wasm-host';
 import type { HelmEngine, RenderOutput, RenderRequest } from './engine.js';
 import { helmError, type HelmError } from './errors.js';
 import { DEFAULT_RENDER_LIMITS } from './helm-chart-options.js';
@@ -7,8 +7,11 @@ import { engineError, hostError } from './internal/engine-error.js';
 import { packageRoot } from './internal/package-root.js';
 import type { LookupQuery } from './lookup.js';
 
-/** Options of {@link WasmEngine}. */
-export interface WasmEngineOptions {
+/**
+ * Options of {@link WasmEngine}. When it lets go of its memory between renders (idle release,
+ * recycling a worker a large render left big) is in `EngineLifetimeOptions`.
+ */
+export interface WasmEngineOptions extends EngineLifetimeOptions {
   /**
    * Path of the engine's `.wasm` file.
    * @default the `wasm/helm-engine.wasm` shipped in this package (or `$CONVERGE_HELM_WASM`)
@@ -45,6 +48,12 @@ type EngineReply =
  * already compiled module, so a runaway chart never takes the process down or poisons the
  * renders after it.
  *
+ * Between renders it lets go of memory: after `idleTimeoutMs` (30 s) without a render the
+ * worker is terminated and the compiled module released (the next render starts it again in
+ * about 1–3 s), and a worker whose WebAssembly memory a render left above
+ * `recycleAboveMemoryBytes` (128 MiB) is replaced before the next render. {@link WasmEngine.stats}
+ * says what it holds.
+ *
  * The Go program has no file system, network or environment: it sees only the chart files
  * and values passed in. `lookup` returns empty results, as in `helm template`, unless the
  * render has a `lookup` reader.
@@ -63,6 +72,7 @@ type EngineReply =
 export class WasmEngine implements HelmEngine {
   readonly #host: WasmHost<HelmError>;
 
+  /** @throws InvalidOptionsError (`INVALID_OPTIONS`) for a negative or non-numeric `idleTimeoutMs` or `recycleAboveMemoryBytes`. */
   constructor(options: WasmEngineOptions = {}) {
     const root = packageRoot();
     this.#host = new WasmHost({
@@ -72,6 +82,9 @@ export class WasmEngine implements HelmEngine {
       globalName: 'convergeHelmEngine',
       toError: hostError,
       defaultMaxMemoryBytes: DEFAULT_RENDER_LIMITS.maxMemoryBytes,
+      idleTimeoutMs: options.idleTimeoutMs,
+      recycleAboveMemoryBytes: options.recycleAboveMemoryBytes,
+      clock: options.clock,
     });
   }
 
@@ -119,7 +132,12 @@ export class WasmEngine implements HelmEngine {
     return { manifest: parsed.result.manifest, notes: parsed.result.notes, warnings };
   }
 
-  /** Terminates the worker; pending renders reject. */
+  /** What the engine holds now: its worker, the worker's WebAssembly memory, compiled modules. */
+  stats(): WasmHostStats {
+    return this.#host.stats();
+  }
+
+  /** Terminates the worker and lets go of the compiled module; pending renders reject. */
   close(): Promise<void> {
     return this.#host.close();
   }

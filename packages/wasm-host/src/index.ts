@@ -1,5 +1,7 @@
 export type { WasmHostOptions, HostCall, HostReply } from './wasm-host.js';
 export { WasmHost } from './wasm-host.js';
+export type { EngineLifetimeOptions, WasmHostStats } from './engine-lifetime.js';
+export { DEFAULT_ENGINE_LIFETIME } from './engine-lifetime.js';
 export type { EngineLimits, EngineLimit, HostFailure, LimitWording } from './engine-limits.js';
 export { crashFailure, limitMessage, formatBytes } from './engine-limits.js';
 export type { MemoryLimitedModule } from './wasm-memory-limit.js';

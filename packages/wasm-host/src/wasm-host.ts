@@ -1,13 +1,15 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { AbortedError } from '@converge/core';
+import { AbortedError, type TimerHandle } from '@converge/core';
+import { resolveEngineLifetime, type EngineLifetimeOptions, type ResolvedEngineLifetime, type WasmHostStats } from './engine-lifetime.js';
 import { crashFailure, type EngineLimits, type HostFailure } from './engine-limits.js';
-import { withMemoryMaximum } from './wasm-memory-limit.js';
+import { SharedModules, type ModuleLease } from './internal/shared-modules.js';
+import { MEMORY_MAXIMUM_GROWTH, withMemoryMaximumInPlace } from './wasm-memory-limit.js';
 
-/** Options of {@link WasmHost}. */
-export interface WasmHostOptions<E extends Error> {
+/** Options of {@link WasmHost}; when it lets go of memory is in {@link EngineLifetimeOptions}. */
+export interface WasmHostOptions<E extends Error> extends EngineLifetimeOptions {
   /** Shown in messages, e.g. `kustomize`. */
   engineName: string;
   /** Path of the engine's `.wasm` file. */
@@ -57,9 +59,9 @@ interface Job {
 }
 
 type WorkerMessage =
-  | { type: 'ready'; info: string }
+  | { type: 'ready'; info: string; memoryBytes: number }
   | { type: 'fatal'; message: string }
-  | { type: 'result'; id: number; json: string; log: string }
+  | { type: 'result'; id: number; json: string; log: string; memoryBytes: number }
   | { type: 'call'; id: number; callId: number; kind: string; payload: string }
   | { type: 'exit'; code: number; log: string };
 
@@ -69,36 +71,39 @@ type WorkerCrash = { kind: 'go-exit'; code: number; log: string } | { kind: 'err
 type CompiledModule = object;
 const wasmApi = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<CompiledModule> } }).WebAssembly;
 
-/**
- * Compiled modules by path and memory cap. Each holds its machine code (~100 MiB), so only the
- * most recently used few are kept; a process normally uses one per engine.
- */
-const modules = new Map<string, Promise<CompiledModule>>();
-const MODULES_KEPT = 3;
+/** Compiled modules by memory cap and path, shared by the hosts in this process that hold them. */
+const modules = new SharedModules<CompiledModule>();
 
-function compiledModule(path: string, maxMemoryBytes: number): Promise<CompiledModule> {
-  const key = `${maxMemoryBytes}\0${path}`;
-  let module = modules.get(key);
-  if (module) {
-    modules.delete(key); // re-insert: most recently used last
-  } else {
-    module = readFile(path).then(async (bytes) => {
-      let capped;
-      try {
-        capped = withMemoryMaximum(bytes, maxMemoryBytes);
-      } catch (err) {
-        throw new InvalidLimit((err as Error).message);
-      }
-      return wasmApi.compile(capped.bytes);
-    });
-    module.catch(() => modules.delete(key));
+/** A host keeps the modules of its last two caps, so calls alternating between two caps compile nothing. */
+const MODULES_KEPT = 2;
+
+/**
+ * Reads the module with room in front of it and declares the memory cap in place: the module
+ * is tens of MiB, and a patched copy next to the original would be one more of them at the
+ * process's peak (the compiler keeps a copy of its own).
+ */
+async function compileCapped(path: string, maxMemoryBytes: number): Promise<CompiledModule> {
+  const file = await open(path);
+  let buffer: Uint8Array;
+  try {
+    const { size } = await file.stat();
+    buffer = new Uint8Array(MEMORY_MAXIMUM_GROWTH + size);
+    let read = 0;
+    while (read < size) {
+      const { bytesRead } = await file.read(buffer, MEMORY_MAXIMUM_GROWTH + read, size - read, read);
+      if (bytesRead === 0) throw new Error(`${path} ended after ${read} of ${size} bytes`);
+      read += bytesRead;
+    }
+  } finally {
+    await file.close();
   }
-  modules.set(key, module);
-  for (const old of modules.keys()) {
-    if (modules.size <= MODULES_KEPT) break;
-    modules.delete(old);
+  let capped;
+  try {
+    capped = withMemoryMaximumInPlace(buffer, MEMORY_MAXIMUM_GROWTH, maxMemoryBytes);
+  } catch (err) {
+    throw new InvalidLimit((err as Error).message);
   }
-  return module;
+  return wasmApi.compile(capped.bytes);
 }
 
 /** `maxMemoryBytes` cannot be declared on the module. */
@@ -114,6 +119,13 @@ function workerHeapMb(maxMemoryBytes: number): number {
 
 const WORKER_PATH = join(dirname(dirname(fileURLToPath(import.meta.url))), 'worker', 'engine-worker.mjs');
 
+/** A worker being started for one memory cap; abandoned (see `#retire`) when the host moves on. */
+interface WorkerStart {
+  token: symbol;
+  maxMemoryBytes: number;
+  worker: Promise<Worker>;
+}
+
 /**
  * Runs a Go program compiled to WebAssembly (GOOS=js) in one worker thread reused across
  * calls. Calls are queued and run one at a time.
@@ -125,6 +137,12 @@ const WORKER_PATH = join(dirname(dirname(fileURLToPath(import.meta.url))), 'work
  * {@link WasmHostOptions.toError}, or an `AbortedError`); the next call starts a new worker from
  * the already compiled module, so a runaway input never takes the process down or poisons the
  * calls after it. The worker's own JavaScript heap is bounded too.
+ *
+ * Between calls the host lets go of memory (see {@link EngineLifetimeOptions}): a worker whose
+ * WebAssembly memory a call left above `recycleAboveMemoryBytes` is replaced, and after
+ * `idleTimeoutMs` without a call the worker is terminated and the compiled module released.
+ * Compiled modules are shared by the hosts of one process that run the same engine with the
+ * same cap. {@link WasmHost.stats} says what is held.
  *
  * The Go program has no file system, network or environment: it sees only the request and
  * what {@link HostCall.onCall} answers.
@@ -139,18 +157,26 @@ const WORKER_PATH = join(dirname(dirname(fileURLToPath(import.meta.url))), 'work
  */
 export class WasmHost<E extends Error = Error> {
   readonly #o: WasmHostOptions<E>;
+  readonly #lifetime: ResolvedEngineLifetime;
   readonly #queue: Job[] = [];
   #worker: Worker | undefined;
   #workerCap = 0;
-  #starting: { maxMemoryBytes: number; worker: Promise<Worker> } | undefined;
+  #memoryBytes = 0;
+  #starting: WorkerStart | undefined;
+  /** The compiled modules held, most recently used last. */
+  #modules: ModuleLease<CompiledModule>[] = [];
+  #workersStarted = 0;
   #info: string | undefined;
   #current: Job | undefined;
-  #timer: NodeJS.Timeout | undefined;
+  #timer: TimerHandle | undefined;
+  #idleTimer: TimerHandle | undefined;
   #nextId = 1;
   #closed = false;
 
+  /** @throws InvalidOptionsError (`INVALID_OPTIONS`) for an invalid {@link EngineLifetimeOptions} value. */
   constructor(options: WasmHostOptions<E>) {
     this.#o = options;
+    this.#lifetime = resolveEngineLifetime(options);
   }
 
   /** Starts the worker now (instead of on the first call) and returns what the engine's `info()` returned. */
@@ -164,6 +190,7 @@ export class WasmHost<E extends Error = Error> {
   call(call: HostCall): Promise<HostReply> {
     if (this.#closed) return Promise.reject(this.#o.toError({ kind: 'closed' }));
     if (call.signal?.aborted) return Promise.reject(new AbortedError(`${this.#o.engineName} render aborted`));
+    this.#stopIdleTimer();
     return new Promise<HostReply>((resolve, reject) => {
       const job: Job = { id: this.#nextId++, call, resolve, reject };
       if (call.signal) {
@@ -175,16 +202,28 @@ export class WasmHost<E extends Error = Error> {
     });
   }
 
-  /** Terminates the worker; pending calls reject. Idempotent. */
+  /** What the host holds now: its worker, the worker's WebAssembly memory, compiled modules. */
+  stats(): WasmHostStats {
+    return {
+      worker: this.#worker ? 'ready' : this.#starting ? 'starting' : 'none',
+      memoryBytes: this.#worker ? this.#memoryBytes : 0,
+      modules: this.#modules.length,
+      workersStarted: this.#workersStarted,
+    };
+  }
+
+  /** Terminates the worker and lets go of the compiled modules; pending calls reject. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stopIdleTimer();
     const err = this.#o.toError({ kind: 'closed' });
     for (const job of this.#queue.splice(0)) this.#settle(job, err);
     if (this.#current) this.#settle(this.#current, err);
     this.#current = undefined;
-    const worker = this.#worker ?? (await this.#starting?.worker.catch(() => undefined));
-    this.#worker = undefined;
-    if (worker) await worker.terminate();
+    const worker = this.#worker;
+    const starting = this.#starting?.worker;
+    this.#letGo();
+    await Promise.all([worker?.terminate(), starting?.catch(() => undefined)]);
   }
 
   #pump(): void {
@@ -192,6 +231,7 @@ export class WasmHost<E extends Error = Error> {
     const job = this.#queue.shift();
     if (!job) {
       this.#worker?.unref();
+      this.#startIdleTimer();
       return;
     }
     this.#current = job;
@@ -200,7 +240,7 @@ export class WasmHost<E extends Error = Error> {
       (worker) => {
         if (this.#current !== job) return; // aborted while the worker started
         worker.ref();
-        this.#timer = setTimeout(() => this.#fail(job, this.#o.toError({ kind: 'limit', limit: 'timeoutMs', value: limits.timeoutMs })), limits.timeoutMs);
+        this.#timer = this.#lifetime.clock.setTimeout(() => this.#fail(job, this.#o.toError({ kind: 'limit', limit: 'timeoutMs', value: limits.timeoutMs })), limits.timeoutMs);
         worker.postMessage({ type: 'render', id: job.id, request: job.call.request, args: job.call.args });
       },
       (err: unknown) => {
@@ -209,28 +249,87 @@ export class WasmHost<E extends Error = Error> {
     );
   }
 
+  #startIdleTimer(): void {
+    const { idleTimeoutMs, clock } = this.#lifetime;
+    if (this.#idleTimer || this.#closed || idleTimeoutMs === Infinity) return;
+    if (!this.#worker && !this.#starting && this.#modules.length === 0) return;
+    this.#idleTimer = clock.setTimeout(() => {
+      this.#idleTimer = undefined;
+      // A start in progress without a call is info() waiting for it; the worker arms the timer again when ready.
+      if (!this.#current && this.#queue.length === 0 && !this.#starting) this.#letGo();
+    }, idleTimeoutMs);
+    // An idle engine never keeps the process alive, nor does the timer that releases it.
+    (this.#idleTimer as { unref?: () => void }).unref?.();
+  }
+
+  #stopIdleTimer(): void {
+    if (this.#idleTimer) this.#lifetime.clock.clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+  }
+
+  /** Terminates the worker (a start in progress ends itself) and releases the compiled modules. */
+  #letGo(): void {
+    this.#retire();
+    for (const lease of this.#modules.splice(0)) lease.release();
+  }
+
+  /**
+   * Terminates the worker and abandons a start in progress (its worker terminates itself when
+   * ready); the compiled modules stay, so the next call starts a worker without compiling.
+   */
+  #retire(): void {
+    const worker = this.#worker;
+    this.#worker = undefined;
+    this.#starting = undefined;
+    this.#memoryBytes = 0;
+    if (worker) void worker.terminate();
+  }
+
   #ensureWorker(maxMemoryBytes: number): Promise<Worker> {
     if (this.#worker && this.#workerCap === maxMemoryBytes) return Promise.resolve(this.#worker);
     if (this.#starting?.maxMemoryBytes === maxMemoryBytes) return this.#starting.worker;
-    const old = this.#worker;
-    this.#worker = undefined;
-    if (old) void old.terminate();
-    const worker = this.#startWorker(maxMemoryBytes).finally(() => {
-      if (this.#starting?.worker === worker) this.#starting = undefined;
+    this.#retire();
+    const token = Symbol('worker start');
+    const worker = this.#startWorker(maxMemoryBytes, token).finally(() => {
+      if (this.#starting?.token === token) this.#starting = undefined;
     });
-    this.#starting = { maxMemoryBytes, worker };
+    this.#starting = { token, maxMemoryBytes, worker };
     return worker;
   }
 
-  async #startWorker(maxMemoryBytes: number): Promise<Worker> {
+  /** The compiled module for `maxMemoryBytes`, held by this host until it is idle or closed. */
+  #module(maxMemoryBytes: number): ModuleLease<CompiledModule> {
+    const key = `${maxMemoryBytes}\0${this.#o.wasmPath}`;
+    let lease = this.#modules.find((l) => l.key === key);
+    if (lease) {
+      this.#modules.splice(this.#modules.indexOf(lease), 1);
+    } else {
+      lease = modules.claim(key, () => compileCapped(this.#o.wasmPath, maxMemoryBytes));
+      const claimed = lease;
+      // A module that failed to compile is not kept: the next call tries again.
+      claimed.module.catch(() => {
+        if (this.#modules.includes(claimed)) this.#modules.splice(this.#modules.indexOf(claimed), 1);
+        claimed.release();
+      });
+    }
+    this.#modules.push(lease);
+    while (this.#modules.length > MODULES_KEPT) this.#modules.shift()!.release();
+    return lease;
+  }
+
+  /** Starts a worker; `token` tells whether the host still wants it (see {@link WorkerStart}). */
+  async #startWorker(maxMemoryBytes: number, token: symbol): Promise<Worker> {
     const { engineName, wasmPath } = this.#o;
+    const wanted = () => this.#starting?.token === token;
     let module: CompiledModule;
     try {
-      module = await compiledModule(wasmPath, maxMemoryBytes);
+      module = await this.#module(maxMemoryBytes).module;
     } catch (err) {
       if (err instanceof InvalidLimit) throw this.#o.toError({ kind: 'invalid-limit', limit: 'maxMemoryBytes', value: maxMemoryBytes, reason: err.message });
       throw this.#o.toError({ kind: 'unavailable', reason: `cannot load the ${engineName} wasm engine at ${wasmPath}: ${(err as Error).message}`, cause: err });
     }
+    if (!wanted()) throw this.#o.toError({ kind: 'closed' });
+    this.#workersStarted++;
     const worker = new Worker(WORKER_PATH, {
       workerData: { module, wasmExecUrl: pathToFileURL(this.#o.wasmExecPath).href, globalName: this.#o.globalName, argv0: `${engineName}-engine` },
       resourceLimits: { maxOldGenerationSizeMb: workerHeapMb(maxMemoryBytes) },
@@ -246,12 +345,21 @@ export class WasmHost<E extends Error = Error> {
           case 'ready':
             worker.off('error', onStartError);
             worker.off('exit', onStartExit);
+            if (!wanted()) {
+              // Abandoned while it started: closed, idle, or a call with another cap came first.
+              void worker.terminate().then(() => reject(this.#o.toError({ kind: 'closed' })));
+              break;
+            }
             worker.on('error', (err) => this.#crash(worker, { kind: 'error', err }));
             worker.on('exit', (code) => this.#crash(worker, { kind: 'worker-exit', code }));
             this.#info = msg.info;
             this.#worker = worker;
             this.#workerCap = maxMemoryBytes;
-            if (!this.#current) worker.unref();
+            this.#memoryBytes = msg.memoryBytes;
+            if (!this.#current) {
+              worker.unref();
+              this.#startIdleTimer();
+            }
             resolve(worker);
             break;
           case 'fatal':
@@ -262,7 +370,12 @@ export class WasmHost<E extends Error = Error> {
             this.#crash(worker, { kind: 'go-exit', code: msg.code, log: msg.log });
             break;
           case 'result':
-            if (this.#current?.id === msg.id) this.#finish(this.#current, undefined, { json: msg.json, log: msg.log });
+            if (this.#current?.id !== msg.id) break;
+            this.#memoryBytes = msg.memoryBytes;
+            // WebAssembly memory never shrinks: a worker a large render left big is replaced
+            // now, before the next call, which starts a fresh one from the compiled module.
+            if (msg.memoryBytes > this.#lifetime.recycleAboveMemoryBytes) this.#retire();
+            this.#finish(this.#current, undefined, { json: msg.json, log: msg.log });
             break;
           case 'call':
             this.#onCall(worker, msg);
@@ -295,8 +408,7 @@ export class WasmHost<E extends Error = Error> {
   /** The worker died. Fails the current call with the reason — never the engine's log — and restarts lazily. */
   #crash(worker: Worker, how: WorkerCrash): void {
     if (this.#worker !== worker) return;
-    this.#worker = undefined;
-    void worker.terminate();
+    this.#retire();
     const job = this.#current;
     if (!job) return;
     const { limits } = job.call;
@@ -325,13 +437,15 @@ export class WasmHost<E extends Error = Error> {
   #fail(job: Job, err: unknown): void {
     const worker = this.#worker;
     this.#worker = undefined;
+    this.#memoryBytes = 0;
     this.#finish(job, err);
     if (worker) void worker.terminate();
   }
 
   #finish(job: Job, err: unknown, reply?: HostReply): void {
     if (this.#current !== job) return;
-    clearTimeout(this.#timer);
+    if (this.#timer) this.#lifetime.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
     this.#current = undefined;
     this.#settle(job, err, reply);
     this.#pump();

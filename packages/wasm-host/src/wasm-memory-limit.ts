@@ -16,6 +16,13 @@ export interface MemoryLimitedModule {
 }
 
 /**
+ * The most a module grows by when {@link withMemoryMaximum} declares a maximum: the maximum
+ * (at most five bytes) and one more byte for the memory section's size. The other fields are
+ * written in their shortest form, never longer than they were.
+ */
+export const MEMORY_MAXIMUM_GROWTH = 6;
+
+/**
  * Rewrites the memory section of a WebAssembly module so that its (only, defined) memory
  * declares a maximum of `maxBytes` rounded down to whole pages. Go's linker declares a
  * minimum and no maximum; with one, `memory.grow` past it fails, which the Go runtime
@@ -29,6 +36,19 @@ export interface MemoryLimitedModule {
  *   cannot be capped here), or `maxBytes` is below the memory the module starts with.
  */
 export function withMemoryMaximum(module: Uint8Array, maxBytes: number): MemoryLimitedModule {
+  const room = new Uint8Array(MEMORY_MAXIMUM_GROWTH + module.length);
+  room.set(module, MEMORY_MAXIMUM_GROWTH);
+  return withMemoryMaximumInPlace(room, MEMORY_MAXIMUM_GROWTH, maxBytes);
+}
+
+/**
+ * {@link withMemoryMaximum} without a copy of the module, for a module of tens of MiB: the
+ * module is `buffer` from `start` on, with at least {@link MEMORY_MAXIMUM_GROWTH} bytes of room
+ * in front of it. Only the sections before the memory section move (into that room); the
+ * returned bytes are a view of `buffer`, which is overwritten.
+ */
+export function withMemoryMaximumInPlace(buffer: Uint8Array, start: number, maxBytes: number): MemoryLimitedModule {
+  const module = buffer.subarray(start);
   if (module.length < 8 || module[0] !== 0 || module[1] !== 0x61 || module[2] !== 0x73 || module[3] !== 0x6d) {
     throw new Error('not a WebAssembly module (bad magic number)');
   }
@@ -42,13 +62,13 @@ export function withMemoryMaximum(module: Uint8Array, maxBytes: number): MemoryL
     if (payloadEnd > module.length) throw new Error('truncated WebAssembly module');
     if (id === MEMORY_SECTION) {
       const payload = patchMemorySection(module.subarray(payloadStart, payloadEnd), maxBytes);
-      const header = [MEMORY_SECTION, ...encodeU32(payload.bytes.length)];
-      const out = new Uint8Array(sectionStart + header.length + payload.bytes.length + (module.length - payloadEnd));
-      out.set(module.subarray(0, sectionStart), 0);
-      out.set(header, sectionStart);
-      out.set(payload.bytes, sectionStart + header.length);
-      out.set(module.subarray(payloadEnd), sectionStart + header.length + payload.bytes.length);
-      return { bytes: out, initialBytes: payload.initialBytes, maximumBytes: payload.maximumBytes };
+      const section = [MEMORY_SECTION, ...encodeU32(payload.bytes.length), ...payload.bytes];
+      // The sections after this one stay where they are; the ones before it move by the growth.
+      const newStart = start + payloadEnd - section.length - sectionStart;
+      if (newStart < 0) throw new Error(`no room to declare a memory maximum in front of the module (${start} bytes)`);
+      buffer.copyWithin(newStart, start, start + sectionStart);
+      buffer.set(section, newStart + sectionStart);
+      return { bytes: buffer.subarray(newStart), initialBytes: payload.initialBytes, maximumBytes: payload.maximumBytes };
     }
     pos = payloadEnd;
   }

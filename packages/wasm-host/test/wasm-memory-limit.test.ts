@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { withMemoryMaximum } from '../src/index.js';
+import { MEMORY_MAXIMUM_GROWTH, withMemoryMaximumInPlace } from '../src/wasm-memory-limit.js';
 
 describe('withMemoryMaximum', () => {
   // A module with one memory of 1 page and no maximum, exported as `mem`.
@@ -31,5 +32,14 @@ describe('withMemoryMaximum', () => {
   it('refuses a maximum below the initial memory, and what is not a module', () => {
     expect(() => withMemoryMaximum(module, 1000)).toThrow(/below the 65536 bytes the engine starts with/);
     expect(() => withMemoryMaximum(new TextEncoder().encode('not wasm'), 65_536)).toThrow(/not a WebAssembly module/);
+  });
+
+  it('patches in place, without a copy of the module, when it has room in front', () => {
+    const buffer = new Uint8Array(MEMORY_MAXIMUM_GROWTH + module.length);
+    buffer.set(module, MEMORY_MAXIMUM_GROWTH);
+    const capped = withMemoryMaximumInPlace(buffer, MEMORY_MAXIMUM_GROWTH, 3 * 65_536);
+    expect(capped.bytes.buffer).toBe(buffer.buffer);
+    expect([...capped.bytes]).toEqual([...withMemoryMaximum(module, 3 * 65_536).bytes]);
+    expect(() => withMemoryMaximumInPlace(Uint8Array.from(module), 0, 3 * 65_536)).toThrow(/no room to declare a memory maximum/);
   });
 });

@@ -14,9 +14,9 @@
 //   in:  { wasmExecUrl, module: WebAssembly.Module, globalName, argv0 }      (workerData)
 //   in:  { type: 'render', id, request: string, args: unknown[] }
 //   in:  { type: 'call-result', callId, value?: unknown, error?: string }
-//   out: { type: 'ready', info: string } | { type: 'fatal', message }
+//   out: { type: 'ready', info: string, memoryBytes } | { type: 'fatal', message }
 //   out: { type: 'call', id, callId, kind, payload: string }
-//   out: { type: 'result', id, json: string, log: string }
+//   out: { type: 'result', id, json: string, log: string, memoryBytes }          (memoryBytes: the wasm memory's size)
 //   out: { type: 'exit', code, log }                                         (the Go program ended)
 //
 // The Go program ends only on a fatal error: out of memory (the host capped the module's
@@ -68,6 +68,9 @@ try {
     globalThis.convergeEngineReady = resolve;
   });
   const instance = await WebAssembly.instantiate(workerData.module, go.importObject);
+  // The engine's linear memory: WebAssembly memory grows and never shrinks, so the host replaces
+  // a worker whose memory a large render left big (WasmHost's recycleAboveMemoryBytes).
+  const memoryBytes = () => instance.exports.mem.buffer.byteLength;
   const run = go.run(instance).then(
     () => {
       if (!exited) parentPort.postMessage({ type: 'exit', code: 0, log });
@@ -78,7 +81,7 @@ try {
   const engine = globalThis[workerData.globalName];
   if (!engine) throw new Error(`the Go program did not start: ${log}`);
   log = '';
-  parentPort.postMessage({ type: 'ready', info: engine.info() });
+  parentPort.postMessage({ type: 'ready', info: engine.info(), memoryBytes: memoryBytes() });
 
   const calls = new Map();
   let nextCall = 1;
@@ -108,7 +111,7 @@ try {
     }
     const out = log;
     log = '';
-    parentPort.postMessage({ type: 'result', id: msg.id, json, log: out });
+    parentPort.postMessage({ type: 'result', id: msg.id, json, log: out, memoryBytes: memoryBytes() });
   });
 } catch (err) {
   parentPort.postMessage({ type: 'fatal', message: `${err?.stack ?? err}\n${log}` });

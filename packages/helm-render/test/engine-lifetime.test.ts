@@ -1,0 +1,104 @@
+import { FakeClock } from '@converge/core/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WasmEngine, type ChartFile, type WasmEngineOptions } from '../src/index.js';
+import { chartFiles, request, valuesDoc } from './helpers/charts.js';
+
+const MiB = 1024 * 1024;
+const umbrella = await chartFiles('charts/umbrella');
+const text = (s: string) => new TextEncoder().encode(s);
+/** A chart whose one template doubles a 16-byte string `doublings` times: 20 grow the engine's memory to about 115 MiB. */
+const grow: ChartFile[] = [
+  { name: 'Chart.yaml', data: text('apiVersion: v2\nname: grow\nversion: 1.0.0\n') },
+  {
+    name: 'templates/configmap.yaml',
+    data: text(
+      '{{- $s := "0123456789abcdef" }}{{- range until (int .Values.doublings) }}{{- $s = print $s $s }}{{- end }}\n' +
+        'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: grow\ndata:\n  length: {{ len $s | quote }}\n',
+    ),
+  },
+];
+
+const engines: WasmEngine[] = [];
+const engineWith = (o: WasmEngineOptions) => {
+  const engine = new WasmEngine(o);
+  engines.push(engine);
+  return engine;
+};
+afterEach(async () => {
+  await Promise.all(engines.splice(0).map((e) => e.close()));
+});
+
+describe('wasm engine lifetime', () => {
+  it('lets go of its worker and compiled module after idleTimeoutMs without a render, and starts again on the next', async () => {
+    const clock = new FakeClock();
+    const engine = engineWith({ clock, idleTimeoutMs: 10_000 });
+    const first = await engine.render(request(umbrella));
+    expect(engine.stats()).toMatchObject({ worker: 'ready', modules: 1, workersStarted: 1 });
+    expect(engine.stats().memoryBytes).toBeGreaterThan(30 * MiB);
+
+    await clock.advance(9_999);
+    expect(engine.stats().worker).toBe('ready');
+    await clock.advance(1);
+    expect(engine.stats()).toEqual({ worker: 'none', memoryBytes: 0, modules: 0, workersStarted: 1 });
+    expect(clock.pending).toBe(0);
+
+    expect((await engine.render(request(umbrella))).manifest).toBe(first.manifest);
+    expect(engine.stats()).toMatchObject({ worker: 'ready', modules: 1, workersStarted: 2 });
+  });
+
+  it('counts idleness from the last render: one that is queued as the timeout passes keeps the worker', async () => {
+    const clock = new FakeClock();
+    const engine = engineWith({ clock, idleTimeoutMs: 10_000 });
+    const first = await engine.render(request(umbrella));
+    await clock.advance(9_000);
+    const racing = engine.render(request(umbrella));
+    await clock.advance(1_000); // the timeout the first render started has passed; a render is running
+    expect((await racing).manifest).toBe(first.manifest);
+    await clock.advance(9_999);
+    expect(engine.stats()).toMatchObject({ worker: 'ready', workersStarted: 1 });
+    await clock.advance(1);
+    expect(engine.stats().worker).toBe('none');
+  });
+
+  it('keeps everything with idleTimeoutMs: Infinity', async () => {
+    const clock = new FakeClock();
+    const engine = engineWith({ clock, idleTimeoutMs: Infinity });
+    await engine.render(request(umbrella));
+    expect(clock.pending).toBe(0);
+    expect(engine.stats()).toMatchObject({ worker: 'ready', modules: 1 });
+  });
+
+  it('replaces a worker whose WebAssembly memory a render left above recycleAboveMemoryBytes, keeping the compiled module', async () => {
+    const engine = engineWith({ recycleAboveMemoryBytes: 64 * MiB, idleTimeoutMs: Infinity });
+    const small = await engine.render(request(umbrella));
+    expect(engine.stats()).toMatchObject({ worker: 'ready', workersStarted: 1 });
+    expect(engine.stats().memoryBytes).toBeLessThan(64 * MiB);
+
+    const big = await engine.render(request(grow, { values: [valuesDoc({ doublings: 20 })] }));
+    expect(big.manifest).toContain('length: "16777216"');
+    expect(engine.stats()).toEqual({ worker: 'none', memoryBytes: 0, modules: 1, workersStarted: 1 });
+
+    expect((await engine.render(request(umbrella))).manifest).toBe(small.manifest);
+    expect(engine.stats()).toMatchObject({ worker: 'ready', modules: 1, workersStarted: 2 });
+    expect(engine.stats().memoryBytes).toBeLessThan(64 * MiB);
+  });
+
+  it('renders queued behind a recycle each get the right output from a fresh worker', async () => {
+    const reference = engineWith({ idleTimeoutMs: Infinity });
+    const requests = ['one', 'two', 'three'].map((releaseName) => request(umbrella, { releaseName }));
+    const expected: string[] = [];
+    for (const r of requests) expected.push((await reference.render(r)).manifest);
+    expect(new Set(expected).size).toBe(3);
+
+    // Every render leaves more than 0 bytes, so every render recycles the worker; all three are queued at once.
+    const engine = engineWith({ recycleAboveMemoryBytes: 0, idleTimeoutMs: Infinity });
+    const outputs = await Promise.all(requests.map((r) => engine.render(r)));
+    expect(outputs.map((o) => o.manifest)).toEqual(expected);
+    expect(engine.stats()).toMatchObject({ worker: 'none', modules: 1, workersStarted: 3 });
+  });
+
+  it('refuses a negative or non-numeric idleTimeoutMs or recycleAboveMemoryBytes with INVALID_OPTIONS naming it', () => {
+    expect(() => new WasmEngine({ idleTimeoutMs: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', data: { option: 'idleTimeoutMs' } }));
+    expect(() => new WasmEngine({ recycleAboveMemoryBytes: Number.NaN })).toThrow(/recycleAboveMemoryBytes must be a number of bytes/);
+  });
+});
