@@ -75,7 +75,7 @@ async function allAt(namespace: string, names: string[], revision: string): Prom
 
 async function writeAgentConfig(file: string, o: { name: string; repo: string; mode: 'leader' | 'shard'; lease: object; intervalMs: number }): Promise<string> {
   const path = join(work, file);
-  await writeFile(path, stringify({ name: o.name, apps: { url: git.repoUrl(o.repo), ref: { branch: 'main' }, path: 'apps' }, interval: o.intervalMs, listen: '127.0.0.1:0', namespace: agentNs, replicas: { mode: o.mode, lease: o.lease } }));
+  await writeFile(path, stringify({ name: o.name, apps: { url: git.repoUrl(o.repo), ref: { branch: 'main' }, path: 'apps' }, intervalMs: o.intervalMs, listen: '127.0.0.1:0', namespace: agentNs, replicas: { mode: o.mode, lease: o.lease } }));
   return path;
 }
 
