@@ -13,6 +13,12 @@
 //                     minus those open before the fleet started), next to what per-app watches opened
 //                     before shared watches (one per kind and namespace an app manages: 2 per app here)
 //
+// `--helm N`: the first N apps render the same objects from a Helm chart (one template ranging over `objects`) with
+// helm-render's wasm engine, one engine for the process as helmChart() shares it. `--helm-bound on|off|both` (default
+// both): on = the engine's defaults (its worker and compiled module let go after 30 s without a render, a worker left
+// above 128 MiB of WebAssembly memory replaced), off = a WasmEngine that keeps both (idleTimeoutMs and
+// recycleAboveMemoryBytes Infinity), as before. The figures then add the engine's state after sync and after idle.
+//
 // Run: `npm run build && node bench/fleet-scale.ts [--apps 100,500,1000] [--objects 20] [--idle-seconds 60] [--interval-seconds 30] [--cache-reads off]
 //   [--max-in-flight 64] [--qps 50 --burst 100] [--first-passes 16]`
 // (`--cache-reads off`: every pass reads live objects from the API server, the baseline for idle requests;
@@ -24,6 +30,8 @@ import { loadavg } from 'node:os';
 import { createReconciler, parseManifests, yamlFiles } from '@converge/core';
 import type { Reconciler } from '@converge/core';
 import { memorySource } from '@converge/core/testing';
+import { WasmEngine, defaultWasmEngine, helmChart } from '@converge/helm-render';
+import type { WasmHostStats } from '@converge/wasm-host';
 import { createRequestLimiter, createWatchCache, kubeSink } from '@converge/kube-sink';
 import type { KubeRequestInfo, RequestLimiterOptions } from '@converge/kube-sink';
 import { openWatches, startTestEnv } from '@converge/kube-testenv';
@@ -59,6 +67,12 @@ interface Figures {
   syncP99RequestMs: number;
   watches: number;
   perAppWatches: number;
+  /** Apps rendered by Helm, and whether the engine's memory bound was on. */
+  helmApps: number;
+  helmBound: boolean;
+  /** The Helm engine after the first sync and after the idle window (undefined without Helm apps). */
+  helmAfterSync?: WasmHostStats;
+  helmAfterIdle?: WasmHostStats;
 }
 
 const MiB = 1024 * 1024;
@@ -70,6 +84,34 @@ function appFiles(app: string, objects: number): Record<string, string> {
     docs.push(`apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: config-${i}\n  namespace: ${app}\n  labels:\n    app: ${app}\ndata:\n  key: value-${i}\n  settings.yaml: |\n    replicas: 2\n    feature: ${i % 2 === 0 ? 'on' : 'off'}\n`);
   }
   return { 'app.yaml': docs.join('---\n') };
+}
+
+/** The same objects as {@link appFiles}, as a Helm chart in `chart/` rendered with `objects` in its values. */
+function helmAppFiles(): Record<string, string> {
+  return {
+    'chart/Chart.yaml': 'apiVersion: v2\nname: app\nversion: 1.0.0\n',
+    'chart/values.yaml': 'objects: 20\n',
+    'chart/templates/objects.yaml': `apiVersion: v1
+kind: Namespace
+metadata:
+  name: {{ .Release.Namespace }}
+{{- range $i := until (int .Values.objects) }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: config-{{ $i }}
+  namespace: {{ $.Release.Namespace }}
+  labels:
+    app: {{ $.Release.Name }}
+data:
+  key: value-{{ $i }}
+  settings.yaml: |
+    replicas: 2
+    feature: {{ if eq (mod $i 2) 0 }}on{{ else }}off{{ end }}
+{{- end }}
+`,
+  };
 }
 
 /** One fleet size, in this process. */
@@ -88,6 +130,8 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
     const watchCache = createWatchCache({ kubeConfig, onRequest: count, ...(requestLimiter && { requestLimiter }) });
     // The fleet's shape: one sink for every app (a sink per app shares the same watches through its KubeConfig).
     const sink = kubeSink({ kubeConfig, watchCache, cacheReads, onRequest: count, inventory: { namespace: 'default' }, ...(requestLimiter && { requestLimiter }) });
+    // Bound: the engine helmChart() shares by default. Unbound: one that keeps its worker and compiled module.
+    const helmEngine = helmApps === 0 ? undefined : helmBound ? defaultWasmEngine() : new WasmEngine({ idleTimeoutMs: Infinity, recycleAboveMemoryBytes: Infinity });
     const synced = new Set<string>();
     let passes = 0;
     let failedPasses = 0;
@@ -97,7 +141,10 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
     const perApp = new Set<string>();
     for (let a = 0; a < apps; a++) {
       const name = `app-${a}`;
-      const r = createReconciler({ name, source: memorySource(appFiles(name, objects), { id: name }), render: yamlFiles(), sink, intervalMs: intervalSeconds * 1000, prune: true });
+      const helm = helmEngine && a < helmApps;
+      const files = helm ? helmAppFiles() : appFiles(name, objects);
+      const render = helm ? helmChart({ chart: 'chart', releaseName: name, namespace: name, values: { objects }, engine: helmEngine }) : yamlFiles();
+      const r = createReconciler({ name, source: memorySource(files, { id: name }), render, sink, intervalMs: intervalSeconds * 1000, prune: true });
       r.on('pass.succeeded', () => {
         passes++;
         if (synced.has(name)) return;
@@ -143,6 +190,7 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
     await settle(3000);
     global.gc?.();
     const rssAfterSync = process.memoryUsage().rss;
+    const helmAfterSync = helmEngine?.stats();
 
     const requestsBefore = requests.length;
     const passesBefore = passes;
@@ -155,9 +203,11 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
     const watches = (await openWatches(kubeConfig)) - watchesBefore;
     global.gc?.();
     const rssAfterIdle = process.memoryUsage().rss;
+    const helmAfterIdle = helmEngine?.stats();
     const perMinute = 60_000 / idleMs;
 
     for (const r of reconcilers) await r.stop();
+    await helmEngine?.close();
     await sink.close();
     await watchCache.close();
     return {
@@ -179,15 +229,19 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
       syncP99RequestMs,
       watches,
       perAppWatches: perApp.size,
+      helmApps,
+      helmBound,
+      helmAfterSync,
+      helmAfterIdle,
     };
   } finally {
     await env.stop();
   }
 }
 
-function runChild(apps: number): Promise<Figures> {
+function runChild(apps: number, bound: boolean): Promise<Figures> {
   return new Promise((resolve, reject) => {
-    const args = ['--expose-gc', fileURLToPath(import.meta.url), '--child', String(apps), '--objects', String(objects), '--idle-seconds', String(idleSeconds), '--interval-seconds', String(intervalSeconds), '--cache-reads', cacheReads ? 'on' : 'off', '--first-passes', String(firstPasses), ...limitArgs];
+    const args = ['--expose-gc', fileURLToPath(import.meta.url), '--child', String(apps), '--objects', String(objects), '--idle-seconds', String(idleSeconds), '--interval-seconds', String(intervalSeconds), '--cache-reads', cacheReads ? 'on' : 'off', '--first-passes', String(firstPasses), ...limitArgs, '--helm', String(helmApps), '--helm-bound', bound ? 'on' : 'off'];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -203,6 +257,10 @@ const objects = Number(arg('objects', '20'));
 const idleSeconds = Number(arg('idle-seconds', '60'));
 const intervalSeconds = Number(arg('interval-seconds', '30'));
 const cacheReads = arg('cache-reads', 'on') !== 'off';
+const helmApps = Number(arg('helm', '0'));
+// The parent runs each size with the bound and without (`both`); a child runs the one it is given.
+const helmBounds = helmApps === 0 ? [true] : arg('helm-bound', 'both') === 'both' ? [true, false] : [arg('helm-bound', 'on') !== 'off'];
+const helmBound = helmBounds[0] as boolean;
 const firstPasses = Number(arg('first-passes', 'Infinity'));
 // Client-side flow control (createRequestLimiter); `--max-in-flight Infinity` turns the cap off.
 const limitArgs = ['max-in-flight', 'qps', 'burst'].flatMap((name) => (arg(name, '') ? [`--${name}`, arg(name, '')] : []));
@@ -222,12 +280,13 @@ if (process.argv.includes('--child')) {
 const sizes = arg('apps', '100,500,1000').split(',').map(Number);
 console.log(
   `fleet scale: apps × ${objects} ConfigMaps (+1 Namespace), pull mode, interval ${intervalSeconds} s, idle window ${idleSeconds} s, ` +
-    `live reads from the watch cache ${cacheReads ? 'on' : 'off'}, request limiter ${limitArgs.length ? limitArgs.join(' ') : 'default'}; one process and control plane per size\n`,
+    `live reads from the watch cache ${cacheReads ? 'on' : 'off'}, request limiter ${limitArgs.length ? limitArgs.join(' ') : 'default'}; one process and control plane per size` +
+    `${helmApps > 0 ? `; the first ${helmApps} apps render a Helm chart (wasm engine; memory bound ${helmBounds.map((b) => (b ? 'on' : 'off')).join(', then ')})` : ''}\n`,
 );
 const rows: Figures[] = [];
-for (const apps of sizes) {
-  const f = await runChild(apps);
-  rows.push(f);
+for (const [apps, bound] of sizes.flatMap((n) => helmBounds.map((b) => [n, b] as const))) {
+  const f = await runChild(apps, bound);
+  if (bound) rows.push(f); // growth compares runs with the defaults
   console.log(
     `${String(apps).padStart(5)} apps (${apps * (objects + 1)} objects): first sync ${(f.firstSyncMs / 1000).toFixed(1)} s ` +
       `(bare apply loop ${(f.bareMs / 1000).toFixed(1)} s: ${(f.firstSyncMs / f.bareMs).toFixed(2)}×; load ${f.load.map((l) => l.toFixed(1)).join(' → ')}) ` +
@@ -237,6 +296,10 @@ for (const apps of sizes) {
       `idle CPU ${(f.idleCpuMsPerMin / 1000).toFixed(2)} s/min, idle requests ${f.idleRequestsPerMin.toFixed(0)}/min ` +
       `(${f.idlePasses} idle passes, ${f.idleWrites} writes), watches ${f.watches} (per-app watches: ${f.perAppWatches}, ${(f.perAppWatches / Math.max(1, f.watches)).toFixed(0)}× more)`,
   );
+  if (f.helmApps > 0) {
+    const engine = (s?: WasmHostStats) => (s ? `worker ${s.worker}, WebAssembly memory ${(s.memoryBytes / MiB).toFixed(0)} MiB, ${s.modules} compiled module(s)` : '—');
+    console.log(`      Helm engine (${f.helmApps} apps, memory bound ${f.helmBound ? 'on' : 'off'}): after sync ${engine(f.helmAfterSync)}; after idle ${engine(f.helmAfterIdle)}`);
+  }
 }
 if (rows.length > 1) {
   const first = rows[0] as Figures;
