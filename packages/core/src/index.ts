@@ -70,6 +70,8 @@ export type { Clock, TimerHandle } from './clock.js';
 export { systemClock, sleep } from './clock.js';
 export { raceAbort } from './race-abort.js';
 export { Emitter } from './emitter.js';
+export { Semaphore } from './semaphore.js';
+export type { SemaphoreStats } from './semaphore.js';
 export type { EventOf } from './emitter.js';
 export type { RetryPolicy, ExponentialBackoffOptions } from './retry-policy.js';
 export { exponentialBackoff } from './retry-policy.js';

@@ -1,4 +1,4 @@
-import { systemClock } from '@converge/core';
+import { Semaphore, systemClock } from '@converge/core';
 import type { Clock, TimerHandle } from '@converge/core';
 import type { KubeConfig } from '@kubernetes/client-node';
 
@@ -57,12 +57,6 @@ export interface RequestLimiter {
   stats(): RequestLimiterStats;
 }
 
-interface Waiter {
-  resolve(release: () => void): void;
-  signal: AbortSignal | undefined;
-  onAbort: () => void;
-}
-
 /**
  * A limiter of its own: pass it to the transports and sinks that should share it
  * (`createTransport(kubeConfig, { limiter })`, `kubeSink({ requestLimiter })`).
@@ -86,71 +80,64 @@ export function createRequestLimiter(options: RequestLimiterOptions = {}): Reque
   if (!(maxInFlight >= 1)) throw new RangeError(`maxInFlight must be at least 1, got ${maxInFlight}`);
   if (!(qps > 0)) throw new RangeError(`qps must be above 0, got ${qps}`);
   if (!(burst >= 1)) throw new RangeError(`burst must be at least 1, got ${burst}`);
-  const clock = options.clock ?? systemClock;
-  const queue: Waiter[] = [];
-  let inFlight = 0;
-  let tokens = burst;
-  let refilledAt = qps === Infinity ? 0 : clock.now();
-  let timer: TimerHandle | undefined;
-
-  const refill = (): void => {
-    const now = clock.now();
-    tokens = Math.min(burst, tokens + ((now - refilledAt) * qps) / 1000);
-    refilledAt = now;
-  };
-
-  const release = (): void => {
-    inFlight--;
-    pump();
-  };
-
-  /** Starts waiters while there is a slot and a token; when only a token is missing, wakes up when the next one is due. */
-  function pump(): void {
-    while (queue.length > 0 && inFlight < maxInFlight) {
-      if (qps !== Infinity) {
-        refill();
-        if (tokens < 1) {
-          if (timer === undefined) {
-            timer = clock.setTimeout(() => {
-              timer = undefined;
-              pump();
-            }, Math.ceil(((1 - tokens) * 1000) / qps));
-          }
-          return;
-        }
-        tokens--;
-      }
-      const waiter = queue.shift() as Waiter;
-      waiter.signal?.removeEventListener('abort', waiter.onAbort);
-      inFlight++;
-      let released = false;
-      waiter.resolve(() => {
-        if (released) return;
-        released = true;
-        release();
-      });
-    }
-  }
+  // Slots first come, first served (core's Semaphore); a request holding one then waits for its
+  // token, so tokens go out in the same order.
+  const slots = new Semaphore(maxInFlight);
+  const bucket = qps === Infinity ? undefined : tokenBucket(qps, burst, options.clock ?? systemClock);
+  let pacing = 0;
 
   return {
-    acquire(signal) {
-      if (signal?.aborted) return Promise.reject(signal.reason);
+    async acquire(signal) {
+      const release = await slots.acquire(signal);
+      if (!bucket) return release;
+      pacing++;
+      try {
+        await bucket.take(signal);
+        return release;
+      } catch (reason) {
+        release();
+        throw reason;
+      } finally {
+        pacing--;
+      }
+    },
+    stats: () => {
+      const { held, waiting } = slots.stats();
+      return { inFlight: held - pacing, waiting: waiting + pacing, maxInFlight };
+    },
+  };
+}
+
+/**
+ * Tokens refilled at `qps` a second up to `burst`; `take` reserves the next token and waits
+ * until it is due (golang.org/x/time/rate's reservations), so takers are served in order.
+ */
+function tokenBucket(qps: number, burst: number, clock: Clock): { take(signal: AbortSignal | undefined): Promise<void> } {
+  let tokens = burst;
+  let refilledAt = clock.now();
+  return {
+    take(signal) {
+      const now = clock.now();
+      tokens = Math.min(burst, tokens + ((now - refilledAt) * qps) / 1000) - 1;
+      refilledAt = now;
+      if (tokens >= 0) return Promise.resolve();
+      if (signal?.aborted) {
+        tokens++;
+        return Promise.reject(signal.reason);
+      }
       return new Promise((resolve, reject) => {
-        const waiter: Waiter = {
-          resolve,
-          signal,
-          onAbort: () => {
-            const i = queue.indexOf(waiter);
-            if (i >= 0) queue.splice(i, 1);
-            reject(signal?.reason);
-          },
+        const onAbort = (): void => {
+          clock.clearTimeout(timer);
+          tokens++; // the reservation is given back
+          reject(signal?.reason);
         };
-        signal?.addEventListener('abort', waiter.onAbort, { once: true });
-        queue.push(waiter);
-        pump();
+        const timer: TimerHandle = clock.setTimeout(() => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        }, Math.ceil((-tokens * 1000) / qps));
+        signal?.addEventListener('abort', onAbort, { once: true });
       });
     },
-    stats: () => ({ inFlight, waiting: queue.length, maxInFlight }),
   };
 }
 
