@@ -106,7 +106,7 @@ export { formatPlan, summarizePlan } from './format-plan.js';
 export type { FleetShard, ShardedFleet } from './fleet-shard.js';
 export type { ShardMember, ShardedApp } from './rendezvous.js';
 export { rendezvousOwner, assignApps } from './rendezvous.js';
-export type { PassLoopOptions } from './pass-loop.js';
+export type { PassLoopOptions, DroppedPassReason } from './pass-loop.js';
 export { PassLoop } from './pass-loop.js';
 export { cancelledPassError } from './cancelled-pass-error.js';
 export { guardSink } from './guarded-sink.js';

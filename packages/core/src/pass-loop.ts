@@ -3,6 +3,10 @@ import type { ConvergeError } from './errors.js';
 import type { PassReason } from './events.js';
 import type { ReconcilerPhase } from './reconciler-status.js';
 import type { RetryPolicy } from './retry-policy.js';
+import type { Semaphore } from './semaphore.js';
+
+/** Why a queued pass was dropped before it started: see {@link PassLoopOptions.slots}. */
+export type DroppedPassReason = 'suspended' | 'stopped' | 'aborted';
 
 /** Options of {@link PassLoop}. */
 export interface PassLoopOptions<R> {
@@ -29,6 +33,16 @@ export interface PassLoopOptions<R> {
    * signal) before it finished: the loop does not wait for a pass that ignores its signal.
    */
   cancelled?(reason: unknown): R;
+  /**
+   * A bound shared with other loops (a fleet's `maxConcurrentPasses`): each pass first waits
+   * for a slot of `semaphore` (phase `queued`; first come, first served, so a pass waits only
+   * for those queued before it), holds it while it runs, deadline included, and gives it back
+   * when it settles, failed or not. A queued pass that never started takes no slot and is
+   * dropped: by `suspend()` (`'suspended'`), `stop()` (`'stopped'`, with or without `abort`;
+   * stop does not wait for it) or its caller's signal (`'aborted'`, with the signal's reason); it
+   * then resolves with `dropped`'s result and `settled` is not called.
+   */
+  slots?: { semaphore: Semaphore; dropped(why: DroppedPassReason, reason: unknown): R };
 }
 
 /**
@@ -49,7 +63,7 @@ export interface PassLoopOptions<R> {
  * ```
  */
 export class PassLoop<R> {
-  /** Where the loop is: `reconciling`, `idle` (waiting for the next pass), `backoff`, `suspended` or `stopped`. */
+  /** Where the loop is: `reconciling`, `queued` (waiting for a slot of `slots`), `idle` (waiting for the next pass), `backoff`, `suspended` or `stopped`. */
   phase: ReconcilerPhase = 'stopped';
   /** Whether automatic passes are suspended. */
   suspended = false;
@@ -61,6 +75,8 @@ export class PassLoop<R> {
   #timer: TimerHandle | undefined;
   #queue: Promise<unknown> = Promise.resolve();
   #inFlight: AbortController | undefined;
+  /** Aborted with a {@link DroppedPassReason} to drop the pass waiting for a slot. */
+  #queued: AbortController | undefined;
   #requested: PassReason | undefined;
 
   /** Creates a stopped loop; nothing runs until {@link PassLoop.start} or {@link PassLoop.enqueue}. */
@@ -90,6 +106,7 @@ export class PassLoop<R> {
   async stop(options: { abort?: boolean } = {}): Promise<void> {
     this.#running = false;
     this.#cancelTimer();
+    this.#queued?.abort('stopped');
     if (options.abort) this.#inFlight?.abort(new DOMException('the reconciler was stopped', 'AbortError'));
     await this.#queue;
     this.phase = this.suspended ? 'suspended' : 'stopped';
@@ -97,7 +114,7 @@ export class PassLoop<R> {
 
   /** Asks for a pass as soon as possible; while one runs, one more follows it (however many triggers came). */
   trigger(reason: PassReason): void {
-    if (this.suspended) return;
+    if (this.suspended || this.phase === 'queued') return; // a queued pass has not started: it serves this trigger
     if (this.#running && this.phase === 'reconciling') this.#requested = reason;
     else if (this.#running) this.#schedule(0, reason);
     else void this.enqueue(reason);
@@ -108,6 +125,7 @@ export class PassLoop<R> {
     if (this.suspended) return false;
     this.suspended = true;
     this.#cancelTimer();
+    this.#queued?.abort('suspended');
     if (this.phase !== 'reconciling') this.phase = 'suspended';
     return true;
   }
@@ -122,6 +140,12 @@ export class PassLoop<R> {
   }
 
   async #pass(reason: PassReason, callerSignal?: AbortSignal): Promise<R> {
+    let release: (() => void) | undefined;
+    if (this.o.slots) {
+      const slot = await this.#slot(callerSignal);
+      if ('dropped' in slot) return slot.dropped;
+      release = slot.release;
+    }
     const controller = (this.#inFlight = new AbortController());
     const onCallerAbort = (): void => controller.abort(callerSignal?.reason);
     if (callerSignal?.aborted) onCallerAbort();
@@ -150,6 +174,7 @@ export class PassLoop<R> {
             }),
           ]);
     } finally {
+      release?.();
       if (deadline !== undefined) this.o.clock.clearTimeout(deadline);
       if (onAbort) controller.signal.removeEventListener('abort', onAbort);
       callerSignal?.removeEventListener('abort', onCallerAbort);
@@ -162,6 +187,25 @@ export class PassLoop<R> {
     else this.phase = this.suspended ? 'suspended' : 'stopped';
     this.o.settled(result, retryInMs === undefined ? {} : { retryInMs });
     return result;
+  }
+
+  /** Waits for a slot of `slots`, or says why the pass was dropped from the queue. */
+  async #slot(callerSignal: AbortSignal | undefined): Promise<{ release: () => void } | { dropped: R }> {
+    const { semaphore, dropped } = this.o.slots as NonNullable<PassLoopOptions<R>['slots']>;
+    const queued = (this.#queued = new AbortController());
+    if (this.suspended) queued.abort('suspended');
+    const previous = this.phase;
+    this.phase = 'queued';
+    try {
+      return { release: await semaphore.acquire(callerSignal ? AbortSignal.any([queued.signal, callerSignal]) : queued.signal) };
+    } catch (reason) {
+      const why: DroppedPassReason = queued.signal.aborted ? (queued.signal.reason as DroppedPassReason) : 'aborted';
+      // Dropped by its caller, the loop goes on as before (its next pass is still scheduled).
+      this.phase = why === 'aborted' ? previous : this.suspended ? 'suspended' : 'stopped';
+      return { dropped: dropped(why, reason) };
+    } finally {
+      this.#queued = undefined;
+    }
   }
 
   /** Schedules the next pass; returns the delay when it is a retry. */

@@ -2,7 +2,7 @@ import type { ChangeCounts } from './change.js';
 import type { ConvergeError } from './errors.js';
 
 /** What a reconciler is doing. */
-export type ReconcilerPhase = 'idle' | 'reconciling' | 'backoff' | 'suspended' | 'stopped';
+export type ReconcilerPhase = 'idle' | 'queued' | 'reconciling' | 'backoff' | 'suspended' | 'stopped';
 
 /**
  * The result of one pass, a discriminated union on `status`: a success has its revision, a

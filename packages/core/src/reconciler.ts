@@ -21,6 +21,7 @@ import { exponentialBackoff, type RetryPolicy } from './retry-policy.js';
 import type { Sink } from './sink.js';
 import type { Source } from './source.js';
 import { guardSink } from './guarded-sink.js';
+import type { Semaphore } from './semaphore.js';
 import { NotLeaderError, type WriteGuard } from './write-guard.js';
 
 /** Options of {@link createReconciler}. */
@@ -140,6 +141,16 @@ export interface ReconcilerOptions {
    * @default none: every write is allowed
    */
   writeGuard?: WriteGuard;
+  /**
+   * A bound on passes shared with other reconcilers (a fleet gives its applications one, of
+   * `maxConcurrentPasses`): every pass — the first, interval, trigger, drift, retry and
+   * `reconcile()` — waits for a slot before it starts (phase `queued`, first come, first
+   * served), and gives it back when it ends, failed or not. A queued pass that `suspend()` or
+   * `stop()` reaches is dropped (`pass.skipped`, result `skipped`); one whose `reconcile()`
+   * signal aborts fails with `ABORTED`; `trigger()` and drift while queued join the queued pass.
+   * @default none: passes start at once
+   */
+  passSlots?: Semaphore;
 }
 
 /**
@@ -271,11 +282,23 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     errorOf: (result) => result.error,
     settled,
     timeoutMs: passTimeoutMs,
-    cancelled: (reason) => {
-      const error = (state.lastError = cancelledPassError(options.name, passTimeoutMs, reason));
-      return { status: 'failed', counts: { ...ZERO }, error, ...(state.lastAttemptedRevision && { revision: state.lastAttemptedRevision }) };
-    },
+    cancelled,
+    ...(options.passSlots && {
+      slots: {
+        semaphore: options.passSlots,
+        dropped: (why, reason) => {
+          if (why === 'aborted') return cancelled(reason);
+          emit({ type: 'pass.skipped', reason: why });
+          return { status: 'skipped', counts: { ...ZERO } };
+        },
+      },
+    }),
   });
+
+  function cancelled(reason: unknown): ReconcileResult {
+    const error = (state.lastError = cancelledPassError(options.name, passTimeoutMs, reason));
+    return { status: 'failed', counts: { ...ZERO }, error, ...(state.lastAttemptedRevision && { revision: state.lastAttemptedRevision }) };
+  }
 
   /** The pass in flight; passes never overlap. */
   let current: { reason: PassReason; startedAt: number } = { reason: 'start', startedAt: 0 };

@@ -3,9 +3,11 @@ import {
   createReconciler,
   exponentialBackoff,
   guardSink,
+  InvalidOptionsError,
   memoryFileTree,
   NotLeaderError,
   PassLoop,
+  Semaphore,
   systemClock,
   toConvergeError,
   Emitter,
@@ -81,6 +83,18 @@ export interface FleetOptions<TSpec extends AnyAppSpec = AppSpec> {
    * @default 600000 (10 minutes)
    */
   passTimeoutMs?: number;
+  /**
+   * Most application passes running at once in this fleet, like controller-runtime's
+   * `MaxConcurrentReconciles`: the others wait, first come, first served, whatever started them
+   * (first pass, interval, trigger, drift, retry), and each application has at most one pass
+   * waiting. A waiting pass of an application that is suspended, removed or handed to another
+   * replica is dropped, and `stop()` does not wait for passes that never started. The fleet's own
+   * pass (reading specs, tearing down removed applications) does not take a slot. `Infinity`
+   * starts every pass at once. See `ReconcilerOptions.passSlots`.
+   * Less than 1 is an `INVALID_OPTIONS` error.
+   * @default 16
+   */
+  maxConcurrentPasses?: number;
   /** @default systemClock */
   clock?: Clock;
   /** @default Math.random */
@@ -251,6 +265,10 @@ export function createFleet<TSpec extends AnyAppSpec>(options: FleetOptions<TSpe
   const isSuspended = (spec: TSpec): boolean => suspended || spec.suspend === true || suspendedApps.has(spec.name);
 
   const passTimeoutMs = options.passTimeoutMs ?? 600_000;
+  const maxConcurrentPasses = options.maxConcurrentPasses ?? 16;
+  if (!(maxConcurrentPasses >= 1)) throw new InvalidOptionsError(`fleet ${options.name}: maxConcurrentPasses must be at least 1 (Infinity for no bound), got ${maxConcurrentPasses}`, { option: 'maxConcurrentPasses' });
+  /** Slots shared by the applications' passes. */
+  const passSlots = new Semaphore(maxConcurrentPasses);
   const loop: PassLoop<FleetResult> = new PassLoop({
     clock,
     intervalMs: options.intervalMs ?? 60_000,
@@ -441,6 +459,7 @@ export function createFleet<TSpec extends AnyAppSpec>(options: FleetOptions<TSpe
       sink: options.sink,
       clock,
       random,
+      passSlots,
       ...(guard && { writeGuard: guard }),
       prune: spec.prune ?? options.appDefaults?.prune ?? true,
       ...(spec.intervalMs !== undefined && { intervalMs: spec.intervalMs }),
