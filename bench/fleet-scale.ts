@@ -1,9 +1,10 @@
 // Benchmark: a fleet of N apps × M objects in pull mode on a real kube-apiserver + etcd (issue 16, deliverable 6).
 //
-// Like the fleet (one sink, one reconciler per app), each app gets its own namespace holding M ConfigMaps
-// (plain YAML from a memory source); every reconciler runs its own loop and watches its objects for drift.
+// A fleet (createFleet: one spec file per app, one sink, one reconciler per app, at most maxConcurrentPasses app
+// passes at once); each app gets its own namespace holding M ConfigMaps (plain YAML from a memory source); every
+// app runs its own loop and watches its objects for drift.
 // For each fleet size, in a fresh process and a fresh control plane, it measures:
-//   first sync        from start() until every app has applied once, next to the limit measured just before on
+//   first sync        from the fleet's start() (its own pass included) until every app has applied once, next to the limit measured just before on
 //                     the same control plane: the same number of server-side applies (other names) from a bare
 //                     HTTP loop at 64 in flight (no discovery, reads, planning, inventory or events), and the ratio
 //   RSS               after the first sync, and after the idle window
@@ -20,15 +21,15 @@
 // recycleAboveMemoryBytes Infinity), as before. The figures then add the engine's state after sync and after idle.
 //
 // Run: `npm run build && node bench/fleet-scale.ts [--apps 100,500,1000] [--objects 20] [--idle-seconds 60] [--interval-seconds 30] [--cache-reads off]
-//   [--max-in-flight 64] [--qps 50 --burst 100] [--first-passes 16]`
+//   [--max-in-flight 64] [--qps 50 --burst 100] [--max-concurrent-passes 16]`
 // (`--cache-reads off`: every pass reads live objects from the API server, the baseline for idle requests;
 // `--max-in-flight`, `--qps`, `--burst`: a request limiter of the bench's own instead of the default one, `Infinity` for none;
-// `--first-passes`: start at most that many apps' first passes at once instead of all, the bound a work queue would give.)
+// `--max-concurrent-passes`: the fleet's bound on app passes at once instead of its default (16), `Infinity` for none.)
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { loadavg } from 'node:os';
-import { createReconciler, parseManifests, yamlFiles } from '@converge/core';
-import type { Reconciler } from '@converge/core';
+import { parseManifests, yamlFiles } from '@converge/core';
+import { createFleet } from '@converge/fleet';
 import { memorySource } from '@converge/core/testing';
 import { WasmEngine, defaultWasmEngine, helmChart } from '@converge/helm-render';
 import type { WasmHostStats } from '@converge/wasm-host';
@@ -137,46 +138,45 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
     let failedPasses = 0;
     let allSynced!: () => void;
     const done = new Promise<void>((resolve) => (allSynced = resolve));
-    const reconcilers: Reconciler[] = [];
     const perApp = new Set<string>();
+    // A fleet of one spec file per app (`render: { helm: true }` for the Helm ones), each app's source its own files.
+    const specFiles: Record<string, string> = {};
     for (let a = 0; a < apps; a++) {
       const name = `app-${a}`;
-      const helm = helmEngine && a < helmApps;
-      const files = helm ? helmAppFiles() : appFiles(name, objects);
-      const render = helm ? helmChart({ chart: 'chart', releaseName: name, namespace: name, values: { objects }, engine: helmEngine }) : yamlFiles();
-      const r = createReconciler({ name, source: memorySource(files, { id: name }), render, sink, intervalMs: intervalSeconds * 1000, prune: true });
-      r.on('pass.succeeded', () => {
-        passes++;
-        if (synced.has(name)) return;
-        synced.add(name);
-        if (synced.size === apps) allSynced();
-      });
-      r.on('pass.failed', (e) => {
-        failedPasses++;
-        if (e.type === 'pass.failed') console.error(`  ${name}: ${e.error.code} ${e.error.message}`);
-      });
-      reconcilers.push(r);
+      specFiles[`apps/${name}.yaml`] = helmEngine && a < helmApps ? 'render: { helm: true }\n' : '{}\n';
       // What the per-app watches of before opened: one per kind and namespace the app manages.
       perApp.add(`Namespace/${name}`).add(`ConfigMap/${name}`);
     }
+    const fleet = createFleet({
+      name: 'bench',
+      source: memorySource(specFiles, { id: 'specs' }),
+      path: 'apps',
+      sink,
+      appDefaults: { intervalMs: intervalSeconds * 1000, prune: true },
+      ...(maxConcurrentPasses !== undefined && { maxConcurrentPasses }),
+      createApp: (spec) => {
+        const helm = helmEngine && spec.render?.['helm'] === true;
+        const files = helm ? helmAppFiles() : appFiles(spec.name, objects);
+        const render = helm ? helmChart({ chart: 'chart', releaseName: spec.name, namespace: spec.name, values: { objects }, engine: helmEngine }) : yamlFiles();
+        return { source: memorySource(files, { id: spec.name }), render };
+      },
+    });
+    fleet.on('pass.succeeded', (e) => {
+      passes++;
+      if (synced.has(e.reconciler)) return;
+      synced.add(e.reconciler);
+      if (synced.size === apps) allSynced();
+    });
+    fleet.on('pass.failed', (e) => {
+      failedPasses++;
+      console.error(`  ${e.reconciler}: ${e.error.code} ${e.error.message}`);
+    });
+    fleet.on('fleet.pass.failed', (e) => console.error(`  fleet pass: ${e.error.code} ${e.error.message}`));
 
     const loadBefore = loadavg()[0] as number;
     const started = performance.now();
-    // --first-passes K: at most K apps in their first pass at once; the next app starts when one's first pass settles.
-    let nextStart = Math.min(firstPasses, reconcilers.length);
-    const startNext = () => {
-      if (nextStart < reconcilers.length) reconcilers[nextStart++]!.start();
-    };
-    reconcilers.forEach((r, i) => {
-      let first = true;
-      r.on('*', (e) => {
-        if (first && (e.type === 'pass.succeeded' || e.type === 'pass.failed')) {
-          first = false;
-          startNext();
-        }
-      });
-      if (i < nextStart) r.start();
-    });
+    // The fleet's own pass (spec files, its record) first, then every app's first pass, at most maxConcurrentPasses at once.
+    fleet.start();
     await done;
     const firstSyncMs = performance.now() - started;
     const load: [number, number] = [loadBefore, loadavg()[0] as number];
@@ -206,7 +206,7 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
     const helmAfterIdle = helmEngine?.stats();
     const perMinute = 60_000 / idleMs;
 
-    for (const r of reconcilers) await r.stop();
+    await fleet.stop();
     await helmEngine?.close();
     await sink.close();
     await watchCache.close();
@@ -241,7 +241,7 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
 
 function runChild(apps: number, bound: boolean): Promise<Figures> {
   return new Promise((resolve, reject) => {
-    const args = ['--expose-gc', fileURLToPath(import.meta.url), '--child', String(apps), '--objects', String(objects), '--idle-seconds', String(idleSeconds), '--interval-seconds', String(intervalSeconds), '--cache-reads', cacheReads ? 'on' : 'off', '--first-passes', String(firstPasses), ...limitArgs, '--helm', String(helmApps), '--helm-bound', bound ? 'on' : 'off'];
+    const args = ['--expose-gc', fileURLToPath(import.meta.url), '--child', String(apps), '--objects', String(objects), '--idle-seconds', String(idleSeconds), '--interval-seconds', String(intervalSeconds), '--cache-reads', cacheReads ? 'on' : 'off', ...(maxConcurrentPasses !== undefined ? ['--max-concurrent-passes', String(maxConcurrentPasses)] : []), ...limitArgs, '--helm', String(helmApps), '--helm-bound', bound ? 'on' : 'off'];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -261,7 +261,8 @@ const helmApps = Number(arg('helm', '0'));
 // The parent runs each size with the bound and without (`both`); a child runs the one it is given.
 const helmBounds = helmApps === 0 ? [true] : arg('helm-bound', 'both') === 'both' ? [true, false] : [arg('helm-bound', 'on') !== 'off'];
 const helmBound = helmBounds[0] as boolean;
-const firstPasses = Number(arg('first-passes', 'Infinity'));
+// The fleet's bound on passes at once (createFleet's maxConcurrentPasses); without it, the fleet's default.
+const maxConcurrentPasses = arg('max-concurrent-passes', '') ? Number(arg('max-concurrent-passes', '')) : undefined;
 // Client-side flow control (createRequestLimiter); `--max-in-flight Infinity` turns the cap off.
 const limitArgs = ['max-in-flight', 'qps', 'burst'].flatMap((name) => (arg(name, '') ? [`--${name}`, arg(name, '')] : []));
 const limits: RequestLimiterOptions = {
@@ -280,7 +281,8 @@ if (process.argv.includes('--child')) {
 const sizes = arg('apps', '100,500,1000').split(',').map(Number);
 console.log(
   `fleet scale: apps × ${objects} ConfigMaps (+1 Namespace), pull mode, interval ${intervalSeconds} s, idle window ${idleSeconds} s, ` +
-    `live reads from the watch cache ${cacheReads ? 'on' : 'off'}, request limiter ${limitArgs.length ? limitArgs.join(' ') : 'default'}; one process and control plane per size` +
+    `live reads from the watch cache ${cacheReads ? 'on' : 'off'}, request limiter ${limitArgs.length ? limitArgs.join(' ') : 'default'}, ` +
+    `app passes at once ${maxConcurrentPasses ?? 'default (16)'}; one process and control plane per size` +
     `${helmApps > 0 ? `; the first ${helmApps} apps render a Helm chart (wasm engine; memory bound ${helmBounds.map((b) => (b ? 'on' : 'off')).join(', then ')})` : ''}\n`,
 );
 const rows: Figures[] = [];
