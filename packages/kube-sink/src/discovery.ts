@@ -1,4 +1,4 @@
-import { raceAbort } from '@converge/core';
+import { ConvergeError, raceAbort } from '@converge/core';
 import { KubeHttpError, UnknownKindError } from './errors.js';
 import { toKubeError } from './internal/to-kube-error.js';
 import type { KubeTransport } from './transport.js';
@@ -52,6 +52,24 @@ interface GroupInfo {
   versions: string[];
 }
 
+/**
+ * Waits on a shared discovery request (`load` returns the one in flight or starts one). When it
+ * fails with a retryable error (5xx, 429, timeout, connection reset), the caller tries once more
+ * on a fresh shared request instead of failing with it — one new request for all the callers of
+ * the failed one, which share it too. This is what client-go's memory-cached discovery does
+ * (`memcache.go`): a transient failure is not kept, and the next caller's attempt sends the request
+ * again at once, without backoff; a caller that waited behind another's failed attempt makes its
+ * own. A second failure is the caller's: its pass fails and is retried by its own retry policy.
+ */
+async function sharedAttempts<T>(load: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  try {
+    return await raceAbort(load(), signal);
+  } catch (error) {
+    if (signal?.aborted || !(error instanceof ConvergeError && error.retryable)) throw error;
+    return raceAbort(load(), signal);
+  }
+}
+
 function groupVersionPath(group: string, version: string): string {
   return group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
 }
@@ -69,36 +87,40 @@ export function createDiscovery(transport: KubeTransport): Discovery {
   // The requests are shared by every caller, so none carries one caller's signal (a pass
   // cancelled during a hand-over must not fail the others); each caller stops waiting on its own.
   function loadGroups(signal?: AbortSignal): Promise<Map<string, GroupInfo>> {
-    groups ??= transport
-      .request<ApiGroupList>({ method: 'GET', path: '/apis' })
-      .then((list) => {
-        const map = new Map<string, GroupInfo>([['', { preferred: 'v1', versions: ['v1'] }]]);
-        for (const g of list.groups ?? []) {
-          map.set(g.name, { preferred: g.preferredVersion?.version, versions: g.versions.map((v) => v.version) });
-        }
-        return map;
-      })
-      .catch((err: unknown) => {
-        groups = undefined;
-        throw toKubeError(err, { verb: 'get', resource: 'API groups' });
-      });
-    return raceAbort(groups, signal);
+    return sharedAttempts(() => {
+      groups ??= transport
+        .request<ApiGroupList>({ method: 'GET', path: '/apis' })
+        .then((list) => {
+          const map = new Map<string, GroupInfo>([['', { preferred: 'v1', versions: ['v1'] }]]);
+          for (const g of list.groups ?? []) {
+            map.set(g.name, { preferred: g.preferredVersion?.version, versions: g.versions.map((v) => v.version) });
+          }
+          return map;
+        })
+        .catch((err: unknown) => {
+          groups = undefined;
+          throw toKubeError(err, { verb: 'get', resource: 'API groups' });
+        });
+      return groups;
+    }, signal);
   }
 
   function loadResources(group: string, version: string, signal?: AbortSignal): Promise<ApiResourceList | undefined> {
     const key = `${group}/${version}`;
-    let list = resourceLists.get(key);
-    if (!list) {
-      list = transport
-        .request<ApiResourceList>({ method: 'GET', path: groupVersionPath(group, version) })
-        .catch((err: unknown) => {
-          if (err instanceof KubeHttpError && err.status === 404) return undefined;
-          resourceLists.delete(key);
-          throw toKubeError(err, { verb: 'get', resource: `API ${key}` });
-        });
-      resourceLists.set(key, list);
-    }
-    return raceAbort(list, signal);
+    return sharedAttempts(() => {
+      let list = resourceLists.get(key);
+      if (!list) {
+        list = transport
+          .request<ApiResourceList>({ method: 'GET', path: groupVersionPath(group, version) })
+          .catch((err: unknown) => {
+            if (err instanceof KubeHttpError && err.status === 404) return undefined;
+            resourceLists.delete(key);
+            throw toKubeError(err, { verb: 'get', resource: `API ${key}` });
+          });
+        resourceLists.set(key, list);
+      }
+      return list;
+    }, signal);
   }
 
   async function find(group: string, version: string, kind: string, signal?: AbortSignal): Promise<ResourceMapping | undefined> {

@@ -139,6 +139,34 @@ describe('faults injected through the transport option', () => {
   });
 });
 
+describe('a failure of the discovery request every pass waits on', () => {
+  it.each([
+    ['500', FAULTS[500]],
+    ['connection reset', FAULTS.reset],
+  ] as const)('a %s of the one shared discovery request fails none of the passes waiting on it: they share one fresh request', async (_name, fault) => {
+    const ns = uniqueName('disc');
+    let first = true;
+    const { transport, log } = intercepted(base, async (req, _i, next) => {
+      if (req.method !== 'GET' || req.path !== '/api/v1' || !first) return next();
+      first = false;
+      // Held until every pass waits on it, then failed.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      throw fault();
+    });
+    const sink = kubeSink({ transport, inventory: { namespace: ns } });
+    const apps = ['a', 'b', 'c', 'd', 'e'];
+    const results = await Promise.all(
+      apps.map((app) => {
+        const state = desiredState([namespace(`${ns}-${app}`), configMap(`${ns}-${app}`, 'cfg', { v: '1' })]);
+        return createReconciler({ name: `disc-${app}`, source: state.source, render: state.render, sink }).reconcile();
+      }),
+    );
+    expect(results.map((r) => r.error?.message ?? r.status)).toEqual(apps.map(() => 'succeeded'));
+    expect(log.filter((e) => e.path === '/api/v1').map((e) => e.faulted)).toEqual([true, false]);
+    await sink.close();
+  });
+});
+
 describe('request timeouts on the clock', () => {
   let proxy: TcpProxy;
   let proxied: KubeConfig;
@@ -167,6 +195,11 @@ describe('request timeouts on the clock', () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(settled).toBe(false);
       await clock.advance(1);
+      // The request was discovery's, which a timeout does not fail at once: its callers share one more attempt
+      // (see discovery.ts), whose own timeout counts from when it is sent.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(settled).toBe(false);
+      await clock.advance(10_000);
       const error = (await outcome) as KubeSinkError;
       expect(error).toBeInstanceOf(KubeSinkError);
       expect(error.code).toBe('KUBE_UNREACHABLE');
