@@ -59,7 +59,7 @@ function boundedFleet(apps: string[], max: number, o: { shard?: FleetShard } = {
   fleet.on('pass.started', () => (mostRunning = Math.max(mostRunning, ++running)));
   fleet.on('pass.succeeded', () => running--);
   fleet.on('pass.failed', () => running--);
-  return { fleet, clock, sources, events, started, mostRunning: () => mostRunning };
+  return { fleet, clock, sources, specs, events, started, mostRunning: () => mostRunning };
 }
 
 /** Resolves with `'settled'` once `promise` settles, or `'still waiting'` after `ms` of real time. */
@@ -131,7 +131,7 @@ describe('a fleet with maxConcurrentPasses', () => {
     expect(events.flatMap((e) => (e.type === 'pass.skipped' ? [`${e.reconciler} ${e.reason}`] : []))).toEqual(['f-b stopped', 'f-c stopped']);
   });
 
-  it('a queued pass of an application suspended, removed or handed to another replica is dropped; the others run', async () => {
+  it('a queued pass of an application suspended or handed to another replica is dropped; the others run', async () => {
     const owned = new Set(['a', 'b', 'c', 'd', 'fleet:f']);
     let attached: ShardedFleet | undefined;
     const shard: FleetShard = {
@@ -164,6 +164,24 @@ describe('a fleet with maxConcurrentPasses', () => {
     await clock.flush();
     expect(sources.held()).toEqual(['b']);
     sources.go('b');
+    await fleet.stop();
+  });
+
+  it('a queued pass of an application whose spec file is removed is dropped, and its teardown runs', async () => {
+    const { fleet, clock, sources, specs, events, started } = boundedFleet(['a', 'b'], 1);
+    fleet.start();
+    await clock.flush();
+    await clock.flush();
+    expect(sources.held()).toEqual(['a']);
+    specs.remove('apps/b.yaml');
+    fleet.trigger('webhook');
+    await clock.flush();
+    expect(events.some((e) => e.type === 'app.removed' && e.app === 'b')).toBe(true);
+    sources.go('a');
+    await clock.flush();
+    // b's queued first pass never ran; its teardown (a pass of the fleet's own, which takes no slot) did, while a held the slot.
+    expect(started()).toEqual(['a start', 'b manual']);
+    expect(sources.held()).toEqual([]);
     await fleet.stop();
   });
 
