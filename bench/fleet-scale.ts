@@ -53,6 +53,8 @@ interface Figures {
   load: [number, number];
   rssAfterSyncMiB: number;
   rssAfterIdleMiB: number;
+  /** What RSS after idle is made of in part: the V8 heap of the main thread (used, and reserved) and memory outside it that V8 knows of (array buffers, wasm modules). */
+  heapAfterIdle: { usedMiB: number; totalMiB: number; externalMiB: number };
   idleCpuMsPerMin: number;
   idleRequestsPerMin: number;
   idleWrites: number;
@@ -203,6 +205,7 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
     const watches = (await openWatches(kubeConfig)) - watchesBefore;
     global.gc?.();
     const rssAfterIdle = process.memoryUsage().rss;
+    const heap = process.memoryUsage();
     const helmAfterIdle = helmEngine?.stats();
     const perMinute = 60_000 / idleMs;
 
@@ -218,6 +221,7 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
       load,
       rssAfterSyncMiB: rssAfterSync / MiB,
       rssAfterIdleMiB: rssAfterIdle / MiB,
+      heapAfterIdle: { usedMiB: heap.heapUsed / MiB, totalMiB: heap.heapTotal / MiB, externalMiB: heap.external / MiB },
       idleCpuMsPerMin: ((cpu.user + cpu.system) / 1000) * perMinute,
       idleRequestsPerMin: idle.length * perMinute,
       idleWrites: idle.filter((r) => r.write).length,
@@ -298,6 +302,8 @@ for (const [apps, bound] of sizes.flatMap((n) => helmBounds.map((b) => [n, b] as
       `idle CPU ${(f.idleCpuMsPerMin / 1000).toFixed(2)} s/min, idle requests ${f.idleRequestsPerMin.toFixed(0)}/min ` +
       `(${f.idlePasses} idle passes, ${f.idleWrites} writes), watches ${f.watches} (per-app watches: ${f.perAppWatches}, ${(f.perAppWatches / Math.max(1, f.watches)).toFixed(0)}× more)`,
   );
+  const h = f.heapAfterIdle;
+  console.log(`      RSS after idle ${f.rssAfterIdleMiB.toFixed(0)} MiB: V8 heap ${h.usedMiB.toFixed(0)} MiB used of ${h.totalMiB.toFixed(0)} MiB, external ${h.externalMiB.toFixed(0)} MiB, the rest native (Node, buffers, code, freed memory not returned)`);
   if (f.helmApps > 0) {
     const engine = (s?: WasmHostStats) => (s ? `worker ${s.worker}, WebAssembly memory ${(s.memoryBytes / MiB).toFixed(0)} MiB, ${s.modules} compiled module(s)` : '—');
     console.log(`      Helm engine (${f.helmApps} apps, memory bound ${f.helmBound ? 'on' : 'off'}): after sync ${engine(f.helmAfterSync)}; after idle ${engine(f.helmAfterIdle)}`);
