@@ -42,7 +42,12 @@ export interface PassLoopOptions<R> {
    * stop does not wait for it) or its caller's signal (`'aborted'`, with the signal's reason); it
    * then resolves with `dropped`'s result and `settled` is not called.
    */
-  slots?: { semaphore: Semaphore; dropped(why: DroppedPassReason, reason: unknown): R };
+  slots?: {
+    /** The slots, shared with the other loops. */
+    semaphore: Semaphore;
+    /** The result of a pass dropped from the queue; `reason` is the caller's signal's reason when `why` is `'aborted'`. */
+    dropped(why: DroppedPassReason, reason: unknown): R;
+  };
 }
 
 /**
