@@ -1,12 +1,15 @@
 import { join } from 'node:path';
-import { WasmHost, limitMessage, type EngineLimits, type HostFailure } from '@converge/wasm-host';
+import { WasmHost, limitMessage, type EngineLifetimeOptions, type EngineLimits, type HostFailure, type WasmHostStats } from '@converge/wasm-host';
 import { kustomizeError, type KustomizeError, type KustomizeErrorCode } from './errors.js';
 import { packageRoot } from './internal/package-root.js';
 import type { ResolvedRemote } from './remote-resolver.js';
 import { redactUrl } from './remote-url.js';
 
-/** Options of {@link KustomizeEngine}. */
-export interface KustomizeEngineOptions {
+/**
+ * Options of {@link KustomizeEngine}. When it lets go of its memory between builds (idle
+ * release, recycling a worker a large build left big) is in `EngineLifetimeOptions`.
+ */
+export interface KustomizeEngineOptions extends EngineLifetimeOptions {
   /**
    * Path of the engine's `.wasm` file.
    * @default the `wasm/kustomize-engine.wasm` shipped in this package (or `$CONVERGE_KUSTOMIZE_WASM`)
@@ -124,6 +127,7 @@ function hostError(f: HostFailure): KustomizeError {
 export class KustomizeEngine {
   readonly #host: WasmHost<KustomizeError>;
 
+  /** @throws InvalidOptionsError (`INVALID_OPTIONS`) for a negative or non-numeric `idleTimeoutMs` or `recycleAboveMemoryBytes`. */
   constructor(options: KustomizeEngineOptions = {}) {
     const root = packageRoot();
     this.#host = new WasmHost({
@@ -132,6 +136,9 @@ export class KustomizeEngine {
       wasmExecPath: join(root, 'wasm', 'wasm_exec.js'),
       globalName: 'convergeKustomizeEngine',
       toError: hostError,
+      idleTimeoutMs: options.idleTimeoutMs,
+      recycleAboveMemoryBytes: options.recycleAboveMemoryBytes,
+      clock: options.clock,
     });
   }
 
@@ -191,6 +198,11 @@ export class KustomizeEngine {
       ...(field && { field }),
       ...(url && { url: redactUrl(url) }),
     });
+  }
+
+  /** What the engine holds now: its worker, the worker's WebAssembly memory, compiled modules. */
+  stats(): WasmHostStats {
+    return this.#host.stats();
   }
 
   /** Terminates the worker; pending builds reject. Idempotent. */
