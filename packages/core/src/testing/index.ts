@@ -18,3 +18,4 @@ export { harnessTempDir } from './harness-temp-dir.js';
 export type { HarnessTempDir, HarnessTempDirOptions } from './harness-temp-dir.js';
 export { ProcessStartError } from './process-start-error.js';
 export type { ProcessStartErrorCode, ProcessStartErrorDetails } from './process-start-error.js';
+export { convergeCacheDir, goBuildCacheDir, isExecutableFile } from './go-build-cache.js';

@@ -1,8 +1,7 @@
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { goBuildCacheDir, isExecutableFile as executable } from '@converge/core/testing';
+import { statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
-import { basename, dirname, join, relative } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { ForgeError } from '../forge-error.js';
 
 /** Where the Gitea binary and its static files are, and how they were found. */
@@ -19,8 +18,6 @@ function packageRoot(name: string): string {
   return dirname(createRequire(import.meta.url).resolve(`${name}/package.json`));
 }
 
-const sha256Hex = (content: string | Uint8Array): string => createHash('sha256').update(content).digest('hex');
-
 /**
  * Where `scripts/build-gitea.sh` puts the binary:
  * `${CONVERGE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/converge}/gitea/<hash>/gitea`, with
@@ -31,19 +28,8 @@ export function giteaCachePath(env: NodeJS.ProcessEnv = process.env): { binary: 
   const forge = packageRoot('@converge/forge');
   // The files build-gitea.sh hashes into its cache key, in its order.
   const files = [join(forge, 'scripts', 'gitea.sum'), join(packageRoot('@converge/core'), 'scripts', 'go-build.sh'), join(forge, 'scripts', 'build-gitea.sh'), join(forge, 'scripts', 'go-with-cgo.sh')];
-  const lines = files.map((f) => `${basename(f)}=${sha256Hex(readFileSync(f))}\n`).join('');
-  const cache = env['CONVERGE_CACHE_DIR'] || join(env['XDG_CACHE_HOME'] || join(env['HOME'] || homedir(), '.cache'), 'converge');
-  const key = sha256Hex(lines).slice(0, 16);
-  return { binary: join(cache, 'gitea', key, 'gitea'), staticRoot: join(cache, 'gitea', `${key}-static`) };
-}
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
+  const dir = goBuildCacheDir('gitea', files, env);
+  return { binary: join(dir, 'gitea'), staticRoot: `${dir}-static` };
 }
 
 function hasStatic(dir: string): boolean {

@@ -1,8 +1,6 @@
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
-import { createHash } from 'node:crypto';
+import { goBuildCacheDir, isExecutableFile as executable } from '@converge/core/testing';
 import { createRequire } from 'node:module';
-import { homedir } from 'node:os';
-import { basename, delimiter, dirname, join, relative } from 'node:path';
+import { delimiter, dirname, join, relative } from 'node:path';
 import { OciError } from '../oci-error.js';
 
 /** Where the registry binary is, and how it was found. */
@@ -25,28 +23,13 @@ function keyFiles(): string[] {
   return [join(root, 'registry-module', 'go.mod'), join(root, 'registry-module', 'go.sum'), join(packageRoot('@converge/core'), 'scripts', 'go-build.sh'), join(root, 'scripts', 'build-registry.sh')];
 }
 
-function sha256Hex(content: string | Uint8Array): string {
-  return createHash('sha256').update(content).digest('hex');
-}
-
 /**
  * Where `scripts/build-registry.sh` puts the binary:
  * `${CONVERGE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/converge}/registry/<hash>/registry`, with
  * `<hash>` the same input hash the script computes (go.mod, go.sum, core's go-build.sh and the script).
  */
 export function registryCachePath(env: NodeJS.ProcessEnv = process.env): string {
-  const lines = keyFiles().map((f) => `${basename(f)}=${sha256Hex(readFileSync(f))}\n`).join('');
-  const cache = env['CONVERGE_CACHE_DIR'] || join(env['XDG_CACHE_HOME'] || join(env['HOME'] || homedir(), '.cache'), 'converge');
-  return join(cache, 'registry', sha256Hex(lines).slice(0, 16), 'registry');
-}
-
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return statSync(path).isFile();
-  } catch {
-    return false;
-  }
+  return join(goBuildCacheDir('registry', keyFiles(), env), 'registry');
 }
 
 /**
