@@ -18,7 +18,7 @@ log() { printf '[%s] %s\n' "$build_name" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 # input_hash <file>...: 16 hex digits of sha256 over the lines "<basename>=<sha256 of the file>".
-# Anything that reads the cache (goBuildCacheDir() in @converge/core/testing) computes the
+# Anything that reads the cache (e.g. startRegistry() in @converge/core/testing) computes the
 # same key from the same files, so it finds the binary without asking Go.
 input_hash() {
   local f
