@@ -2,6 +2,19 @@
 export type EventOf<E extends { type: string }, T extends E['type'] | '*'> = T extends E['type'] ? Extract<E, { type: T }> : E;
 
 /**
+ * Each member of the event union `E` without the fields `K`: what an emitting function takes
+ * when it fills in the fields every event shares (who, when), so the union stays narrowed.
+ *
+ * @example
+ * ```ts
+ * type Ev = { type: 'a'; at: number } | { type: 'b'; at: number; reason: string };
+ * const emit = (e: EventWithout<Ev, 'at'>) => emitter.emit({ ...e, at: clock.now() });
+ * emit({ type: 'b', reason: 'stopped' });
+ * ```
+ */
+export type EventWithout<E extends { type: string }, K extends Exclude<keyof E, 'type'>> = E extends unknown ? Omit<E, K> : never;
+
+/**
  * A typed event emitter for discriminated unions of events (a `type` field), as reconcilers,
  * fleets, leader electors and shard memberships use it. A listener that throws cannot break the
  * emitter or whoever emits (a renewal loop, a pass): its error becomes a process warning.

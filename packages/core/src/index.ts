@@ -72,7 +72,7 @@ export { raceAbort } from './race-abort.js';
 export { Emitter } from './emitter.js';
 export { Semaphore } from './semaphore.js';
 export type { SemaphoreStats } from './semaphore.js';
-export type { EventOf } from './emitter.js';
+export type { EventOf, EventWithout } from './emitter.js';
 export type { RetryPolicy, ExponentialBackoffOptions } from './retry-policy.js';
 export { exponentialBackoff } from './retry-policy.js';
 export type { Gate, GateResult } from './gate.js';

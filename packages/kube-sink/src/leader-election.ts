@@ -1,4 +1,4 @@
-import { Emitter, sleep, systemClock, toConvergeError, type Clock, type ConvergeError, type TimerHandle, type WriteGuard } from '@converge/core';
+import { Emitter, sleep, systemClock, toConvergeError, type Clock, type ConvergeError, type EventWithout, type TimerHandle, type WriteGuard } from '@converge/core';
 import { LeaseClient, LeaseObserver, leaseTransport, microTime, resolveLeaseTiming, type Lease, type LeaseConnection, type LeaseTiming } from './lease.js';
 
 /** Options of {@link createLeaderElector}. */
@@ -106,8 +106,8 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
   /** Aborts the request in flight when the renew deadline passes. */
   let attemptController: AbortController | undefined;
 
-  const emit = (event: Record<string, unknown> & { type: LeaderEventType }): void =>
-    listeners.emit({ ...event, identity: me, lease: leaseName, at: clock.now() } as LeaderEvent);
+  const emit = (event: EventWithout<LeaderEvent, 'identity' | 'lease' | 'at'>): void =>
+    listeners.emit({ ...event, identity: me, lease: leaseName, at: clock.now() });
 
   function observeHolder(lease: Lease): void {
     const holder = lease.spec.holderIdentity || undefined;

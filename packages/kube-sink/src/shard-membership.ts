@@ -1,4 +1,4 @@
-import { Emitter, rendezvousOwner, sleep, systemClock, toConvergeError, type Clock, type ConvergeError, type FleetShard, type ShardedApp, type ShardedFleet, type ShardMember, type TimerHandle } from '@converge/core';
+import { Emitter, rendezvousOwner, sleep, systemClock, toConvergeError, type Clock, type ConvergeError, type EventWithout, type FleetShard, type ShardedApp, type ShardedFleet, type ShardMember, type TimerHandle } from '@converge/core';
 import { LeaseClient, LeaseObserver, LeaseOptionsError, leaseTransport, microTime, resolveLeaseTiming, type Lease, type LeaseConnection, type LeaseTiming } from './lease.js';
 
 /** Label on every membership Lease naming its group (the fleet). */
@@ -107,7 +107,7 @@ export function createShardMembership(options: ShardMembershipOptions): ShardMem
   let loop: Promise<void> | undefined;
   let deadline: TimerHandle | undefined;
 
-  const emit = (event: Record<string, unknown> & { type: ShardEventType }): void => listeners.emit({ ...event, identity: me, at: clock.now() } as ShardEvent);
+  const emit = (event: EventWithout<ShardEvent, 'identity' | 'at'>): void => listeners.emit({ ...event, identity: me, at: clock.now() });
   const fresh = (): boolean => running !== undefined && clock.now() < renewedAt + timing.renewDeadlineMs;
 
   async function release(apps: string[]): Promise<void> {

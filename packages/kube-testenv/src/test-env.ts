@@ -121,7 +121,7 @@ export async function startTestEnv(startOptions: StartTestEnvOptions = {}): Prom
   const options = resolveOptions(startOptions);
   const emit: StartContext['emit'] = (event) => {
     try {
-      options.onProgress?.({ ...event, elapsedMs: Date.now() - started } as TestEnvProgressEvent);
+      options.onProgress?.({ ...event, elapsedMs: Date.now() - started });
     } catch {
       // a listener's failure must not break startup
     }

@@ -4,6 +4,7 @@ import {
   createReconciler,
   refOf,
   type ConvergeError,
+  type EventWithout,
   type KubeObject,
   type ObjectRef,
   type ReconcileResult,
@@ -33,6 +34,17 @@ describe('public types', () => {
     const events = new Emitter<Ping>();
     events.on('pong', (e) => expectTypeOf(e).toEqualTypeOf<{ type: 'pong'; at: number; latencyMs: number }>());
     events.on('*', (e) => expectTypeOf(e).toEqualTypeOf<Ping>());
+  });
+
+  it('EventWithout drops the shared fields from each member, so an emit that fills them in needs no cast', () => {
+    type Ping = { type: 'ping'; at: number } | { type: 'pong'; at: number; latencyMs: number };
+    const events = new Emitter<Ping>();
+    const emit = (e: EventWithout<Ping, 'at'>) => events.emit({ ...e, at: 0 });
+    emit({ type: 'pong', latencyMs: 3 });
+    // @ts-expect-error a pong needs its latency
+    emit({ type: 'pong' });
+    // @ts-expect-error a ping has no latency
+    emit({ type: 'ping', latencyMs: 3 });
   });
 
   it('a renderer is a function of the artifact', () => {

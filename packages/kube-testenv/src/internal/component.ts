@@ -1,8 +1,7 @@
+import type { EventWithout } from '@converge/core';
 import { ProcessStartError, startServerProcess, type ServerCommand, type ServerProcess } from '@converge/core/testing';
 import { ControlPlaneError, type ControlPlaneComponent } from '../errors.js';
 import type { TestEnvProgressEvent } from '../events.js';
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** What starting etcd and kube-apiserver share: the environment's dir, deadline, timeouts and progress. */
 export interface StartContext {
@@ -15,7 +14,7 @@ export interface StartContext {
   /** How long stopping waits after SIGTERM before SIGKILL. */
   stopTimeoutMs: number;
   /** Reports progress; `elapsedMs` is added by the caller. */
-  emit(event: DistributiveOmit<TestEnvProgressEvent, 'elapsedMs'>): void;
+  emit(event: EventWithout<TestEnvProgressEvent, 'elapsedMs'>): void;
 }
 
 /** A running control-plane process and the URL it serves. */
