@@ -201,8 +201,15 @@ export class PassLoop<R> {
     if (this.suspended) queued.abort('suspended');
     const previous = this.phase;
     this.phase = 'queued';
+    const signal = callerSignal ? AbortSignal.any([queued.signal, callerSignal]) : queued.signal;
     try {
-      return { release: await semaphore.acquire(callerSignal ? AbortSignal.any([queued.signal, callerSignal]) : queued.signal) };
+      const release = await semaphore.acquire(signal);
+      // Granted, but dropped in the same tick before this pass could start: give the slot back.
+      if (signal.aborted) {
+        release();
+        throw signal.reason;
+      }
+      return { release };
     } catch (reason) {
       const why: DroppedPassReason = queued.signal.aborted ? (queued.signal.reason as DroppedPassReason) : 'aborted';
       // Dropped by its caller, the loop goes on as before (its next pass is still scheduled).

@@ -65,3 +65,25 @@ describe('a reconciler with passSlots', () => {
     taken();
   });
 });
+
+describe('a queued pass at the edge of its grant', () => {
+  it('stop({ abort }) in the same tick as the slot is granted: the pass does not start, stop() resolves and the slot is given back', async () => {
+    const slots = new Semaphore(1);
+    const taken = await slots.acquire();
+    const clock = new FakeClock();
+    const source = memorySource({ 'a.yaml': configMap });
+    // A source that answers only when its pass is aborted: a pass that started would hold stop() until then.
+    const hanging = { ...source, latestRevision: ({ signal }: { signal?: AbortSignal } = {}) => new Promise<string>((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true })) };
+    const reconciler = createReconciler({ name: 'r', source: hanging, render: yamlFiles(), sink: new MemorySink(), clock, jitter: 0, passSlots: slots });
+    const started: string[] = [];
+    reconciler.on('pass.started', (e) => started.push(e.reason));
+    reconciler.start();
+    await clock.flush();
+    expect(reconciler.status().phase).toBe('queued');
+    taken();
+    const stopped = await Promise.race([reconciler.stop({ abort: true }).then(() => 'stopped'), new Promise((r) => setTimeout(() => r('stop() still waiting'), 200))]);
+    expect(stopped).toBe('stopped');
+    expect(started).toEqual([]);
+    expect(slots.stats()).toEqual({ held: 0, waiting: 0, max: 1 });
+  });
+});
