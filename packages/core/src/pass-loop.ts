@@ -40,7 +40,8 @@ export interface PassLoopOptions<R> {
    * when it settles, failed or not. A queued pass that never started takes no slot and is
    * dropped: by `suspend()` (`'suspended'`), `stop()` (`'stopped'`, with or without `abort`;
    * stop does not wait for it) or its caller's signal (`'aborted'`, with the signal's reason); it
-   * then resolves with `dropped`'s result and `settled` is not called.
+   * then resolves with `dropped`'s result and `settled` is not called. A `trigger()` while a pass
+   * is queued joins it; if its caller's signal drops that pass, the trigger gets a pass of its own.
    */
   slots?: {
     /** The slots, shared with the other loops. */
@@ -83,6 +84,8 @@ export class PassLoop<R> {
   /** Aborted with a {@link DroppedPassReason} to drop the pass waiting for a slot. */
   #queued: AbortController | undefined;
   #requested: PassReason | undefined;
+  /** A trigger that came while a pass was queued: served by that pass, or by one of its own if the caller drops it. */
+  #joined: PassReason | undefined;
 
   /** Creates a stopped loop; nothing runs until {@link PassLoop.start} or {@link PassLoop.enqueue}. */
   constructor(private readonly o: PassLoopOptions<R>) {}
@@ -119,7 +122,11 @@ export class PassLoop<R> {
 
   /** Asks for a pass as soon as possible; while one runs, one more follows it (however many triggers came). */
   trigger(reason: PassReason): void {
-    if (this.suspended || this.phase === 'queued') return; // a queued pass has not started: it serves this trigger
+    if (this.suspended) return;
+    if (this.phase === 'queued') {
+      this.#joined ??= reason; // a queued pass has not started: it serves this trigger
+      return;
+    }
     if (this.#running && this.phase === 'reconciling') this.#requested = reason;
     else if (this.#running) this.#schedule(0, reason);
     else void this.enqueue(reason);
@@ -214,8 +221,11 @@ export class PassLoop<R> {
       const why: DroppedPassReason = queued.signal.aborted ? (queued.signal.reason as DroppedPassReason) : 'aborted';
       // Dropped by its caller, the loop goes on as before (its next pass is still scheduled).
       this.phase = why === 'aborted' ? previous : this.suspended ? 'suspended' : 'stopped';
+      // A trigger that joined this pass still wants one.
+      if (why === 'aborted' && this.#joined !== undefined) this.trigger(this.#joined);
       return { dropped: dropped(why, reason) };
     } finally {
+      this.#joined = undefined;
       this.#queued = undefined;
     }
   }

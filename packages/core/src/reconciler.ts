@@ -147,7 +147,8 @@ export interface ReconcilerOptions {
    * `reconcile()` — waits for a slot before it starts (phase `queued`, first come, first
    * served), and gives it back when it ends, failed or not. A queued pass that `suspend()` or
    * `stop()` reaches is dropped (`pass.skipped`, result `skipped`); one whose `reconcile()`
-   * signal aborts fails with `ABORTED`; `trigger()` and drift while queued join the queued pass.
+   * signal aborts fails with `ABORTED`; `trigger()` and drift while queued join the queued pass
+   * (and get one of their own if that `reconcile()` gives up).
    * @default none: passes start at once
    */
   passSlots?: Semaphore;

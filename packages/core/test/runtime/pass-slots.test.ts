@@ -86,4 +86,24 @@ describe('a queued pass at the edge of its grant', () => {
     expect(started).toEqual([]);
     expect(slots.stats()).toEqual({ held: 0, waiting: 0, max: 1 });
   });
+
+  it('a trigger that joined a queued reconcile() is not lost when that call gives up: a pass runs for it', async () => {
+    const slots = new Semaphore(1);
+    const { reconciler, clock, events } = queuedReconciler(slots);
+    reconciler.start();
+    await clock.flush();
+    expect(events).toEqual(['pass.started start', 'pass.succeeded']);
+    const taken = await slots.acquire();
+    const abort = new AbortController();
+    const manual = reconciler.reconcile({ signal: abort.signal });
+    await clock.flush();
+    expect(reconciler.status().phase).toBe('queued');
+    reconciler.trigger('drift');
+    abort.abort(new DOMException('the caller gave up', 'AbortError'));
+    expect(await manual).toMatchObject({ status: 'failed', error: { code: 'ABORTED' } });
+    taken();
+    await clock.flush();
+    expect(events).toEqual(['pass.started start', 'pass.succeeded', 'pass.started drift', 'pass.succeeded']);
+    await reconciler.stop();
+  });
 });
