@@ -84,6 +84,8 @@ export class PassLoop<R> {
   /** Aborted with a {@link DroppedPassReason} to drop the pass waiting for a slot. */
   #queued: AbortController | undefined;
   #requested: PassReason | undefined;
+  /** How many times `stop({ abort })` was called: a pass enqueued before one of them is cancelled too. */
+  #abortingStops = 0;
   /** A trigger that came while a pass was queued: served by that pass, or by one of its own if the caller drops it. */
   #joined: PassReason | undefined;
 
@@ -97,7 +99,8 @@ export class PassLoop<R> {
 
   /** Runs a pass after any pass in flight; `signal` cancels that pass. */
   enqueue(reason: PassReason, signal?: AbortSignal): Promise<R> {
-    const pass = this.#queue.then(() => this.#pass(reason, signal));
+    const stops = this.#abortingStops;
+    const pass = this.#queue.then(() => this.#pass(reason, signal, stops !== this.#abortingStops));
     this.#queue = pass.catch(() => undefined);
     return pass;
   }
@@ -110,12 +113,19 @@ export class PassLoop<R> {
     else this.#schedule(0, 'start');
   }
 
-  /** Stops scheduling passes; resolves once the pass in flight ended (with `abort`, its signal is aborted first). */
+  /**
+   * Stops scheduling passes; resolves once the pass in flight and those enqueued before ended
+   * (with `abort`, they are all cancelled: the one in flight has its signal aborted, the others
+   * start with theirs aborted, or, waiting for `slots`, are dropped).
+   */
   async stop(options: { abort?: boolean } = {}): Promise<void> {
     this.#running = false;
     this.#cancelTimer();
     this.#queued?.abort('stopped');
-    if (options.abort) this.#inFlight?.abort(new DOMException('the reconciler was stopped', 'AbortError'));
+    if (options.abort) {
+      this.#abortingStops++;
+      this.#inFlight?.abort(stopReason());
+    }
     await this.#queue;
     this.phase = this.suspended ? 'suspended' : 'stopped';
   }
@@ -151,16 +161,17 @@ export class PassLoop<R> {
     return true;
   }
 
-  async #pass(reason: PassReason, callerSignal?: AbortSignal): Promise<R> {
+  async #pass(reason: PassReason, callerSignal: AbortSignal | undefined, stopped: boolean): Promise<R> {
     let release: (() => void) | undefined;
     if (this.o.slots) {
-      const slot = await this.#slot(callerSignal);
+      const slot = await this.#slot(callerSignal, stopped);
       if ('dropped' in slot) return slot.dropped;
       release = slot.release;
     }
     const controller = (this.#inFlight = new AbortController());
     const onCallerAbort = (): void => controller.abort(callerSignal?.reason);
-    if (callerSignal?.aborted) onCallerAbort();
+    if (stopped) controller.abort(stopReason());
+    else if (callerSignal?.aborted) onCallerAbort();
     else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
     this.phase = 'reconciling';
     let result: R;
@@ -202,10 +213,11 @@ export class PassLoop<R> {
   }
 
   /** Waits for a slot of `slots`, or says why the pass was dropped from the queue. */
-  async #slot(callerSignal: AbortSignal | undefined): Promise<{ release: () => void } | { dropped: R }> {
+  async #slot(callerSignal: AbortSignal | undefined, stopped: boolean): Promise<{ release: () => void } | { dropped: R }> {
     const { semaphore, dropped } = this.o.slots as NonNullable<PassLoopOptions<R>['slots']>;
     const queued = (this.#queued = new AbortController());
-    if (this.suspended) queued.abort('suspended');
+    if (stopped) queued.abort('stopped');
+    else if (this.suspended) queued.abort('suspended');
     const previous = this.phase;
     this.phase = 'queued';
     const signal = callerSignal ? AbortSignal.any([queued.signal, callerSignal]) : queued.signal;
@@ -268,4 +280,8 @@ export class PassLoop<R> {
     this.#timer = undefined;
     this.nextRunAt = undefined;
   }
+}
+
+function stopReason(): DOMException {
+  return new DOMException('the reconciler was stopped', 'AbortError');
 }

@@ -204,7 +204,10 @@ export interface Reconciler {
   preview(options?: { signal?: AbortSignal }): Promise<{ revision: string; plan: Plan }>;
   /** Starts the pull loop: a pass now, then every `intervalMs` (with backoff after failures). */
   start(): void;
-  /** Stops the loop and drift watch; resolves when the pass in flight has finished (or, with `abort`, was cancelled). */
+  /**
+   * Stops the loop and drift watch; resolves when the pass in flight has finished (or, with
+   * `abort`, was cancelled — and so were the `reconcile()` calls queued behind it).
+   */
   stop(options?: { abort?: boolean }): Promise<void>;
   /** Asks for a pass as soon as possible (e.g. from a webhook); coalesces with one in flight. */
   trigger(reason?: string): void;

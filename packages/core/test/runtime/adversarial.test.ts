@@ -4,6 +4,7 @@ import { OWNER_ANNOTATION } from '../../src/annotations.js';
 import type { ReconcileEvent } from '../../src/events.js';
 import { refKey, type KubeObject, type ObjectRef } from '../../src/object.js';
 import { createReconciler, type ReconcilerOptions } from '../../src/reconciler.js';
+import { Semaphore } from '../../src/semaphore.js';
 import type { Sink } from '../../src/sink.js';
 import { FakeClock } from '../../src/testing/fake-clock.js';
 import { MemorySink } from '../../src/testing/memory-sink.js';
@@ -131,6 +132,25 @@ describe('ATTACK deadlines with a sink that does not honour its signal', () => {
     release();
     await stopped;
     expect(outcome).toBe('stopped');
+  });
+
+  it.each([
+    ['without passSlots', undefined],
+    ['with passSlots', new Semaphore(2)],
+  ])('stop({ abort: true }) also cancels the reconcile() calls queued behind the pass in flight (%s), instead of running them to their deadline', async (_, passSlots) => {
+    const clock = new FakeClock(0);
+    const { reconciler, source } = setup([cm('a')], { clock, ...(passSlots && { passSlots }) });
+    // Every revision check answers only when its pass is aborted.
+    source.latestRevision = ({ signal } = {}) => new Promise((_, reject) => signal?.addEventListener('abort', () => reject(signal.reason), { once: true }));
+    const first = reconciler.reconcile();
+    const second = reconciler.reconcile();
+    await clock.flush();
+    const stopped = reconciler.stop({ abort: true }).then(() => 'stopped');
+    const outcome = await Promise.race([stopped, new Promise((r) => setTimeout(() => r('still waiting after 300 ms'), 300))]);
+    expect(outcome).toBe('stopped');
+    expect((await first).status).toBe('failed');
+    expect(await second).toMatchObject(passSlots ? { status: 'skipped' } : { status: 'failed', error: { code: 'ABORTED' } });
+    if (passSlots) expect(passSlots.stats().held).toBe(0);
   });
 });
 
