@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { CustomObjectsApi } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { openWatches } from '@converge/kube-testenv';
@@ -123,6 +125,44 @@ describe('watch cache reads', () => {
 });
 
 describe('list and watch', () => {
+  it('keeps no LIST answer as sent while its watch runs: only the stored objects, without managedFields', async () => {
+    const ns = uniqueName('listed');
+    const setup = kubeSink({ kubeConfig: kc, cacheReads: false });
+    await setup.apply([namespace(ns), gadget(ns, 'g', 0)]);
+    const real = createTransport(kc);
+    let listed: WeakRef<object> | undefined;
+    // Remembers (weakly) what the cache does not store of the first LIST of gadgets: the managedFields as the server sent them.
+    const transport: KubeTransport = {
+      server: real.server,
+      request: async <T,>(req: Parameters<KubeTransport['request']>[0]): Promise<T> => {
+        const answer = await real.request<T>(req);
+        const items = (answer as { items?: KubeObject[] }).items;
+        if (!listed && req.path.endsWith(`/${plural}`) && req.query?.['limit'] === 500 && items?.[0]?.metadata.managedFields) listed = new WeakRef(items[0].metadata.managedFields);
+        return answer;
+      },
+      stream: (req, onValue) => real.stream(req, onValue),
+      close: () => real.close(),
+    };
+    const watchCache = createWatchCache({ transport });
+    const sink = kubeSink({ kubeConfig: kc, watchCache });
+    const stop = sink.watch([{ group, kind: 'Gadget', namespace: ns, name: 'g' }], () => undefined);
+    try {
+      await eventually(() => listed !== undefined && watchCache.stats().watches === 1);
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      await eventually(() => {
+        gc();
+        return listed?.deref() === undefined;
+      });
+      expect(watchCache.stats().objects).toBeGreaterThan(0);
+    } finally {
+      stop();
+      await sink.close();
+      await watchCache.close();
+      await setup.close();
+    }
+  });
+
   it('resumes a watch the server ends from the last resourceVersion (no relist), and relists on 410 Gone', async () => {
     const ns = uniqueName('relist');
     const setup = kubeSink({ kubeConfig: kc, cacheReads: false });

@@ -79,14 +79,18 @@ export async function listAndWatch(o: ListAndWatchOptions): Promise<void> {
     }
   };
 
+  // The LIST in a function of its own: a variable of this loop's frame would keep the whole
+  // response (every object as sent, managedFields included) alive as long as the watch runs.
+  const list = async (): Promise<string> => {
+    const listSequence = nextSequence();
+    const listed = await listAll(o.transport, o.mapping, o.namespace, o.signal);
+    o.onList(listed.items, listSequence);
+    return listed.resourceVersion ?? '';
+  };
+
   while (!o.signal.aborted) {
     try {
-      if (rv === undefined) {
-        const listSequence = nextSequence();
-        const listed = await listAll(o.transport, o.mapping, o.namespace, o.signal);
-        o.onList(listed.items, listSequence);
-        rv = listed.resourceVersion ?? '';
-      }
+      if (rv === undefined) rv = await list();
       const opened = o.clock.now();
       await watchOnce(rv);
       // A stream the server keeps closing at once must not become a busy loop.
