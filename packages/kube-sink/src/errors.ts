@@ -77,6 +77,7 @@ export type KubeErrorCode =
   | 'IMMUTABLE_FIELD'
   | 'NAMESPACE_TERMINATING'
   | 'REQUEST_TOO_LARGE'
+  | 'TRANSPORT_CLOSED'
   | 'KUBE_API_ERROR';
 
 /** Data carried by every kube-sink error. */

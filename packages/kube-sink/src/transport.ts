@@ -4,7 +4,7 @@ import { RequestContext } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { request } from 'undici';
 import type { Dispatcher } from 'undici';
-import { KubeHttpError, RequestTooLargeError } from './errors.js';
+import { KubeHttpError, KubeSinkError, RequestTooLargeError } from './errors.js';
 import type { KubeStatus } from './errors.js';
 import { APISERVER_MAX_REQUEST_BYTES, TOO_LARGE_ADVICE, formatBytes } from './internal/request-size.js';
 import type { RequestLimiter } from './request-limiter.js';
@@ -60,7 +60,11 @@ export interface KubeTransport {
    * a watch bounds itself with `timeoutSeconds`. Reported to `onRequest` when it ends.
    */
   stream(req: KubeRequest, onValue: (value: unknown) => void): Promise<void>;
-  /** Releases pooled connections. */
+  /**
+   * Releases pooled connections once the requests already sent have ended (each within its
+   * timeout); calling it again returns the same promise. A request made afterwards, or still
+   * waiting for its limiter slot, is not sent: it fails with a non-retryable `TRANSPORT_CLOSED`.
+   */
   close(): Promise<void>;
 }
 
@@ -141,12 +145,14 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
   const limiter = options.limiter;
   let auth: Promise<Auth> | undefined;
   let dispatcher: Dispatcher | undefined;
+  let closing: Promise<void> | undefined;
 
   async function loadAuth(): Promise<Auth> {
     const ctx = new RequestContext(server, 'GET');
     await kubeConfig.applySecurityAuthentication(ctx);
-    // client-node builds a new connection pool per call; keep the first one so connections are reused.
-    dispatcher ??= ctx.getDispatcher();
+    // client-node builds a new connection pool per call; keep the first one so connections are reused
+    // (and open none once closed: the request is refused after this).
+    if (!closing) dispatcher ??= ctx.getDispatcher();
     return { headers: { ...ctx.getHeaders() }, dispatcher, at: clock.now() };
   }
 
@@ -194,10 +200,10 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
     const timer = clock.setTimeout(() => timeout.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
     try {
       const { headers, dispatcher: d } = await currentAuth(false);
-      if (req.signal?.aborted) {
-        // Cancelled before it was sent: nothing went over the wire, so nothing to report.
+      if (closing || req.signal?.aborted) {
+        // Cancelled, or the transport closed, before it was sent: nothing went over the wire, so nothing to report.
         status = -1;
-        throw req.signal.reason;
+        throw closing ? closedError(req) : req.signal?.reason;
       }
       // undici's request() rather than fetch(): no WHATWG streams per call, which halves the
       // client's CPU per request on a thousand-object apply.
@@ -239,6 +245,10 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
     let status = 0;
     try {
       const { headers, dispatcher: d } = await currentAuth(false);
+      if (closing) {
+        status = -1;
+        throw closedError(req);
+      }
       const res = await request(url, {
         method: req.method,
         headers: { ...headers, accept: 'application/json' },
@@ -288,11 +298,18 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
     server,
     request: (req) => raceAbort(limiter ? limited(limiter, req) : send(req, true), req.signal),
     stream: (req, onValue) => stream(req, onValue, true),
-    async close() {
-      const d = dispatcher;
-      dispatcher = undefined;
-      auth = undefined;
-      await d?.close();
+    close() {
+      closing ??= (async () => {
+        const d = dispatcher;
+        dispatcher = undefined;
+        auth = undefined;
+        await d?.close();
+      })();
+      return closing;
     },
   };
+}
+
+function closedError(req: KubeRequest): KubeSinkError {
+  return new KubeSinkError('TRANSPORT_CLOSED', `${req.method} ${req.path}: the transport was closed, so the request was not sent; use a new sink or transport`, { data: { retryable: false } });
 }

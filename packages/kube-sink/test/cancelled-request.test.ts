@@ -3,7 +3,7 @@ import type { Gate } from '@converge/core';
 import { useTestEnv } from '@converge/kube-testenv/vitest';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { createTransport } from '../src/index.js';
+import { createRequestLimiter, createTransport, KubeSinkError } from '../src/index.js';
 import type { KubeRequestInfo } from '../src/index.js';
 import { configMap, desiredState, namespace, recordingSink, uniqueName } from './helpers.js';
 
@@ -73,5 +73,42 @@ describe('a cancelled request over HTTP/2', () => {
     await expect(transport.request({ method: 'GET', path: '/api/v1/namespaces/default', signal })).rejects.toMatchObject({ message: 'too late' });
     await transport.close();
     expect(answered).toHaveLength(0);
+  });
+
+  it('close() with a cancelled request still finishing waits no longer than its timeout, and a second close() waits for the same', async () => {
+    const transport = createTransport(kc, { timeoutMs: 800 });
+    await transport.request({ method: 'GET', path: '/api/v1/namespaces/default' });
+    const cancel = new AbortController();
+    const held = transport.request({ ...heldList, signal: cancel.signal });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    cancel.abort(new DOMException('the pass was cancelled', 'AbortError'));
+    await expect(held).rejects.toMatchObject({ name: 'AbortError' });
+    // The connection goes on serving while the held LIST is still open.
+    for (let i = 0; i < 3; i++) await transport.request({ method: 'GET', path: '/api/v1/namespaces/default' });
+    const started = performance.now();
+    const first = transport.close().then(() => performance.now() - started);
+    const second = transport.close().then(() => performance.now() - started);
+    const [firstMs, secondMs] = await Promise.all([first, second]);
+    // The held LIST ends at its 800 ms timeout (the server would hold it ~3 s).
+    expect(firstMs).toBeLessThan(1500);
+    expect(secondMs).toBeGreaterThanOrEqual(firstMs - 5);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  });
+
+  it('a request after close(), or one waiting for its limiter slot when close() came, fails with TRANSPORT_CLOSED and opens no new connection pool', async () => {
+    const answered: KubeRequestInfo[] = [];
+    const limiter = createRequestLimiter({ maxInFlight: 1 });
+    const transport = createTransport(kc, { limiter, onRequest: (info) => answered.push(info) });
+    await transport.request({ method: 'GET', path: '/api/v1/namespaces/default' });
+    const taken = await limiter.acquire();
+    const waiting = transport.request({ method: 'GET', path: '/api/v1/namespaces/kube-system' });
+    const closed = transport.close();
+    taken();
+    await expect(waiting).rejects.toMatchObject({ code: 'TRANSPORT_CLOSED' });
+    await closed;
+    await expect(transport.request({ method: 'GET', path: '/api/v1/namespaces/default' })).rejects.toBeInstanceOf(KubeSinkError);
+    await expect(transport.request({ method: 'GET', path: '/api/v1/namespaces/default' })).rejects.toMatchObject({ code: 'TRANSPORT_CLOSED', retryable: false });
+    await expect(transport.stream({ method: 'GET', path: '/api/v1/namespaces', query: { watch: 1 } }, () => undefined)).rejects.toMatchObject({ code: 'TRANSPORT_CLOSED' });
+    expect(answered).toHaveLength(1);
   });
 });
