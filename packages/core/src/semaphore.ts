@@ -76,6 +76,11 @@ export class Semaphore {
     while (this.#queue.length > 0 && this.#held < this.max) {
       const waiter = this.#queue.shift() as Waiter;
       waiter.signal?.removeEventListener('abort', waiter.onAbort);
+      // Aborted, but its abort listener has not run yet (another listener of the signal gave a slot back first).
+      if (waiter.signal?.aborted) {
+        waiter.onAbort();
+        continue;
+      }
       this.#held++;
       let released = false;
       waiter.grant(() => {

@@ -61,4 +61,36 @@ describe('Semaphore', () => {
     expect(() => new Semaphore(0)).toThrow(RangeError);
     expect(() => new Semaphore(Number.NaN)).toThrow(RangeError);
   });
+
+  it('a waiter aborted in the same tick as a slot is given back loses no slot and gets none twice, whichever comes first', async () => {
+    // The release first: the waiter already has the slot (its abort comes too late), and gives it back.
+    const slots = new Semaphore(1);
+    const holder = askMany(slots, 1);
+    await tick();
+    const abort = new AbortController();
+    const late = askMany(slots, 1, abort.signal);
+    holder.release(0);
+    abort.abort(new DOMException('too late', 'AbortError'));
+    await tick();
+    expect(late.granted).toEqual([0]);
+    expect(slots.stats()).toEqual({ held: 1, waiting: 0, max: 1 });
+    late.release(0);
+    expect(slots.stats()).toEqual({ held: 0, waiting: 0, max: 1 });
+
+    // The abort first, from a listener that gives back the held slot: the next waiter gets it, once.
+    const first = askMany(slots, 1);
+    await tick();
+    const shared = new AbortController();
+    shared.signal.addEventListener('abort', () => first.release(0));
+    const dropped = askMany(slots, 2, shared.signal);
+    const next = askMany(slots, 1);
+    shared.abort(new DOMException('stopped', 'AbortError'));
+    await tick();
+    expect(dropped.granted).toEqual([]);
+    expect(next.granted).toEqual([0]);
+    expect(slots.stats()).toEqual({ held: 1, waiting: 0, max: 1 });
+    expect(await dropped.settled[0]).toMatchObject({ message: 'stopped' });
+    next.release(0);
+    expect(slots.stats()).toEqual({ held: 0, waiting: 0, max: 1 });
+  });
 });
