@@ -1,18 +1,6 @@
-import { FakeClock } from '@converge/core/testing';
+import { FakeClock, seededRandom } from '@converge/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createRequestLimiter } from '../src/index.js';
-
-/** mulberry32: a small seeded PRNG, so a run is reproducible from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const MAX_IN_FLIGHT = 3;
 const QPS = 10;
@@ -25,7 +13,7 @@ const BURST = 2;
  * waiting and a new request gets a slot and a token at once after a quiet second.
  */
 async function storm(seed: number, steps: number): Promise<string[]> {
-  const rnd = prng(seed);
+  const rnd = seededRandom(seed);
   const clock = new FakeClock();
   const limiter = createRequestLimiter({ maxInFlight: MAX_IN_FLIGHT, qps: QPS, burst: BURST, clock });
   const violations: string[] = [];

@@ -1,6 +1,7 @@
 export { MemorySink } from './memory-sink.js';
 export type { MemorySinkOptions, MemorySinkCall, MemorySinkFault, MemorySinkOperation } from './memory-sink.js';
 export { FakeClock } from './fake-clock.js';
+export { seededRandom } from './seeded-random.js';
 export { nextEvent } from './next-event.js';
 export type { NextEventOptions } from './next-event.js';
 export { memorySource } from './memory-source.js';

@@ -5,6 +5,7 @@ import type { ReconcileResult } from '../../src/reconciler-status.js';
 import { Semaphore } from '../../src/semaphore.js';
 import type { Source } from '../../src/source.js';
 import { FakeClock } from '../../src/testing/fake-clock.js';
+import { seededRandom } from '../../src/testing/seeded-random.js';
 import { MemorySink } from '../../src/testing/memory-sink.js';
 import { memorySource } from '../../src/testing/memory-source.js';
 import { yamlFiles } from '../../src/yaml-files.js';
@@ -24,22 +25,10 @@ const PASS_TIMEOUT_MS = 5_000;
 
 const cm = (name: string, value: string) => `apiVersion: v1\nkind: ConfigMap\nmetadata: { name: ${name}, namespace: default }\ndata: { v: "${value}" }\n`;
 
-/** mulberry32: a small seeded PRNG, so a run is reproducible from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 type Mode = 'ok' | 'fail' | 'throw' | 'hang' | 'slow';
 
 async function storm(seed: number): Promise<string[]> {
-  const rnd = prng(seed);
+  const rnd = seededRandom(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)] as T;
   const clock = new FakeClock();
   const slots = new Semaphore(SLOTS);
@@ -79,7 +68,11 @@ async function storm(seed: number): Promise<string[]> {
         app.inSource++;
         if (app.inSource > 1) violate(`${app.name}: two source calls at once`);
         if (apps.reduce((n, a) => n + a.inSource, 0) > SLOTS) violate(`more than ${SLOTS} source calls at once`);
-        const done = () => app.inSource--;
+        let ended = false;
+        const done = () => {
+          if (!ended) app.inSource--;
+          ended = true;
+        };
         if (mode === 'fail') {
           done();
           return Promise.reject(new SourceError('SIMULATED', `app${i}: the source failed`, { data: { retryable: true } }));
