@@ -1,7 +1,8 @@
-import { yamlFiles, type FleetShard, type ShardedFleet, type Source } from '@converge/core';
+import { yamlFiles, type FleetShard, type Source } from '@converge/core';
 import { FakeClock, MemorySink, memorySource } from '@converge/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createFleet, type FleetEvent } from '../src/index.js';
+import { setShard } from './support/set-shard.js';
 
 const configMap = 'apiVersion: v1\nkind: ConfigMap\nmetadata: { name: cfg }\ndata: { value: "1" }\n';
 
@@ -133,14 +134,7 @@ describe('a fleet with maxConcurrentPasses', () => {
 
   it('a queued pass of an application suspended or handed to another replica is dropped; the others run', async () => {
     const owned = new Set(['a', 'b', 'c', 'd', 'fleet:f']);
-    let attached: ShardedFleet | undefined;
-    const shard: FleetShard = {
-      owns: (app) => owned.has(app.name),
-      attach: (fleet) => {
-        attached = fleet;
-        return () => undefined;
-      },
-    };
+    const { shard, fleet: attached } = setShard(owned);
     const { fleet, clock, sources, events, started } = boundedFleet(['a', 'b', 'c', 'd'], 1, { shard });
     fleet.start();
     await clock.flush();
@@ -148,7 +142,7 @@ describe('a fleet with maxConcurrentPasses', () => {
     expect(sources.held()).toEqual(['a']);
     expect(await fleet.suspendApp('b')).toBe(true);
     owned.delete('c');
-    await attached!.release(['c']);
+    await attached()!.release(['c']);
     sources.go('a');
     await clock.flush();
     expect(sources.held()).toEqual(['d']);
