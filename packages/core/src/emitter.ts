@@ -2,7 +2,7 @@
 export type EventOf<E extends { type: string }, T extends E['type'] | '*'> = T extends E['type'] ? Extract<E, { type: T }> : E;
 
 /**
- * Each member of the event union `E` without the fields `K`: what an emitting function takes
+ * Each member of the event union `E` without the fields `K` (those it has): what an emitting function takes
  * when it fills in the fields every event shares (who, when), so the union stays narrowed.
  *
  * @example
@@ -12,7 +12,7 @@ export type EventOf<E extends { type: string }, T extends E['type'] | '*'> = T e
  * emit({ type: 'b', reason: 'stopped' });
  * ```
  */
-export type EventWithout<E extends { type: string }, K extends Exclude<keyof E, 'type'>> = E extends unknown ? Omit<E, K> : never;
+export type EventWithout<E extends { type: string }, K extends PropertyKey> = E extends unknown ? Omit<E, K> : never;
 
 /**
  * A typed event emitter for discriminated unions of events (a `type` field), as reconcilers,

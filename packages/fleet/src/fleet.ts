@@ -12,6 +12,7 @@ import {
   toConvergeError,
   Emitter,
   type Clock,
+  type EventWithout,
   type ConvergeError,
   type Gate,
   type PassReason,
@@ -195,9 +196,6 @@ interface Child<TSpec> {
   off: () => void;
 }
 
-/** A fleet event without the fields the fleet fills in. */
-type Unstamped<E> = E extends unknown ? Omit<E, 'fleet' | 'at' | 'reconciler'> : never;
-
 /**
  * Creates a fleet: one child reconciler per application spec file in a folder of a source.
  * A new file starts an application, a changed file reconfigures it, a removed file prunes
@@ -229,7 +227,7 @@ export function createFleet<TSpec extends AnyAppSpec>(options: FleetOptions<TSpe
   const leaving = new Map<string, RecordedApp>();
   const state: { lastAppliedRevision?: string; lastError?: ConvergeError } = {};
   const childName = (app: string) => `${options.name}-${app}`;
-  const emit = (event: Unstamped<FleetOwnEvent>): void => {
+  const emit = (event: EventWithout<FleetOwnEvent, 'fleet' | 'at' | 'reconciler'>): void => {
     const stamp = { fleet: options.name, at: clock.now() };
     events.emit('app' in event ? { ...event, ...stamp, reconciler: childName(event.app) } : { ...event, ...stamp });
   };
