@@ -12,6 +12,7 @@ import { AbortedError, PassTimeoutError, type ConvergeError } from './errors.js'
  *   run: async () => ({}), errorOf: (r) => r.error, settled: () => undefined,
  *   timeoutMs: 600_000,
  *   cancelled: (reason) => ({ error: cancelledPassError('web', 600_000, reason) }),
+ *   dropped: (why, reason) => (why === 'aborted' ? { error: cancelledPassError('web', 600_000, reason) } : {}),
  * });
  * ```
  */

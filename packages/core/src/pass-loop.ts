@@ -5,7 +5,7 @@ import type { ReconcilerPhase } from './reconciler-status.js';
 import type { RetryPolicy } from './retry-policy.js';
 import type { Semaphore } from './semaphore.js';
 
-/** Why a queued pass was dropped before it started: see {@link PassLoopOptions.slots}. */
+/** Why a pass was dropped before it started: see {@link PassLoopOptions.dropped}. */
 export type DroppedPassReason = 'suspended' | 'stopped' | 'aborted';
 
 /** Options of {@link PassLoop}. */
@@ -34,28 +34,32 @@ export interface PassLoopOptions<R> {
    */
   cancelled?(reason: unknown): R;
   /**
-   * A bound shared with other loops (a fleet's `maxConcurrentPasses`): each pass first waits
-   * for a slot of `semaphore` (phase `queued`; first come, first served, so a pass waits only
-   * for those queued before it), holds it while it runs, deadline included, and gives it back
-   * when it settles, failed or not. A queued pass that never started takes no slot and is
-   * dropped: by `suspend()` (`'suspended'`), `stop()` (`'stopped'`, with or without `abort`;
-   * stop does not wait for it) or its caller's signal (`'aborted'`, with the signal's reason); it
-   * then resolves with `dropped`'s result and `settled` is not called. A `trigger()` while a pass
-   * is queued joins it; if its caller's signal drops that pass, the trigger gets a pass of its own.
+   * The result of a pass dropped before it started (neither `run` nor `settled` is called for
+   * it): its turn came while the loop was suspended (`'suspended'`), after a `stop({ abort })`
+   * called since it was enqueued (`'stopped'`), or after its caller's signal aborted
+   * (`'aborted'`, `reason` is then the signal's reason); with `slots`, also while it waited for
+   * a slot. `pass` is the reason it was asked for with, as `run` would have been given it.
    */
-  slots?: {
-    /** The slots, shared with the other loops. */
-    semaphore: Semaphore;
-    /** The result of a pass dropped from the queue; `reason` is the caller's signal's reason when `why` is `'aborted'`. */
-    dropped(why: DroppedPassReason, reason: unknown): R;
-  };
+  dropped(why: DroppedPassReason, reason: unknown, pass: PassReason): R;
+  /**
+   * A bound shared with other loops (a fleet's `maxConcurrentPasses`): each pass first waits
+   * for one of these slots (phase `queued`; first come, first served, so a pass waits only for
+   * those queued before it), holds it while it runs, deadline included, and gives it back when
+   * it settles, failed or not. A queued pass that never started takes no slot and is dropped
+   * (see `dropped`): by `suspend()` (`'suspended'`), `stop()` (`'stopped'`, with or without
+   * `abort`; stop does not wait for it) or its caller's signal (`'aborted'`). A `trigger()` while
+   * a pass is queued joins it; if its caller's signal drops that pass, the trigger gets a pass of
+   * its own.
+   */
+  slots?: Semaphore;
 }
 
 /**
  * The scheduling shared by reconcilers and fleets, for runtimes of your own: passes run one at
  * a time; in pull mode a pass runs at start, then every interval (± jitter), after failures
  * with the retry policy's delay, and at once on trigger (coalesced with a pass in flight);
- * suspend stops automatic passes. What a pass does is `run`'s business.
+ * suspend stops automatic passes; a pass that may no longer start when its turn comes is
+ * dropped (`dropped`). What a pass does is `run`'s business.
  *
  * @example
  * ```ts
@@ -64,6 +68,7 @@ export interface PassLoopOptions<R> {
  *   run: async (reason, signal) => ({}),
  *   errorOf: (result) => result.error,
  *   settled: (result, next) => console.log(next.retryInMs ?? 'next interval'),
+ *   dropped: (why) => ({}), // a pass that never started: suspended, stopped with abort, or given up by its caller
  * });
  * loop.start();
  * ```
@@ -97,10 +102,10 @@ export class PassLoop<R> {
     return this.#running;
   }
 
-  /** Runs a pass after any pass in flight; `signal` cancels that pass. */
+  /** Runs a pass after any pass in flight; `signal` cancels that pass (or drops it before it starts). */
   enqueue(reason: PassReason, signal?: AbortSignal): Promise<R> {
     const stops = this.#abortingStops;
-    const pass = this.#queue.then(() => this.#pass(reason, signal, stops !== this.#abortingStops));
+    const pass = this.#queue.then(() => this.#pass(reason, signal, stops));
     this.#queue = pass.catch(() => undefined);
     return pass;
   }
@@ -116,7 +121,7 @@ export class PassLoop<R> {
   /**
    * Stops scheduling passes; resolves once the pass in flight and those enqueued before ended
    * (with `abort`, they are all cancelled: the one in flight has its signal aborted, the others
-   * start with theirs aborted, or, waiting for `slots`, are dropped).
+   * never start: they are dropped as `'stopped'`).
    */
   async stop(options: { abort?: boolean } = {}): Promise<void> {
     this.#running = false;
@@ -161,18 +166,25 @@ export class PassLoop<R> {
     return true;
   }
 
-  async #pass(reason: PassReason, callerSignal: AbortSignal | undefined, stopped: boolean): Promise<R> {
+  /** Runs the pass whose turn came, unless it is dropped; `stops` is `#abortingStops` when it was enqueued. */
+  async #pass(reason: PassReason, callerSignal: AbortSignal | undefined, stops: number): Promise<R> {
+    const previous = this.phase;
     let release: (() => void) | undefined;
-    if (this.o.slots) {
-      const slot = await this.#slot(callerSignal, stopped);
-      if ('dropped' in slot) return slot.dropped;
+    if (this.o.slots && this.#unwanted(callerSignal, stops) === undefined) {
+      const slot = await this.#slot(this.o.slots, callerSignal);
+      if ('dropped' in slot) return this.#drop(slot.dropped, slot.reason, reason, previous);
       release = slot.release;
     }
+    // Checked again in the tick the pass starts: a stop({ abort }) in between would find nothing to abort.
+    const unwanted = this.#unwanted(callerSignal, stops);
+    if (unwanted !== undefined) {
+      release?.();
+      return this.#drop(unwanted, callerSignal?.reason, reason, previous);
+    }
+    this.#joined = undefined; // served by this pass
     const controller = (this.#inFlight = new AbortController());
     const onCallerAbort = (): void => controller.abort(callerSignal?.reason);
-    if (stopped) controller.abort(stopReason());
-    else if (callerSignal?.aborted) onCallerAbort();
-    else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+    callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
     this.phase = 'reconciling';
     let result: R;
     let deadline: TimerHandle | undefined;
@@ -212,13 +224,17 @@ export class PassLoop<R> {
     return result;
   }
 
-  /** Waits for a slot of `slots`, or says why the pass was dropped from the queue. */
-  async #slot(callerSignal: AbortSignal | undefined, stopped: boolean): Promise<{ release: () => void } | { dropped: R }> {
-    const { semaphore, dropped } = this.o.slots as NonNullable<PassLoopOptions<R>['slots']>;
+  /** Why a pass whose turn came must not start, if it must not: see {@link PassLoopOptions.dropped}. */
+  #unwanted(callerSignal: AbortSignal | undefined, stops: number): DroppedPassReason | undefined {
+    if (stops !== this.#abortingStops) return 'stopped';
+    if (this.suspended) return 'suspended';
+    if (callerSignal?.aborted) return 'aborted';
+    return undefined;
+  }
+
+  /** Waits for a slot, or says why the pass was dropped from the queue. */
+  async #slot(semaphore: Semaphore, callerSignal: AbortSignal | undefined): Promise<{ release: () => void } | { dropped: DroppedPassReason; reason: unknown }> {
     const queued = (this.#queued = new AbortController());
-    if (stopped) queued.abort('stopped');
-    else if (this.suspended) queued.abort('suspended');
-    const previous = this.phase;
     this.phase = 'queued';
     const signal = callerSignal ? AbortSignal.any([queued.signal, callerSignal]) : queued.signal;
     try {
@@ -230,16 +246,22 @@ export class PassLoop<R> {
       }
       return { release };
     } catch (reason) {
-      const why: DroppedPassReason = queued.signal.aborted ? (queued.signal.reason as DroppedPassReason) : 'aborted';
-      // Dropped by its caller, the loop goes on as before (its next pass is still scheduled).
-      this.phase = why === 'aborted' ? previous : this.suspended ? 'suspended' : 'stopped';
-      // A trigger that joined this pass still wants one.
-      if (why === 'aborted' && this.#joined !== undefined) this.trigger(this.#joined);
-      return { dropped: dropped(why, reason) };
+      return { dropped: queued.signal.aborted ? (queued.signal.reason as DroppedPassReason) : 'aborted', reason };
     } finally {
-      this.#joined = undefined;
       this.#queued = undefined;
     }
+  }
+
+  /** The result of a pass that is dropped before it started; `previous` is the phase before it was queued. */
+  #drop(why: DroppedPassReason, reason: unknown, pass: PassReason, previous: ReconcilerPhase): R {
+    // Unless start(), suspend() or resume() set the phase meanwhile: a pass its caller dropped
+    // leaves the loop as it was (its next pass is still scheduled), a stopped one leaves it stopped.
+    if (this.phase === 'queued') this.phase = why === 'aborted' ? previous : this.suspended ? 'suspended' : 'stopped';
+    const joined = this.#joined;
+    this.#joined = undefined;
+    // A trigger that joined this pass still wants one.
+    if (why === 'aborted' && joined !== undefined) this.trigger(joined);
+    return this.o.dropped(why, reason, pass);
   }
 
   /** Schedules the next pass; returns the delay when it is a retry. */

@@ -32,7 +32,7 @@ export type ReconcileResult =
       dryRun?: undefined;
     }
   | {
-      /** The reconciler is suspended: nothing was done. */
+      /** The reconciler was suspended, or stopped with `abort`, before the pass started: nothing was done. */
       status: 'skipped';
       counts: ChangeCounts;
       revision?: undefined;

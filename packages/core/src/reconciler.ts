@@ -179,7 +179,7 @@ export type WaitOptions = (
 
 /** Options of one {@link Reconciler.reconcile} call. */
 export interface ReconcileOptions {
-  /** Cancels this pass: it fails with `ABORTED` and writes nothing more. */
+  /** Cancels this pass: it fails with `ABORTED` and writes nothing more (aborted before the pass started, it never starts). */
   signal?: AbortSignal;
   /** Allow this pass to prune beyond the prune budget. @default false */
   approvePrune?: boolean;
@@ -206,7 +206,8 @@ export interface Reconciler {
   start(): void;
   /**
    * Stops the loop and drift watch; resolves when the pass in flight has finished (or, with
-   * `abort`, was cancelled — and so were the `reconcile()` calls queued behind it).
+   * `abort`, was cancelled — and the `reconcile()` calls queued behind it never start: they
+   * resolve `skipped`, with a `pass.skipped` event).
    */
   stop(options?: { abort?: boolean }): Promise<void>;
   /** Asks for a pass as soon as possible (e.g. from a webhook); coalesces with one in flight. */
@@ -287,16 +288,14 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
     settled,
     timeoutMs: passTimeoutMs,
     cancelled,
-    ...(options.passSlots && {
-      slots: {
-        semaphore: options.passSlots,
-        dropped: (why, reason) => {
-          if (why === 'aborted') return cancelled(reason);
-          emit({ type: 'pass.skipped', reason: why });
-          return { status: 'skipped', counts: { ...ZERO } };
-        },
-      },
-    }),
+    dropped(why, reason, pass) {
+      // An approval is for the pass it was given with: a dropped pass uses it up.
+      approvals.delete(pass);
+      if (why === 'aborted') return cancelled(reason);
+      emit({ type: 'pass.skipped', reason: why });
+      return { status: 'skipped', counts: { ...ZERO } };
+    },
+    slots: options.passSlots,
   });
 
   function cancelled(reason: unknown): ReconcileResult {
@@ -311,12 +310,7 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
   const approvals = new Set<PassReason>();
 
   async function pass(reason: PassReason, signal: AbortSignal): Promise<ReconcileResult> {
-    // An approval is for the pass it was given with: a skipped pass uses it up.
     const approved = approvals.delete(reason);
-    if (loop.suspended) {
-      emit({ type: 'pass.skipped', reason: 'suspended' });
-      return { status: 'skipped', counts: { ...ZERO } };
-    }
     current = { reason, startedAt: clock.now() };
     emit({ type: 'pass.started', reason });
     let revision: string | undefined;

@@ -276,15 +276,20 @@ export function createFleet<TSpec extends AnyAppSpec>(options: FleetOptions<TSpe
     run: (reason, signal) => oneAtATime(() => pass(reason, signal)),
     errorOf: (r) => (r.status === 'failed' ? r.error : undefined),
     timeoutMs: passTimeoutMs,
-    cancelled: (reason) => ({ added: [], updated: [], removed: [], apps: {}, status: 'failed', error: (state.lastError = cancelledPassError(options.name, passTimeoutMs, reason)) }),
+    cancelled,
+    // A fleet pass is dropped only while the fleet is suspended (the fleet stops its loop without abort, and its passes take no signal).
+    dropped: (why, reason) => (why === 'aborted' ? cancelled(reason) : { added: [], updated: [], removed: [], apps: {}, status: 'skipped' }),
     settled: (result, next) => {
       if (result.status === 'failed') emit({ type: 'fleet.pass.failed', error: result.error, durationMs: clock.now() - passStartedAt, ...next, ...(result.revision && { revision: result.revision }) });
     },
   });
 
+  function cancelled(reason: unknown): FleetResult {
+    return { added: [], updated: [], removed: [], apps: {}, status: 'failed', error: (state.lastError = cancelledPassError(options.name, passTimeoutMs, reason)) };
+  }
+
   async function pass(reason: PassReason, signal: AbortSignal): Promise<FleetResult> {
     const done: FleetResultBase = { added: [], updated: [], removed: [], apps: {} };
-    if (loop.suspended) return { ...done, status: 'skipped' };
     // Push mode (`reconcile()` on a fleet that is not started) runs every application's pass
     // in this pass. Decided now: stop() during a pull-mode pass must not turn it into one.
     const push = !loop.running;
