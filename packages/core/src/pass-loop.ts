@@ -91,6 +91,8 @@ export class PassLoop<R> {
   #requested: PassReason | undefined;
   /** How many times `stop({ abort })` was called: a pass enqueued before one of them is cancelled too. */
   #abortingStops = 0;
+  /** How many times `start()` started the loop: a pass that settles after a later start belongs to an earlier run. */
+  #starts = 0;
   /** A trigger that came while a pass was queued: served by that pass, or by one of its own if the caller drops it. */
   #joined: PassReason | undefined;
 
@@ -110,10 +112,15 @@ export class PassLoop<R> {
     return pass;
   }
 
-  /** Pull mode: a pass now (unless suspended), then one per interval. */
+  /**
+   * Pull mode: a pass now (unless suspended), then one per interval. Called before a `stop()`
+   * resolved, the new run's first pass follows the pass in flight, and that pass's end neither
+   * schedules one nor sets the phase.
+   */
   start(): void {
     if (this.#running) return;
     this.#running = true;
+    this.#starts++;
     if (this.suspended) this.phase = 'suspended';
     else this.#schedule(0, 'start');
   }
@@ -132,7 +139,8 @@ export class PassLoop<R> {
       this.#inFlight?.abort(stopReason());
     }
     await this.#queue;
-    this.phase = this.suspended ? 'suspended' : 'stopped';
+    // Unless start() came meanwhile: the phase is then the new run's.
+    if (!this.#running) this.phase = this.suspended ? 'suspended' : 'stopped';
   }
 
   /** Asks for a pass as soon as possible; while one runs, one more follows it (however many triggers came). */
@@ -182,6 +190,7 @@ export class PassLoop<R> {
       return this.#drop(unwanted, callerSignal?.reason, reason, previous);
     }
     this.#joined = undefined; // served by this pass
+    const starts = this.#starts;
     const controller = (this.#inFlight = new AbortController());
     const onCallerAbort = (): void => controller.abort(callerSignal?.reason);
     callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
@@ -218,8 +227,9 @@ export class PassLoop<R> {
     const error = this.o.errorOf(result);
     this.consecutiveFailures = error ? this.consecutiveFailures + 1 : 0;
     let retryInMs: number | undefined;
-    if (this.#running) retryInMs = this.#scheduleAfter(error);
-    else this.phase = this.suspended ? 'suspended' : 'stopped';
+    if (!this.#running) this.phase = this.suspended ? 'suspended' : 'stopped';
+    else if (starts === this.#starts) retryInMs = this.#scheduleAfter(error);
+    // Else stopped and started again while this pass ran: the new run has scheduled its first pass and set the phase.
     this.o.settled(result, retryInMs === undefined ? {} : { retryInMs });
     return result;
   }

@@ -4,9 +4,12 @@ import { InvalidOptionsError, SinkError } from '../../src/errors.js';
 import type { ReconcileEvent } from '../../src/events.js';
 import { createReconciler, type Reconciler, type ReconcilerOptions } from '../../src/reconciler.js';
 import { exponentialBackoff } from '../../src/retry-policy.js';
+import { Semaphore } from '../../src/semaphore.js';
 import { FakeClock } from '../../src/testing/fake-clock.js';
 import { MemorySink } from '../../src/testing/memory-sink.js';
+import { memorySource } from '../../src/testing/memory-source.js';
 import { nextEvent } from '../../src/testing/next-event.js';
+import type { Source } from '../../src/source.js';
 import { yamlFiles } from '../../src/yaml-files.js';
 import { configMap, fixtureRepo } from './fixture-repo.js';
 
@@ -242,3 +245,72 @@ spec:
     metadata: { labels: { app: web } }
     spec: { containers: [{ name: web, image: web:1 }] }
 `;
+
+describe('start() again before stop() resolved', () => {
+  it.each([
+    ['stop({ abort: true })', { abort: true }],
+    ['stop()', {}],
+  ])("%s, then start() at once: the phase is the new run's, never stopped, and the new run's first pass runs at once", async (_, stopOptions) => {
+    const clock = new FakeClock(0);
+    const source = memorySource({ 'a.yaml': configMap('a', '1') });
+    let finish: (() => void) | undefined;
+    // The first revision check answers when the test says so, or rejects when its pass is aborted.
+    const held: Source = {
+      ...source,
+      latestRevision: (o = {}) => {
+        if (finish) return source.latestRevision(o);
+        return new Promise((resolve, reject) => {
+          finish = () => resolve(source.latestRevision());
+          o.signal?.addEventListener('abort', () => reject(o.signal?.reason), { once: true });
+        });
+      },
+    };
+    const reconciler = createReconciler({ name: 'restart', source: held, render: yamlFiles(), sink: new MemorySink(), clock, jitter: 0, intervalMs: 60_000 });
+    const started: string[] = [];
+    reconciler.on('pass.started', (e) => started.push(e.reason));
+    cleanups.push(() => reconciler.stop({ abort: true }));
+    reconciler.start();
+    await clock.flush();
+    expect(reconciler.status().phase).toBe('reconciling');
+
+    const stopped = reconciler.stop(stopOptions);
+    reconciler.start();
+    finish?.();
+    const phases = [reconciler.status().phase];
+    let settled = false;
+    void stopped.then(() => (settled = true));
+    // Every phase until stop() resolved and a little after, without firing a timer.
+    for (let i = 0; i < 20 || !settled; i++) {
+      await new Promise((r) => setImmediate(r));
+      phases.push(reconciler.status().phase);
+    }
+    expect(phases.filter((p) => p === 'stopped')).toEqual([]);
+    await clock.flush();
+    expect(started).toEqual(['start', 'start']);
+    expect(reconciler.status()).toMatchObject({ phase: 'idle', nextRunAt: 60_000, history: [{ reason: 'start' }, { reason: 'start', result: 'succeeded' }] });
+  });
+
+  it("with passSlots, a pass queued for a slot: stop({ abort: true }) drops it, and start() at once keeps the new run's phase; its pass runs once the slot frees", async () => {
+    const clock = new FakeClock(0);
+    const slots = new Semaphore(1);
+    const taken = await slots.acquire();
+    const reconciler = createReconciler({ name: 'restart', source: memorySource({ 'a.yaml': configMap('a', '1') }), render: yamlFiles(), sink: new MemorySink(), clock, jitter: 0, intervalMs: 60_000, passSlots: slots });
+    const events: string[] = [];
+    reconciler.on('*', (e) => (e.type === 'pass.started' || e.type === 'pass.skipped') && events.push(`${e.type} ${e.reason}`));
+    cleanups.push(() => reconciler.stop({ abort: true }));
+    reconciler.start();
+    await clock.flush();
+    expect(reconciler.status().phase).toBe('queued');
+    const stopped = reconciler.stop({ abort: true });
+    reconciler.start();
+    await stopped;
+    expect(events).toEqual(['pass.skipped stopped']);
+    expect(reconciler.status().phase).toBe('idle');
+    await clock.flush();
+    expect(reconciler.status().phase).toBe('queued');
+    taken();
+    await clock.flush();
+    expect(events).toEqual(['pass.skipped stopped', 'pass.started start']);
+    expect(reconciler.status()).toMatchObject({ phase: 'idle', nextRunAt: 60_000 });
+  });
+});
