@@ -1,5 +1,5 @@
 import { ConvergeError, raceAbort } from '@converge/core';
-import { KubeHttpError, UnknownKindError } from './errors.js';
+import { KubeHttpError, KubeUnreachableError, UnknownKindError } from './errors.js';
 import { toKubeError } from './internal/to-kube-error.js';
 import type { KubeTransport } from './transport.js';
 
@@ -54,18 +54,21 @@ interface GroupInfo {
 
 /**
  * Waits on a shared discovery request (`load` returns the one in flight or starts one). When it
- * fails with a retryable error (5xx, 429, timeout, connection reset), the caller tries once more
- * on a fresh shared request instead of failing with it — one new request for all the callers of
- * the failed one, which share it too. This is what client-go's memory-cached discovery does
- * (`memcache.go`): a transient failure is not kept, and the next caller's attempt sends the request
- * again at once, without backoff; a caller that waited behind another's failed attempt makes its
- * own. A second failure is the caller's: its pass fails and is retried by its own retry policy.
+ * fails with a retryable error that came before its timeout (5xx, 429, a refused or reset
+ * connection), the caller tries once more on a fresh shared request instead of failing with it —
+ * one new request for all the callers of the failed one, which share it too. This is what
+ * client-go's memory-cached discovery does (`memcache.go`): a transient failure is not kept, and
+ * the next caller's attempt sends the request again at once, without backoff; a caller that
+ * waited behind another's failed attempt makes its own. A request that timed out is not sent
+ * again (client-go's `isTransientError` does not count a timeout either): its time is spent, so
+ * its callers fail after at most one request timeout instead of waiting a second one. A second
+ * failure is the caller's too: its pass fails and is retried by its own retry policy.
  */
 async function sharedAttempts<T>(load: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   try {
     return await raceAbort(load(), signal);
   } catch (error) {
-    if (signal?.aborted || !(error instanceof ConvergeError && error.retryable)) throw error;
+    if (signal?.aborted || !(error instanceof ConvergeError && error.retryable) || (error instanceof KubeUnreachableError && error.data.timedOut)) throw error;
     return raceAbort(load(), signal);
   }
 }

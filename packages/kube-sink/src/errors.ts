@@ -176,10 +176,21 @@ export class UnknownKindError extends KubeSinkError {
   }
 }
 
+/** Data of a {@link KubeUnreachableError}. */
+export interface KubeUnreachableData extends KubeErrorData {
+  /**
+   * True when no answer came in time (the transport's `timeoutMs`, or a connect, header or body
+   * timeout of the socket), so the request's whole time was spent; false when the connection
+   * failed (refused, reset, closed, DNS).
+   */
+  timedOut?: boolean;
+}
+
 /** The API server could not be reached or did not answer in time. Always retryable. */
 export class KubeUnreachableError extends KubeSinkError {
   declare readonly code: 'KUBE_UNREACHABLE';
-  constructor(message: string, data: KubeErrorData = {}, cause?: unknown) {
+  declare readonly data: KubeUnreachableData;
+  constructor(message: string, data: KubeUnreachableData = {}, cause?: unknown) {
     super('KUBE_UNREACHABLE', message, { data: { ...data, retryable: true }, cause });
   }
 }

@@ -41,6 +41,7 @@ export type {
   KubeInvalidData,
   KubeForbiddenData,
   UnknownKindData,
+  KubeUnreachableData,
   NamespaceTerminatingData,
   RequestTooLargeData,
   KubeStatus,

@@ -1,3 +1,4 @@
+import { FakeClock } from '@converge/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createDiscovery } from '../src/discovery.js';
 import { KubeHttpError } from '../src/errors.js';
@@ -69,5 +70,36 @@ describe('discovery shared by several passes', () => {
     asked[2]!.fail(new KubeHttpError(403, { kind: 'Status', status: 'Failure', code: 403, reason: 'Forbidden', message: 'forbidden' }, ''));
     await expect(forbidden).rejects.toMatchObject({ code: 'KUBE_FORBIDDEN' });
     expect(asked).toHaveLength(3);
+  });
+
+  it('a shared request that timed out is not sent again: its waiters fail after one request timeout, as client-go does', async () => {
+    const clock = new FakeClock(0);
+    const timeoutMs = 10_000;
+    const { transport, asked } = heldTransport();
+    // Requests that get no answer, failed as the transport fails them when its request timeout passes.
+    const hanging: KubeTransport = {
+      ...transport,
+      request<T>(req: KubeRequest): Promise<T> {
+        const sent = transport.request<T>(req);
+        const ask = asked.at(-1)!;
+        clock.setTimeout(() => ask.fail(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+        return sent;
+      },
+    };
+    const discovery = createDiscovery(hanging);
+    const settledAt: number[] = [];
+    const waiting = [discovery.resolve(configMap), discovery.resolve({ group: 'apps', kind: 'Deployment' })].map((w) =>
+      w.then(
+        () => 'resolved',
+        (error: unknown) => (settledAt.push(clock.now()), error),
+      ),
+    );
+    await clock.advance(5_000);
+    // One more caller joins the request in flight halfway through.
+    waiting.push(discovery.resolve(configMap).catch((error: unknown) => (settledAt.push(clock.now()), error)));
+    await clock.advance(timeoutMs);
+    expect(settledAt).toEqual([timeoutMs, timeoutMs, timeoutMs]);
+    for (const error of await Promise.all(waiting)) expect(error).toMatchObject({ code: 'KUBE_UNREACHABLE', data: { timedOut: true } });
+    expect(asked.map((a) => a.path)).toEqual(['/api/v1', '/apis']);
   });
 });

@@ -60,11 +60,11 @@ const rows: Row[] = [
   { answer: 'webhook-unreachable', code: 'KUBE_UNAVAILABLE', retryable: true, data: { status: 500, reason: 'InternalError' }, message: ['patch ConfigMap hooked/a: the API server answered 500: Internal error occurred: failed calling webhook "unreachable.converge.dev"', 'will retry'] },
   { answer: 'throttled', code: 'KUBE_UNAVAILABLE', retryable: true, data: { status: 429, retryAfterMs: 1000, verb: 'list' }, message: ['list configmaps: the API server answered 429: Too many requests, please try again later.; will retry'] },
   { answer: 'expired-continue', code: 'KUBE_EXPIRED', retryable: true, data: { status: 410, reason: 'Expired' }, message: ['list configmaps: The provided continue parameter is too old', 'the next attempt reads afresh'] },
-  { answer: 'connection-refused', code: 'KUBE_UNREACHABLE', retryable: true, data: { verb: 'get' }, message: ['get ConfigMap rec/shared: the API server is unreachable: request failed (ECONNREFUSED); will retry'] },
-  { answer: 'timeout', code: 'KUBE_UNREACHABLE', retryable: true, data: { verb: 'get' }, message: ['get ConfigMap rec/shared: the API server is unreachable: request timed out; will retry'] },
+  { answer: 'connection-refused', code: 'KUBE_UNREACHABLE', retryable: true, data: { verb: 'get', timedOut: false }, message: ['get ConfigMap rec/shared: the API server is unreachable: request failed (ECONNREFUSED); will retry'] },
+  { answer: 'timeout', code: 'KUBE_UNREACHABLE', retryable: true, data: { verb: 'get', timedOut: true }, message: ['get ConfigMap rec/shared: the API server is unreachable: request timed out; will retry'] },
   // Secrets: the same answers, withheld.
   { answer: 'secret-already-exists', code: 'KUBE_CONFLICT', retryable: true, data: { status: 409, reason: 'AlreadyExists', messageWithheld: true }, message: [`create Secret rec/shared: HTTP 409 AlreadyExists (${WITHHELD})`] },
-  { answer: 'secret-timeout', code: 'KUBE_UNREACHABLE', retryable: true, data: { messageWithheld: true }, message: ['patch Secret rec/shared: the API server is unreachable: request timed out; will retry'] },
+  { answer: 'secret-timeout', code: 'KUBE_UNREACHABLE', retryable: true, data: { messageWithheld: true, timedOut: true }, message: ['patch Secret rec/shared: the API server is unreachable: request timed out; will retry'] },
   { answer: 'secret-apply-conflict', code: 'APPLY_CONFLICT', retryable: false, data: { managers: ['team-b-deployer'], fields: ['.data.password'], messageWithheld: true }, message: ['apply Secret rec/shared: conflict with field manager "team-b-deployer" over .data.password'] },
   { answer: 'secret-number', code: 'KUBE_INVALID', retryable: false, data: { fields: ['.stringData.pin'], status: 500, messageWithheld: true }, message: [`Secret rec/num does not match its schema: .stringData.pin; ${WITHHELD}`] },
   // The server lists the two type errors in either order.

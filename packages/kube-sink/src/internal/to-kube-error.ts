@@ -25,6 +25,9 @@ const NETWORK_CODES = new Set([
   'ERR_HTTP2_STREAM_ERROR',
 ]);
 
+/** The codes of {@link NETWORK_CODES} that mean the request's time ran out rather than its connection failed. */
+const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
 /** The network code in a throw or its causes; a `TimeoutError` (the transport's deadline) is `ETIMEDOUT`. */
 function networkCode(thrown: unknown): string | undefined {
   for (let e: unknown = thrown, depth = 0; e && depth < 5; depth++) {
@@ -81,7 +84,7 @@ const THROWN_RULES: readonly ThrownRule[] = [
     const detail = code === 'ETIMEDOUT' ? 'timed out' : `failed (${code})`;
     return new KubeUnreachableError(
       `${ctx.verb} ${subject(ctx)}: the API server is unreachable: request ${detail}; will retry`,
-      baseData(ctx),
+      { ...baseData(ctx), timedOut: TIMEOUT_CODES.has(code) },
       // A socket error can hold the request's buffers; for a Secret keep only the code.
       ctx.secret ? new Error(`request failed (${code})`) : thrown,
     );
@@ -106,7 +109,7 @@ function otherFailure(thrown: unknown, ctx: KubeRequestContext): KubeSinkError {
  * retryable `NAMESPACE_TERMINATING`), 413 and etcd's "request is too large" are
  * `REQUEST_TOO_LARGE`, 410 is a retryable `KUBE_EXPIRED`, and 429/5xx a retryable
  * `KUBE_UNAVAILABLE` (with `data.retryAfterMs` when the server said when to come back);
- * network failures and timeouts become a retryable `KUBE_UNREACHABLE`.
+ * network failures and timeouts become a retryable `KUBE_UNREACHABLE` (`data.timedOut` tells them apart).
  *
  * For a request about a Secret (`ctx.secret`) no text the server or the network layer wrote is
  * kept anywhere in the error (message, `data`, `cause`): typed-patch errors, validation messages
