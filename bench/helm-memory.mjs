@@ -1,14 +1,14 @@
 // Benchmark: what one Helm wasm engine costs a process's memory, and what its lifetime bound gives back
 // (issue 16, deliverable 6). Each variant runs in a fresh process:
 //
-//   unbounded      idleTimeoutMs and recycleAboveMemoryBytes Infinity: worker and compiled module kept (as before)
-//   bounded        the defaults, with idleTimeoutMs from --idle-timeout-ms: both let go when idle
-//   module only    every render recycles the worker (recycleAboveMemoryBytes 0), the compiled module is kept:
-//                  what the module alone holds, so the rest of the warm engine is its worker
+//   unbounded      idleTimeoutMs and recycleAboveMemoryBytes Infinity: the engine's process kept
+//   bounded        the defaults, with idleTimeoutMs from --idle-timeout-ms: the engine's process stopped when idle
+//   recycled       every render replaces the engine's process (recycleAboveMemoryBytes 0): what a process start costs
 //
-// For each: RSS at start; after the first render (compile, start, render) and the process's peak RSS until then; after --renders
-// more renders of a test fixture chart; after the idle window (--idle-timeout-ms plus 2 s); after close(). And the
-// engine's WebAssembly memory after the renders (its stats()).
+// The engine runs in a child process of its own, so every figure is the host's RSS plus the engine process's (host + engine).
+// For each: RSS at start; after the first render (start, compile, render) and the peak RSS until then (the host's plus the
+// engine's, each its own peak); after --renders more renders of a test fixture chart; after the idle window
+// (--idle-timeout-ms plus 2 s); after close(). And the engine's WebAssembly memory after the renders (its stats()).
 //
 //   npm run build -w @converge/helm-render   # dist/ and the wasm
 //   node bench/helm-memory.mjs [--renders 100] [--chart umbrella] [--idle-timeout-ms 30000]
@@ -32,7 +32,7 @@ const mib = (bytes) => Math.round(bytes / MiB);
 const VARIANTS = {
   unbounded: { idleTimeoutMs: Infinity, recycleAboveMemoryBytes: Infinity },
   bounded: { idleTimeoutMs },
-  'module only': { idleTimeoutMs: Infinity, recycleAboveMemoryBytes: 0 },
+  recycled: { idleTimeoutMs: Infinity, recycleAboveMemoryBytes: 0 },
 };
 
 async function child(variant) {
@@ -51,17 +51,28 @@ async function child(variant) {
     files, values: [], releaseName: 'bench', namespace: 'default', kubeVersion: '', apiVersions: [], includeCRDs: true, skipTests: false,
     disableHooks: false, isUpgrade: false, skipSchemaValidation: false, maxMemoryBytes: 512 * MiB, maxOutputBytes: 64 * MiB, timeoutMs: 60_000,
   };
+  /** A line of /proc/<pid>/status (VmRSS, VmHWM) in bytes; 0 without a process. */
+  const status = (pid, field) => {
+    if (pid === undefined) return 0;
+    try {
+      return Number(new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+    } catch {
+      return 0;
+    }
+  };
+  let engine;
+  const split = (host, engineRss) => ({ host, engine: engineRss, total: host + engineRss });
   const rss = () => {
     globalThis.gc();
-    return process.memoryUsage().rss;
+    return split(process.memoryUsage().rss, status(engine?.stats().pid, 'VmRSS'));
   };
   const figures = { start: rss() };
-  const engine = new WasmEngine(VARIANTS[variant]);
+  engine = new WasmEngine(VARIANTS[variant]);
   let t = performance.now();
   const first = await engine.render(request);
   figures.firstRenderMs = performance.now() - t;
   figures.afterFirst = rss();
-  figures.peakFirst = process.resourceUsage().maxRSS * 1024;
+  figures.peakFirst = split(process.resourceUsage().maxRSS * 1024, status(engine.stats().pid, 'VmHWM'));
   t = performance.now();
   for (let i = 0; i < renders; i++) {
     if ((await engine.render(request)).manifest !== first.manifest) throw new Error('the output changed between renders');
@@ -97,13 +108,14 @@ if (process.argv.includes('--child')) {
   process.exit(0);
 }
 
-console.log(`one Helm wasm engine, chart ${chart}, ${renders} renders, idle window ${idleTimeoutMs + 2000} ms; RSS in MiB, each variant in a fresh process\n`);
-console.log('variant        start  first render (peak)  after renders  WebAssembly memory  after idle  after close  first render  per render');
+console.log(`one Helm wasm engine, chart ${chart}, ${renders} renders, idle window ${idleTimeoutMs + 2000} ms; RSS in MiB as host + engine process = total, each variant in a fresh process\n`);
+const cell = (r) => `${mib(r.host)}+${mib(r.engine)}=${mib(r.total)}`;
+console.log('variant        start          first render        peak                after renders   WebAssembly memory  after idle      after close     first render  per render');
 for (const variant of Object.keys(VARIANTS)) {
   const f = await runChild(variant);
   console.log(
-    `${variant.padEnd(13)} ${String(mib(f.start)).padStart(6)}  ${`${mib(f.afterFirst)} (${mib(f.peakFirst)})`.padStart(19)}  ${String(mib(f.afterRenders)).padStart(13)}  ` +
-      `${String(mib(f.wasmMemory)).padStart(18)}  ${String(mib(f.afterIdle)).padStart(10)}  ${String(mib(f.afterClose)).padStart(11)}  ` +
-      `${`${(f.firstRenderMs / 1000).toFixed(1)} s`.padStart(12)}  ${`${f.renderMs.toFixed(0)} ms`.padStart(10)}   (idle: worker ${f.idleStats.worker}, ${f.idleStats.modules} module(s))`,
+    `${variant.padEnd(13)} ${cell(f.start).padEnd(14)} ${cell(f.afterFirst).padEnd(19)} ${cell(f.peakFirst).padEnd(19)} ${cell(f.afterRenders).padEnd(15)} ` +
+      `${String(mib(f.wasmMemory)).padStart(18)}  ${cell(f.afterIdle).padEnd(15)} ${cell(f.afterClose).padEnd(15)} ` +
+      `${`${(f.firstRenderMs / 1000).toFixed(1)} s`.padStart(12)}  ${`${f.renderMs.toFixed(0)} ms`.padStart(10)}   (idle: engine process ${f.idleStats.process})`,
   );
 }

@@ -63,6 +63,6 @@ export interface RenderOutput {
 export interface HelmEngine {
   /** Renders one chart. Rejects with a `HelmError`. */
   render(request: RenderRequest): Promise<RenderOutput>;
-  /** Releases what the engine holds (worker thread, temp dirs). Idempotent. */
+  /** Releases what the engine holds (its process, temp dirs). Idempotent. */
   close(): Promise<void>;
 }

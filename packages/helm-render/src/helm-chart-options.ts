@@ -131,7 +131,7 @@ export interface HelmChartOptions {
   /**
    * Upper bound on one render, in milliseconds (from the moment the engine starts it; the
    * wasm engine's cold start is not counted). A slower render fails with `ENGINE_TIMEOUT` and
-   * the engine is stopped (the wasm worker terminated, the `helm` process killed).
+   * the engine is stopped (the wasm engine's process or the `helm` process killed).
    * @default 60000
    */
   timeoutMs?: number;

@@ -9,7 +9,7 @@ import type { LookupQuery } from './lookup.js';
 
 /**
  * Options of {@link WasmEngine}. When it lets go of its memory between renders (idle release,
- * recycling a worker a large render left big) is in `EngineLifetimeOptions`.
+ * recycling a process a large render left big) is in `EngineLifetimeOptions`.
  */
 export interface WasmEngineOptions extends EngineLifetimeOptions {
   /**
@@ -35,24 +35,23 @@ type EngineReply =
 
 /**
  * Helm's own template engine (Helm v4, Go) compiled to WebAssembly, run by
- * `@converge/wasm-host` in one worker thread that is reused across renders. Renders are
- * queued and run one at a time.
+ * `@converge/wasm-host` in one child process of its own that is reused across renders.
+ * Renders are queued and run one at a time.
  *
  * Every render is bounded (see {@link RenderRequest}): its memory by the maximum declared on
  * the module's memory (`maxMemoryBytes`, patched in before compiling, so `memory.grow` past it
  * fails and Go dies with "out of memory"; the Go side also limits goroutine stacks and tells
  * its collector the limit), its output by `maxOutputBytes`, its time by `timeoutMs`. A render
- * that breaks a bound, crashes the engine, or is aborted terminates the worker and fails with
+ * that breaks a bound, crashes the engine, or is aborted kills the engine's process and fails with
  * a typed error (`ENGINE_MEMORY_LIMIT`, `ENGINE_OUTPUT_LIMIT`, `ENGINE_TIMEOUT`,
- * `HELM_ENGINE_FAILED`, or an `AbortedError`); the next render starts a new worker from the
- * already compiled module, so a runaway chart never takes the process down or poisons the
- * renders after it.
+ * `HELM_ENGINE_FAILED`, or an `AbortedError`); the next render starts a new process, so a
+ * runaway chart never takes the host's process down or poisons the renders after it.
  *
  * Between renders it lets go of memory: after `idleTimeoutMs` (30 s) without a render the
- * worker is terminated and the compiled module released (the next render starts it again in
- * about 1–3 s), and a worker whose WebAssembly memory a render left above
- * `recycleAboveMemoryBytes` (128 MiB) is replaced before the next render. {@link WasmEngine.stats}
- * says what it holds.
+ * engine's process is stopped (the next render starts one again in about 1 s), and a process
+ * whose WebAssembly memory a render left above `recycleAboveMemoryBytes` (128 MiB) is replaced
+ * before the next render. A process that exits gives the system back all it held.
+ * {@link WasmEngine.stats} says what it holds.
  *
  * The Go program has no file system, network or environment: it sees only the chart files
  * and values passed in. `lookup` returns empty results, as in `helm template`, unless the
@@ -88,7 +87,7 @@ export class WasmEngine implements HelmEngine {
     });
   }
 
-  /** Starts the worker now (instead of on the first render) and returns the engine's versions. */
+  /** Starts the engine's process now (instead of on the first render) and returns the engine's versions. */
   async info(): Promise<WasmEngineInfo> {
     return JSON.parse(await this.#host.info()) as WasmEngineInfo;
   }
@@ -132,12 +131,12 @@ export class WasmEngine implements HelmEngine {
     return { manifest: parsed.result.manifest, notes: parsed.result.notes, warnings };
   }
 
-  /** What the engine holds now: its worker, the worker's WebAssembly memory, compiled modules. */
+  /** What the engine holds now: its process, that process's WebAssembly memory and resident memory. */
   stats(): WasmHostStats {
     return this.#host.stats();
   }
 
-  /** Terminates the worker and lets go of the compiled module; pending renders reject. */
+  /** Stops the engine's process; pending renders reject. */
   close(): Promise<void> {
     return this.#host.close();
   }
@@ -156,7 +155,7 @@ let shared: WasmEngine | undefined;
 
 /**
  * The process-wide {@link WasmEngine} that `helmChart()` uses unless given another engine.
- * Its worker thread starts on the first render and does not keep the process alive when idle.
+ * Its process starts on the first render and does not keep the host's process alive when idle.
  */
 export function defaultWasmEngine(): WasmEngine {
   shared ??= new WasmEngine();

@@ -1,5 +1,8 @@
-import { FakeClock } from '@converge/core/testing';
-import { afterEach, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { FakeClock, processAlive } from '@converge/core/testing';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WasmEngine, type ChartFile, type WasmEngineOptions } from '../src/index.js';
 import { chartFiles, request, valuesDoc } from './helpers/charts.js';
 
@@ -18,6 +21,12 @@ const grow: ChartFile[] = [
   },
 ];
 
+/** A chart whose template loops for hours without allocating: the engine never yields. */
+const spinning: ChartFile[] = [
+  { name: 'Chart.yaml', data: text('apiVersion: v2\nname: spin\nversion: 1.0.0\n') },
+  { name: 'templates/spin.yaml', data: text('{{- range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}\n') },
+];
+
 const engines: WasmEngine[] = [];
 const engineWith = (o: WasmEngineOptions) => {
   const engine = new WasmEngine(o);
@@ -29,24 +38,28 @@ afterEach(async () => {
 });
 
 describe('wasm engine lifetime', () => {
-  it('lets go of its worker and compiled module after idleTimeoutMs without a render, and starts again on the next', async () => {
+  it('stops its process after idleTimeoutMs without a render, and starts one again on the next', async () => {
     const clock = new FakeClock();
     const engine = engineWith({ clock, idleTimeoutMs: 10_000 });
     const first = await engine.render(request(umbrella));
-    expect(engine.stats()).toMatchObject({ worker: 'ready', modules: 1, workersStarted: 1 });
+    expect(engine.stats()).toMatchObject({ process: 'ready', processesStarted: 1 });
     expect(engine.stats().memoryBytes).toBeGreaterThan(30 * MiB);
+    expect(engine.stats().rssBytes).toBeGreaterThan(engine.stats().memoryBytes);
+    const { pid } = engine.stats();
+    expect(processAlive(pid!)).toBe(true);
 
     await clock.advance(9_999);
-    expect(engine.stats().worker).toBe('ready');
+    expect(engine.stats().process).toBe('ready');
     await clock.advance(1);
-    expect(engine.stats()).toEqual({ worker: 'none', memoryBytes: 0, modules: 0, workersStarted: 1 });
+    expect(engine.stats()).toEqual({ process: 'none', pid: undefined, memoryBytes: 0, rssBytes: 0, processesStarted: 1 });
     expect(clock.pending).toBe(0);
+    await vi.waitFor(() => expect(processAlive(pid!)).toBe(false), { timeout: 10_000 });
 
     expect((await engine.render(request(umbrella))).manifest).toBe(first.manifest);
-    expect(engine.stats()).toMatchObject({ worker: 'ready', modules: 1, workersStarted: 2 });
+    expect(engine.stats()).toMatchObject({ process: 'ready', processesStarted: 2 });
   });
 
-  it('counts idleness from the last render: one that is queued as the timeout passes keeps the worker', async () => {
+  it('counts idleness from the last render: one that is queued as the timeout passes keeps the process', async () => {
     const clock = new FakeClock();
     const engine = engineWith({ clock, idleTimeoutMs: 10_000 });
     const first = await engine.render(request(umbrella));
@@ -55,9 +68,9 @@ describe('wasm engine lifetime', () => {
     await clock.advance(1_000); // the timeout the first render started has passed; a render is running
     expect((await racing).manifest).toBe(first.manifest);
     await clock.advance(9_999);
-    expect(engine.stats()).toMatchObject({ worker: 'ready', workersStarted: 1 });
+    expect(engine.stats()).toMatchObject({ process: 'ready', processesStarted: 1 });
     await clock.advance(1);
-    expect(engine.stats().worker).toBe('none');
+    expect(engine.stats().process).toBe('none');
   });
 
   it('keeps everything with idleTimeoutMs: Infinity', async () => {
@@ -65,36 +78,61 @@ describe('wasm engine lifetime', () => {
     const engine = engineWith({ clock, idleTimeoutMs: Infinity });
     await engine.render(request(umbrella));
     expect(clock.pending).toBe(0);
-    expect(engine.stats()).toMatchObject({ worker: 'ready', modules: 1 });
+    expect(engine.stats()).toMatchObject({ process: 'ready', processesStarted: 1 });
   });
 
-  it('replaces a worker whose WebAssembly memory a render left above recycleAboveMemoryBytes, keeping the compiled module', async () => {
+  it('replaces a process whose WebAssembly memory a render left above recycleAboveMemoryBytes', async () => {
     const engine = engineWith({ recycleAboveMemoryBytes: 64 * MiB, idleTimeoutMs: Infinity });
     const small = await engine.render(request(umbrella));
-    expect(engine.stats()).toMatchObject({ worker: 'ready', workersStarted: 1 });
+    expect(engine.stats()).toMatchObject({ process: 'ready', processesStarted: 1 });
     expect(engine.stats().memoryBytes).toBeLessThan(64 * MiB);
+    const { pid } = engine.stats();
 
     const big = await engine.render(request(grow, { values: [valuesDoc({ doublings: 20 })] }));
     expect(big.manifest).toContain('length: "16777216"');
-    expect(engine.stats()).toEqual({ worker: 'none', memoryBytes: 0, modules: 1, workersStarted: 1 });
+    expect(engine.stats()).toEqual({ process: 'none', pid: undefined, memoryBytes: 0, rssBytes: 0, processesStarted: 1 });
+    await vi.waitFor(() => expect(processAlive(pid!)).toBe(false), { timeout: 10_000 });
 
     expect((await engine.render(request(umbrella))).manifest).toBe(small.manifest);
-    expect(engine.stats()).toMatchObject({ worker: 'ready', modules: 1, workersStarted: 2 });
+    expect(engine.stats()).toMatchObject({ process: 'ready', processesStarted: 2 });
     expect(engine.stats().memoryBytes).toBeLessThan(64 * MiB);
   });
 
-  it('renders queued behind a recycle each get the right output from a fresh worker', async () => {
+  it('renders queued behind a recycle each get the right output from a fresh process', async () => {
     const reference = engineWith({ idleTimeoutMs: Infinity });
     const requests = ['one', 'two', 'three'].map((releaseName) => request(umbrella, { releaseName }));
     const expected: string[] = [];
     for (const r of requests) expected.push((await reference.render(r)).manifest);
     expect(new Set(expected).size).toBe(3);
 
-    // Every render leaves more than 0 bytes, so every render recycles the worker; all three are queued at once.
+    // Every render leaves more than 0 bytes, so every render recycles the process; all three are queued at once.
     const engine = engineWith({ recycleAboveMemoryBytes: 0, idleTimeoutMs: Infinity });
     const outputs = await Promise.all(requests.map((r) => engine.render(r)));
     expect(outputs.map((o) => o.manifest)).toEqual(expected);
-    expect(engine.stats()).toMatchObject({ worker: 'none', modules: 1, workersStarted: 3 });
+    expect(engine.stats()).toMatchObject({ process: 'none', processesStarted: 3 });
+  });
+
+  it.each([
+    ['waits for a render', ''],
+    ['runs a render that never ends', 'void engine.render(spin);'],
+  ])("ends its process with the host's when the host is killed with SIGKILL while it %s", async (_, then) => {
+    const spin = JSON.stringify(request(spinning, { timeoutMs: 600_000 }), (_k, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : v));
+    const script = [
+      "import { WasmEngine } from '@converge/helm-render';",
+      'const engine = new WasmEngine();',
+      `const spin = JSON.parse(${JSON.stringify(spin)}, (k, v) => (k === 'data' ? Uint8Array.from(v) : v));`,
+      'await engine.info();',
+      then,
+      'console.log(engine.stats().pid);',
+      'setInterval(() => {}, 1000);',
+    ].join('\n');
+    const host = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'inherit'] });
+    const [line] = (await once(host.stdout!, 'data')) as [Buffer];
+    const pid = Number(line.toString().trim());
+    expect(processAlive(pid)).toBe(true);
+    await new Promise((r) => setTimeout(r, 500)); // the render is under way
+    host.kill('SIGKILL');
+    await vi.waitFor(() => expect(processAlive(pid!)).toBe(false), { timeout: 10_000 });
   });
 
   it('refuses a negative or non-numeric idleTimeoutMs or recycleAboveMemoryBytes with INVALID_OPTIONS naming it', () => {

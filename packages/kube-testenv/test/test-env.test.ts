@@ -4,21 +4,13 @@ import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { ApiException, CoreV1Api } from '@kubernetes/client-node';
+import { processAlive } from '@converge/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ControlPlaneError } from '../src/errors.js';
 import type { TestEnvProgressEvent } from '../src/events.js';
 import { startTestEnv, type TestEnv } from '../src/test-env.js';
 
 const run = promisify(execFile);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 async function eventually(check: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -104,10 +96,10 @@ describe('startTestEnv', () => {
       },
     });
     expect(pids).toHaveLength(2);
-    expect(pids.every(alive)).toBe(true);
+    expect(pids.every(processAlive)).toBe(true);
     await other.stop();
     await other.stop();
-    expect(pids.some(alive)).toBe(false);
+    expect(pids.some(processAlive)).toBe(false);
     expect(existsSync(other.dir)).toBe(false);
     await expect(other.createUser('late')).rejects.toMatchObject({ code: 'TESTENV_STOPPED' });
     expect(stopEvents.slice(-2)).toEqual(['stopping', 'stopped']);
@@ -154,6 +146,6 @@ describe('cleanup after a crashed test run', () => {
   it.each(['exit', 'kill'] as const)('leaves no process and no temp dir when the runner dies by %s', async (how) => {
     const { dir, pids } = await crash(how);
     expect(pids).toHaveLength(2);
-    await eventually(() => !pids.some(alive) && !existsSync(dir));
+    await eventually(() => !pids.some(processAlive) && !existsSync(dir));
   });
 });

@@ -7,7 +7,7 @@ import { redactUrl } from './remote-url.js';
 
 /**
  * Options of {@link KustomizeEngine}. When it lets go of its memory between builds (idle
- * release, recycling a worker a large build left big) is in `EngineLifetimeOptions`.
+ * release, recycling a process a large build left big) is in `EngineLifetimeOptions`.
  */
 export interface KustomizeEngineOptions extends EngineLifetimeOptions {
   /**
@@ -107,8 +107,8 @@ function hostError(f: HostFailure): KustomizeError {
 
 /**
  * Kustomize's own engine (`sigs.k8s.io/kustomize/api`'s krusty, Go) compiled to WebAssembly,
- * run in a worker thread by `@converge/wasm-host`: builds are queued and bounded in memory,
- * output and time; a build that breaks a bound or is aborted replaces the worker.
+ * run in a child process of its own by `@converge/wasm-host`: builds are queued and bounded in
+ * memory, output and time; a build that breaks a bound or is aborted replaces the process.
  *
  * The engine sees the artifact's files in memory and nothing else: no disk, no network, no
  * `git` or `helm` binary. Remote bases and `helmCharts:` reach it only through
@@ -142,7 +142,7 @@ export class KustomizeEngine {
     });
   }
 
-  /** Starts the worker now (instead of on the first build) and returns the engine's versions. */
+  /** Starts the engine's process now (instead of on the first build) and returns the engine's versions. */
   async info(): Promise<KustomizeEngineInfo> {
     return JSON.parse(await this.#host.info()) as KustomizeEngineInfo;
   }
@@ -200,12 +200,12 @@ export class KustomizeEngine {
     });
   }
 
-  /** What the engine holds now: its worker, the worker's WebAssembly memory, compiled modules. */
+  /** What the engine holds now: its process, that process's WebAssembly memory and resident memory. */
   stats(): WasmHostStats {
     return this.#host.stats();
   }
 
-  /** Terminates the worker; pending builds reject. Idempotent. */
+  /** Stops the engine's process; pending builds reject. Idempotent. */
   close(): Promise<void> {
     return this.#host.close();
   }
@@ -215,7 +215,7 @@ let shared: KustomizeEngine | undefined;
 
 /**
  * The process-wide {@link KustomizeEngine} that `kustomize()` uses unless given another.
- * Its worker starts on the first build and does not keep the process alive when idle.
+ * Its process starts on the first build and does not keep the host's process alive when idle.
  */
 export function defaultKustomizeEngine(): KustomizeEngine {
   shared ??= new KustomizeEngine();

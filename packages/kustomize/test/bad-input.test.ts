@@ -96,7 +96,7 @@ describe('bounds: output, memory, time', () => {
     expect(err.message).toContain('maxOutputBytes');
   });
 
-  it('a build that does not finish in timeoutMs is ENGINE_TIMEOUT; the worker is replaced and the next build works', async () => {
+  it('a build that does not finish in timeoutMs is ENGINE_TIMEOUT; the engine process is replaced and the next build works', async () => {
     const err = await failure(bombFiles(16), { path: 'l16', timeoutMs: 300 });
     expect(err.code).toBe('ENGINE_TIMEOUT');
     const objects = await kustomize({ engine, path: 'l1' })({ artifact: await artifactOf(bombFiles(1)) });

@@ -21,26 +21,26 @@ const files = {
 const build = async (engine: KustomizeEngine) => (await kustomize({ engine })({ artifact: await artifactOf(files) })).map((o) => o.metadata.name);
 
 describe('kustomize engine lifetime (the wasm host options helm-render has too)', () => {
-  it('lets go of its worker and compiled module after idleTimeoutMs without a build, and builds again after', async () => {
+  it('stops its process after idleTimeoutMs without a build, and builds again after', async () => {
     const clock = new FakeClock();
     const engine = engineWith({ clock, idleTimeoutMs: 5_000 });
     expect(await build(engine)).toEqual(['dev-settings']);
-    expect(engine.stats()).toMatchObject({ worker: 'ready', modules: 1, workersStarted: 1 });
+    expect(engine.stats()).toMatchObject({ process: 'ready', processesStarted: 1 });
 
     await clock.advance(4_999);
-    expect(engine.stats().worker).toBe('ready');
+    expect(engine.stats().process).toBe('ready');
     await clock.advance(1);
-    expect(engine.stats()).toEqual({ worker: 'none', memoryBytes: 0, modules: 0, workersStarted: 1 });
+    expect(engine.stats()).toEqual({ process: 'none', pid: undefined, memoryBytes: 0, rssBytes: 0, processesStarted: 1 });
 
     expect(await build(engine)).toEqual(['dev-settings']);
-    expect(engine.stats()).toMatchObject({ worker: 'ready', workersStarted: 2 });
+    expect(engine.stats()).toMatchObject({ process: 'ready', processesStarted: 2 });
   });
 
-  it('replaces a worker whose memory passed recycleAboveMemoryBytes before the next build', async () => {
+  it('replaces a process whose memory passed recycleAboveMemoryBytes before the next build', async () => {
     const engine = engineWith({ recycleAboveMemoryBytes: 1 });
     expect(await build(engine)).toEqual(['dev-settings']);
     expect(await build(engine)).toEqual(['dev-settings']);
-    expect(engine.stats().workersStarted).toBe(2);
+    expect(engine.stats().processesStarted).toBe(2);
   });
 
   it('refuses a negative idleTimeoutMs with INVALID_OPTIONS', () => {

@@ -1,26 +1,25 @@
 import { InvalidOptionsError, systemClock, type Clock } from '@converge/core';
 
 /**
- * When a {@link WasmHost} lets go of its engine's memory. A warm Go engine costs the process its
- * compiled module (the module's bytes and machine code: about 100 MiB for Helm's 80 MiB module)
- * and its worker (the engine's WebAssembly memory, which only ever grows, and the worker's
- * JavaScript heap: about 45 MiB for Helm after a small chart). Neither is needed between
- * renders, and a reconciler renders only when a revision changes.
+ * When a {@link WasmHost} lets go of its engine's memory. A warm Go engine costs its process
+ * the module's bytes and machine code (about 100 MiB for Helm's 80 MiB module), the engine's
+ * WebAssembly memory, which only ever grows, and Node itself (about 45 MiB). None of it is
+ * needed between renders, and a reconciler renders only when a revision changes; the process's
+ * exit gives all of it back to the system.
  */
 export interface EngineLifetimeOptions {
   /**
-   * After this long without a call, the worker is terminated and the compiled module let go
-   * (unless another host of the same engine holds it). The next call compiles the module and
-   * starts a worker again (about 1–3 s for Helm, more on a busy machine). `Infinity` keeps both
-   * for the life of the host.
+   * After this long without a call, the engine's process is stopped. The next call starts one
+   * again (about 1 s for Helm, more on a busy machine). `Infinity` keeps it for the life of the
+   * host.
    * @default 30_000
    */
   idleTimeoutMs?: number;
   /**
-   * After a call that leaves the engine's WebAssembly memory larger than this, the worker is
-   * replaced: a WebAssembly memory never shrinks, so one large render would otherwise keep its
-   * peak for the life of the worker. The next call starts a worker from the compiled module
-   * (about 1 s for Helm). `Infinity` never replaces it.
+   * After a call that leaves the engine's WebAssembly memory larger than this, the engine's
+   * process is replaced: a WebAssembly memory never shrinks, so one large render would otherwise
+   * keep its peak for the life of the process. The next call starts a new one (about 1 s for
+   * Helm). `Infinity` never replaces it.
    * @default 128 MiB (Helm's engine starts at about 34 MiB, Kustomize's at about 13 MiB)
    */
   recycleAboveMemoryBytes?: number;
@@ -62,14 +61,16 @@ export function resolveEngineLifetime(o: EngineLifetimeOptions): ResolvedEngineL
 /** What a {@link WasmHost} holds right now, e.g. for a metrics endpoint or a test. */
 export interface WasmHostStats {
   /**
-   * `none` before the first call, after an idle release, a recycle or a failure; `starting`
-   * while a worker starts; `ready` while one is running or waiting for calls.
+   * The engine's process: `none` before the first call, after an idle release, a recycle or a
+   * failure; `starting` while one starts; `ready` while one is running or waiting for calls.
    */
-  worker: 'none' | 'starting' | 'ready';
-  /** The size of the worker's WebAssembly memory after its last call, in bytes; 0 without a worker. */
+  process: 'none' | 'starting' | 'ready';
+  /** The engine process's id while it is `ready`. */
+  pid: number | undefined;
+  /** The size of the engine's WebAssembly memory after its last call, in bytes; 0 without a process. */
   memoryBytes: number;
-  /** Compiled modules this host holds (at most two: the caps of its last two workers). */
-  modules: number;
-  /** Workers started since the host was created. */
-  workersStarted: number;
+  /** The engine process's resident memory after its last call, in bytes; 0 without a process. */
+  rssBytes: number;
+  /** Engine processes started since the host was created. */
+  processesStarted: number;
 }

@@ -1,12 +1,10 @@
-import { open } from 'node:fs/promises';
+import { fork, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import { AbortedError, type TimerHandle } from '@converge/core';
 import { resolveEngineLifetime, type EngineLifetimeOptions, type ResolvedEngineLifetime, type WasmHostStats } from './engine-lifetime.js';
 import { crashFailure, type EngineLimits, type HostFailure } from './engine-limits.js';
-import { SharedModules, type ModuleLease } from './internal/shared-modules.js';
-import { MEMORY_MAXIMUM_GROWTH, withMemoryMaximumInPlace } from './wasm-memory-limit.js';
+import { readMemoryMaximumHead, type ModuleHead } from './internal/read-module-head.js';
 
 /** Options of {@link WasmHost}; when it lets go of memory is in {@link EngineLifetimeOptions}. */
 export interface WasmHostOptions<E extends Error> extends EngineLifetimeOptions {
@@ -21,7 +19,7 @@ export interface WasmHostOptions<E extends Error> extends EngineLifetimeOptions 
   /** Turns a failure of the host into the engine package's own error class. */
   toError: (failure: HostFailure) => E;
   /**
-   * Limits used when {@link WasmHost.info} starts a worker before any call.
+   * Limits used when {@link WasmHost.info} starts the engine before any call.
    * @default 512 MiB of memory
    */
   defaultMaxMemoryBytes?: number;
@@ -31,7 +29,7 @@ export interface WasmHostOptions<E extends Error> extends EngineLifetimeOptions 
 export interface HostCall {
   /** The request, as the Go program's `render` takes it (usually JSON). */
   request: string;
-  /** Further arguments of `render`, structured-cloned into the worker (e.g. `[name, bytes][]`). */
+  /** Further arguments of `render`, structured-cloned into the engine's process (e.g. `[name, bytes][]`). */
   args: unknown[];
   limits: EngineLimits;
   signal?: AbortSignal | undefined;
@@ -58,94 +56,60 @@ interface Job {
   onAbort?: () => void;
 }
 
-type WorkerMessage =
-  | { type: 'ready'; info: string; memoryBytes: number }
+type EngineMessage =
+  | { type: 'ready'; info: string; memoryBytes: number; rssBytes: number }
   | { type: 'fatal'; message: string }
-  | { type: 'result'; id: number; json: string; log: string; memoryBytes: number }
+  | { type: 'result'; id: number; json: string; log: string; memoryBytes: number; rssBytes: number }
   | { type: 'call'; id: number; callId: number; kind: string; payload: string }
   | { type: 'exit'; code: number; log: string };
 
-type WorkerCrash = { kind: 'go-exit'; code: number; log: string } | { kind: 'error'; err: Error } | { kind: 'worker-exit'; code: number };
-
-/** A compiled `WebAssembly.Module` (the ES2023 lib has no wasm types). */
-type CompiledModule = object;
-const wasmApi = (globalThis as unknown as { WebAssembly: { compile(bytes: Uint8Array): Promise<CompiledModule> } }).WebAssembly;
-
-/** Compiled modules by memory cap and path, shared by the hosts in this process that hold them. */
-const modules = new SharedModules<CompiledModule>();
-
-/** A host keeps the modules of its last two caps, so calls alternating between two caps compile nothing. */
-const MODULES_KEPT = 2;
+type EngineCrash = { kind: 'go-exit'; code: number; log: string } | { kind: 'error'; err: Error } | { kind: 'process-exit'; code: number | null; signal: string | null; stderr: string };
 
 /**
- * Reads the module with room in front of it and declares the memory cap in place: the module
- * is tens of MiB, and a patched copy next to the original would be one more of them at the
- * process's peak (the compiler keeps a copy of its own).
+ * The JavaScript heap limit of an engine process, in MiB: it holds the input sent in, at most
+ * 1 MiB of log and one reply (bounded by the engine's output cap, built inside the capped wasm
+ * memory first).
  */
-async function compileCapped(path: string, maxMemoryBytes: number): Promise<CompiledModule> {
-  const file = await open(path);
-  let buffer: Uint8Array;
-  try {
-    const { size } = await file.stat();
-    buffer = new Uint8Array(MEMORY_MAXIMUM_GROWTH + size);
-    let read = 0;
-    while (read < size) {
-      const { bytesRead } = await file.read(buffer, MEMORY_MAXIMUM_GROWTH + read, size - read, read);
-      if (bytesRead === 0) throw new Error(`${path} ended after ${read} of ${size} bytes`);
-      read += bytesRead;
-    }
-  } finally {
-    await file.close();
-  }
-  let capped;
-  try {
-    capped = withMemoryMaximumInPlace(buffer, MEMORY_MAXIMUM_GROWTH, maxMemoryBytes);
-  } catch (err) {
-    throw new InvalidLimit((err as Error).message);
-  }
-  return wasmApi.compile(capped.bytes);
-}
-
-/** `maxMemoryBytes` cannot be declared on the module. */
-class InvalidLimit extends Error {}
-
-/**
- * The V8 heap of a worker, in MiB: it holds the input sent in, at most 1 MiB of log and one
- * reply (bounded by the engine's output cap, built inside the capped wasm memory first).
- */
-function workerHeapMb(maxMemoryBytes: number): number {
+function engineHeapMb(maxMemoryBytes: number): number {
   return Math.max(128, Math.ceil(maxMemoryBytes / 2 / 1024 / 1024));
 }
 
-const WORKER_PATH = join(dirname(dirname(fileURLToPath(import.meta.url))), 'worker', 'engine-worker.mjs');
+/** What the host keeps of an engine process's stderr: V8's own fatal errors, never the engine's log. */
+const STDERR_KEPT = 8 * 1024;
 
-/** A worker being started for one memory cap; abandoned (see `#retire`) when the host moves on. */
-interface WorkerStart {
-  token: symbol;
+const ENGINE_PATH = join(dirname(dirname(fileURLToPath(import.meta.url))), 'engine', 'engine-process.mjs');
+
+/** An engine process being started for one memory cap; abandoned (see `#retire`) when the host moves on. */
+interface EngineStart {
   maxMemoryBytes: number;
-  worker: Promise<Worker>;
+  /** The process, once forked. */
+  child?: ChildProcess;
+  /** Resolves with the process once its engine is ready. */
+  ready?: Promise<ChildProcess>;
 }
 
 /**
- * Runs a Go program compiled to WebAssembly (GOOS=js) in one worker thread reused across
- * calls. Calls are queued and run one at a time.
+ * Runs a Go program compiled to WebAssembly (GOOS=js) in a child process of its own, reused
+ * across calls. Calls are queued and run one at a time.
  *
  * Every call is bounded: memory by the maximum declared on the module's memory
- * (`maxMemoryBytes`, patched in before compiling, so the Go runtime dies with "out of memory"
- * past it), time by `timeoutMs`, and the engine is told `maxOutputBytes`. A call that breaks a
- * bound, crashes the engine, or is aborted terminates the worker and fails (through
- * {@link WasmHostOptions.toError}, or an `AbortedError`); the next call starts a new worker from
- * the already compiled module, so a runaway input never takes the process down or poisons the
- * calls after it. The worker's own JavaScript heap is bounded too.
+ * (`maxMemoryBytes`, patched in as the module is read, so the Go runtime dies with "out of
+ * memory" past it), time by `timeoutMs` (from the moment the call is taken from the queue, the
+ * engine's start included), and the engine is told `maxOutputBytes`. A call that breaks a
+ * bound, crashes the engine, or is aborted kills the engine's process and fails (through
+ * {@link WasmHostOptions.toError}, or an `AbortedError`); the next call starts a new one, so a
+ * runaway input never takes the host's process down or poisons the calls after it. The
+ * engine's JavaScript heap is bounded too.
  *
- * Between calls the host lets go of memory (see {@link EngineLifetimeOptions}): a worker whose
+ * Between calls the host lets go of memory (see {@link EngineLifetimeOptions}): a process whose
  * WebAssembly memory a call left above `recycleAboveMemoryBytes` is replaced, and after
- * `idleTimeoutMs` without a call the worker is terminated and the compiled module released.
- * Compiled modules are shared by the hosts of one process that run the same engine with the
- * same cap. {@link WasmHost.stats} says what is held.
+ * `idleTimeoutMs` without a call it is stopped. Its exit gives the system back all of its
+ * memory, where a worker thread would leave the native memory its compiler and collector
+ * touched in the host's process. {@link WasmHost.stats} says what is held.
  *
  * The Go program has no file system, network or environment: it sees only the request and
- * what {@link HostCall.onCall} answers.
+ * what {@link HostCall.onCall} answers. Its process starts with an empty environment and
+ * without the host's Node flags, and exits when the host's process does.
  *
  * @example
  * ```ts
@@ -159,13 +123,16 @@ export class WasmHost<E extends Error = Error> {
   readonly #o: WasmHostOptions<E>;
   readonly #lifetime: ResolvedEngineLifetime;
   readonly #queue: Job[] = [];
-  #worker: Worker | undefined;
-  #workerCap = 0;
+  #engine: ChildProcess | undefined;
+  #engineCap = 0;
   #memoryBytes = 0;
-  #starting: WorkerStart | undefined;
-  /** The compiled modules held, most recently used last. */
-  #modules: ModuleLease<CompiledModule>[] = [];
-  #workersStarted = 0;
+  #rssBytes = 0;
+  #starting: EngineStart | undefined;
+  /** The module's capped head for the last cap, so a restart with the same cap reads only the rest. */
+  #head: { maxMemoryBytes: number; head: Promise<ModuleHead> } | undefined;
+  /** Processes killed or stopped and not yet exited; `close()` waits for them. */
+  readonly #exiting = new Set<Promise<void>>();
+  #processesStarted = 0;
   #info: string | undefined;
   #current: Job | undefined;
   #timer: TimerHandle | undefined;
@@ -179,10 +146,10 @@ export class WasmHost<E extends Error = Error> {
     this.#lifetime = resolveEngineLifetime(options);
   }
 
-  /** Starts the worker now (instead of on the first call) and returns what the engine's `info()` returned. */
+  /** Starts the engine now (instead of on the first call) and returns what the engine's `info()` returned. */
   async info(): Promise<string> {
-    const cap = this.#starting?.maxMemoryBytes ?? (this.#worker ? this.#workerCap : (this.#o.defaultMaxMemoryBytes ?? 512 * 1024 * 1024));
-    await this.#ensureWorker(cap);
+    const cap = this.#starting?.maxMemoryBytes ?? (this.#engine ? this.#engineCap : (this.#o.defaultMaxMemoryBytes ?? 512 * 1024 * 1024));
+    await this.#ensureEngine(cap);
     return this.#info!;
   }
 
@@ -202,17 +169,18 @@ export class WasmHost<E extends Error = Error> {
     });
   }
 
-  /** What the host holds now: its worker, the worker's WebAssembly memory, compiled modules. */
+  /** What the host holds now: its engine process, that process's memory. */
   stats(): WasmHostStats {
     return {
-      worker: this.#worker ? 'ready' : this.#starting ? 'starting' : 'none',
-      memoryBytes: this.#worker ? this.#memoryBytes : 0,
-      modules: this.#modules.length,
-      workersStarted: this.#workersStarted,
+      process: this.#engine ? 'ready' : this.#starting ? 'starting' : 'none',
+      pid: this.#engine?.pid,
+      memoryBytes: this.#engine ? this.#memoryBytes : 0,
+      rssBytes: this.#engine ? this.#rssBytes : 0,
+      processesStarted: this.#processesStarted,
     };
   }
 
-  /** Terminates the worker and lets go of the compiled modules; pending calls reject. Idempotent. */
+  /** Kills the engine's process and waits for it to exit; pending calls reject. Idempotent. */
   async close(): Promise<void> {
     this.#closed = true;
     this.#stopIdleTimer();
@@ -220,28 +188,27 @@ export class WasmHost<E extends Error = Error> {
     for (const job of this.#queue.splice(0)) this.#settle(job, err);
     if (this.#current) this.#settle(this.#current, err);
     this.#current = undefined;
-    const worker = this.#worker;
-    const starting = this.#starting?.worker;
     this.#letGo();
-    await Promise.all([worker?.terminate(), starting?.catch(() => undefined)]);
+    await Promise.all(this.#exiting);
   }
 
   #pump(): void {
     if (this.#current || this.#closed) return;
     const job = this.#queue.shift();
     if (!job) {
-      this.#worker?.unref();
+      if (this.#engine) unref(this.#engine);
       this.#startIdleTimer();
       return;
     }
     this.#current = job;
     const { limits } = job.call;
-    this.#ensureWorker(limits.maxMemoryBytes).then(
-      (worker) => {
-        if (this.#current !== job) return; // aborted while the worker started
-        worker.ref();
-        this.#timer = this.#lifetime.clock.setTimeout(() => this.#fail(job, this.#o.toError({ kind: 'limit', limit: 'timeoutMs', value: limits.timeoutMs })), limits.timeoutMs);
-        worker.postMessage({ type: 'render', id: job.id, request: job.call.request, args: job.call.args });
+    // The engine's start counts against the call's time: a start that hangs fails the call.
+    this.#timer = this.#lifetime.clock.setTimeout(() => this.#fail(job, this.#o.toError({ kind: 'limit', limit: 'timeoutMs', value: limits.timeoutMs })), limits.timeoutMs);
+    this.#ensureEngine(limits.maxMemoryBytes).then(
+      (engine) => {
+        if (this.#current !== job) return; // ended (aborted, timed out) while the engine started
+        ref(engine);
+        engine.send({ type: 'render', id: job.id, request: job.call.request, args: job.call.args });
       },
       (err: unknown) => {
         if (this.#current === job) this.#finish(job, err);
@@ -252,10 +219,10 @@ export class WasmHost<E extends Error = Error> {
   #startIdleTimer(): void {
     const { idleTimeoutMs, clock } = this.#lifetime;
     if (this.#idleTimer || this.#closed || idleTimeoutMs === Infinity) return;
-    if (!this.#worker && !this.#starting && this.#modules.length === 0) return;
+    if (!this.#engine && !this.#starting) return;
     this.#idleTimer = clock.setTimeout(() => {
       this.#idleTimer = undefined;
-      // A start in progress without a call is info() waiting for it; the worker arms the timer again when ready.
+      // A start in progress without a call is info() waiting for it; the engine arms the timer again when ready.
       if (!this.#current && this.#queue.length === 0 && !this.#starting) this.#letGo();
     }, idleTimeoutMs);
     // An idle engine never keeps the process alive, nor does the timer that releases it.
@@ -267,128 +234,159 @@ export class WasmHost<E extends Error = Error> {
     this.#idleTimer = undefined;
   }
 
-  /** Terminates the worker (a start in progress ends itself) and releases the compiled modules. */
+  /** Stops the engine's process (or a start in progress) and forgets the module's head. */
   #letGo(): void {
     this.#retire();
-    for (const lease of this.#modules.splice(0)) lease.release();
+    this.#head = undefined;
   }
 
-  /**
-   * Terminates the worker and abandons a start in progress (its worker terminates itself when
-   * ready); the compiled modules stay, so the next call starts a worker without compiling.
-   */
+  /** Kills the engine's process and one being started; the next call starts a new one. */
   #retire(): void {
-    const worker = this.#worker;
-    this.#worker = undefined;
+    const engine = this.#engine;
+    const starting = this.#starting?.child;
+    this.#engine = undefined;
     this.#starting = undefined;
     this.#memoryBytes = 0;
-    if (worker) void worker.terminate();
+    this.#rssBytes = 0;
+    if (engine) this.#kill(engine);
+    if (starting) this.#kill(starting);
   }
 
-  #ensureWorker(maxMemoryBytes: number): Promise<Worker> {
-    if (this.#worker && this.#workerCap === maxMemoryBytes) return Promise.resolve(this.#worker);
-    if (this.#starting?.maxMemoryBytes === maxMemoryBytes) return this.#starting.worker;
+  #kill(child: ChildProcess): void {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    this.#exiting.add(exited);
+    void exited.then(() => this.#exiting.delete(exited));
+    child.kill('SIGKILL');
+  }
+
+  #ensureEngine(maxMemoryBytes: number): Promise<ChildProcess> {
+    if (this.#engine && this.#engineCap === maxMemoryBytes) return Promise.resolve(this.#engine);
+    if (this.#starting?.maxMemoryBytes === maxMemoryBytes && this.#starting.ready) return this.#starting.ready;
     this.#retire();
-    const token = Symbol('worker start');
-    const worker = this.#startWorker(maxMemoryBytes, token).finally(() => {
-      if (this.#starting?.token === token) this.#starting = undefined;
+    const start: EngineStart = { maxMemoryBytes };
+    this.#starting = start;
+    const ready = this.#startEngine(start).finally(() => {
+      if (this.#starting === start) this.#starting = undefined;
     });
-    this.#starting = { token, maxMemoryBytes, worker };
-    return worker;
+    start.ready = ready;
+    return ready;
   }
 
-  /** The compiled module for `maxMemoryBytes`, held by this host until it is idle or closed. */
-  #module(maxMemoryBytes: number): ModuleLease<CompiledModule> {
-    const key = `${maxMemoryBytes}\0${this.#o.wasmPath}`;
-    let lease = this.#modules.find((l) => l.key === key);
-    if (lease) {
-      this.#modules.splice(this.#modules.indexOf(lease), 1);
-    } else {
-      lease = modules.claim(key, () => compileCapped(this.#o.wasmPath, maxMemoryBytes));
-      const claimed = lease;
-      // A module that failed to compile is not kept: the next call tries again.
-      claimed.module.catch(() => {
-        if (this.#modules.includes(claimed)) this.#modules.splice(this.#modules.indexOf(claimed), 1);
-        claimed.release();
+  /** The module's first sections with `maxMemoryBytes` declared, read once per cap. */
+  #moduleHead(maxMemoryBytes: number): Promise<ModuleHead> {
+    if (this.#head?.maxMemoryBytes !== maxMemoryBytes) {
+      const head = readMemoryMaximumHead(this.#o.wasmPath, maxMemoryBytes);
+      const entry = { maxMemoryBytes, head };
+      // A head that failed to read is not kept: the next call tries again.
+      head.catch(() => {
+        if (this.#head === entry) this.#head = undefined;
       });
+      this.#head = entry;
     }
-    this.#modules.push(lease);
-    while (this.#modules.length > MODULES_KEPT) this.#modules.shift()!.release();
-    return lease;
+    return this.#head.head;
   }
 
-  /** Starts a worker; `token` tells whether the host still wants it (see {@link WorkerStart}). */
-  async #startWorker(maxMemoryBytes: number, token: symbol): Promise<Worker> {
+  /** Starts an engine process; `start` tells whether the host still wants it (see {@link EngineStart}). */
+  async #startEngine(start: EngineStart): Promise<ChildProcess> {
     const { engineName, wasmPath } = this.#o;
-    const wanted = () => this.#starting?.token === token;
-    let module: CompiledModule;
+    const { maxMemoryBytes } = start;
+    const wanted = () => this.#starting === start;
+    let head: ModuleHead;
     try {
-      module = await this.#module(maxMemoryBytes).module;
+      head = await this.#moduleHead(maxMemoryBytes);
     } catch (err) {
-      if (err instanceof InvalidLimit) throw this.#o.toError({ kind: 'invalid-limit', limit: 'maxMemoryBytes', value: maxMemoryBytes, reason: err.message });
+      if (err instanceof RangeError) {
+        throw this.#o.toError({ kind: 'invalid-limit', limit: 'maxMemoryBytes', value: maxMemoryBytes, reason: (err as Error).message });
+      }
       throw this.#o.toError({ kind: 'unavailable', reason: `cannot load the ${engineName} wasm engine at ${wasmPath}: ${(err as Error).message}`, cause: err });
     }
     if (!wanted()) throw this.#o.toError({ kind: 'closed' });
-    this.#workersStarted++;
-    const worker = new Worker(WORKER_PATH, {
-      workerData: { module, wasmExecUrl: pathToFileURL(this.#o.wasmExecPath).href, globalName: this.#o.globalName, argv0: `${engineName}-engine` },
-      resourceLimits: { maxOldGenerationSizeMb: workerHeapMb(maxMemoryBytes) },
+    this.#processesStarted++;
+    const child = fork(ENGINE_PATH, [], {
+      execArgv: [`--max-old-space-size=${engineHeapMb(maxMemoryBytes)}`],
+      env: {},
+      serialization: 'advanced',
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     });
-    return new Promise<Worker>((resolve, reject) => {
-      const onStartError = (err: unknown) =>
+    start.child = child;
+    let stderr = '';
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (chunk: string) => {
+      stderr = (stderr + chunk).slice(-STDERR_KEPT);
+    });
+    child.send({
+      type: 'start',
+      wasmPath,
+      size: head.moduleBytes,
+      head: head.bytes,
+      restOffset: head.restOffset,
+      wasmExecUrl: pathToFileURL(this.#o.wasmExecPath).href,
+      globalName: this.#o.globalName,
+      argv0: `${engineName}-engine`,
+    });
+    return new Promise<ChildProcess>((resolve, reject) => {
+      const onStartError = (err: unknown) => {
+        this.#kill(child);
         reject(this.#o.toError({ kind: 'unavailable', reason: `the ${engineName} wasm engine failed to start: ${String(err)}`, cause: err }));
-      const onStartExit = (code: number) => onStartError(`the worker exited with code ${code}`);
-      worker.once('error', onStartError);
-      worker.once('exit', onStartExit);
-      worker.on('message', (msg: WorkerMessage) => {
+      };
+      const onStartExit = (code: number | null, signal: string | null) => {
+        if (!wanted()) return reject(this.#o.toError({ kind: 'closed' }));
+        onStartError(`its process exited with ${signal ?? `code ${code}`}${stderr ? `: ${firstLine(stderr)}` : ''}`);
+      };
+      child.once('error', onStartError);
+      child.once('exit', onStartExit);
+      child.on('message', (msg: EngineMessage) => {
         switch (msg.type) {
           case 'ready':
-            worker.off('error', onStartError);
-            worker.off('exit', onStartExit);
+            child.off('error', onStartError);
+            child.off('exit', onStartExit);
             if (!wanted()) {
               // Abandoned while it started: closed, idle, or a call with another cap came first.
-              void worker.terminate().then(() => reject(this.#o.toError({ kind: 'closed' })));
+              this.#kill(child);
+              reject(this.#o.toError({ kind: 'closed' }));
               break;
             }
-            worker.on('error', (err) => this.#crash(worker, { kind: 'error', err }));
-            worker.on('exit', (code) => this.#crash(worker, { kind: 'worker-exit', code }));
+            child.on('error', (err) => this.#crash(child, { kind: 'error', err }));
+            child.on('exit', (code, signal) => this.#crash(child, { kind: 'process-exit', code, signal, stderr }));
             this.#info = msg.info;
-            this.#worker = worker;
-            this.#workerCap = maxMemoryBytes;
+            this.#engine = child;
+            this.#engineCap = maxMemoryBytes;
             this.#memoryBytes = msg.memoryBytes;
+            this.#rssBytes = msg.rssBytes;
             if (!this.#current) {
-              worker.unref();
+              unref(child);
               this.#startIdleTimer();
             }
-            resolve(worker);
+            resolve(child);
             break;
           case 'fatal':
-            void worker.terminate();
             onStartError(msg.message);
             break;
           case 'exit':
-            this.#crash(worker, { kind: 'go-exit', code: msg.code, log: msg.log });
+            this.#crash(child, { kind: 'go-exit', code: msg.code, log: msg.log });
             break;
           case 'result':
-            if (this.#current?.id !== msg.id) break;
+            if (this.#current?.id !== msg.id || this.#engine !== child) break;
             this.#memoryBytes = msg.memoryBytes;
-            // WebAssembly memory never shrinks: a worker a large render left big is replaced
-            // now, before the next call, which starts a fresh one from the compiled module.
+            this.#rssBytes = msg.rssBytes;
+            // WebAssembly memory never shrinks: a process a large render left big is replaced
+            // now, before the next call, which starts a fresh one.
             if (msg.memoryBytes > this.#lifetime.recycleAboveMemoryBytes) this.#retire();
             this.#finish(this.#current, undefined, { json: msg.json, log: msg.log });
             break;
           case 'call':
-            this.#onCall(worker, msg);
+            this.#onCall(child, msg);
             break;
         }
       });
     });
   }
 
-  /** The engine called the host: ask the call's handler and answer the worker. */
-  #onCall(worker: Worker, msg: { id: number; callId: number; kind: string; payload: string }): void {
+  /** The engine called the host: ask the call's handler and answer the engine. */
+  #onCall(engine: ChildProcess, msg: { id: number; callId: number; kind: string; payload: string }): void {
     const reply = (answer: { value?: unknown; error?: string }) => {
-      if (this.#worker === worker) worker.postMessage({ type: 'call-result', callId: msg.callId, ...answer });
+      if (this.#engine === engine) engine.send({ type: 'call-result', callId: msg.callId, ...answer });
     };
     const job = this.#current;
     const handler = job?.id === msg.id ? job.call.onCall : undefined;
@@ -405,19 +403,20 @@ export class WasmHost<E extends Error = Error> {
     );
   }
 
-  /** The worker died. Fails the current call with the reason — never the engine's log — and restarts lazily. */
-  #crash(worker: Worker, how: WorkerCrash): void {
-    if (this.#worker !== worker) return;
+  /** The engine died. Fails the current call with the reason — never the engine's log — and restarts lazily. */
+  #crash(engine: ChildProcess, how: EngineCrash): void {
+    if (this.#engine !== engine) return;
     this.#retire();
     const job = this.#current;
     if (!job) return;
     const { limits } = job.call;
     let failure: HostFailure;
     if (how.kind === 'go-exit') failure = crashFailure(how.log, how.code, limits);
-    else if (how.kind === 'error' && (how.err as NodeJS.ErrnoException).code === 'ERR_WORKER_OUT_OF_MEMORY') {
-      failure = { kind: 'limit', limit: 'maxMemoryBytes', value: limits.maxMemoryBytes, detail: "the engine worker's JavaScript heap ran out" };
+    else if (how.kind === 'process-exit' && /JavaScript heap out of memory|Reached heap limit/.test(how.stderr)) {
+      failure = { kind: 'limit', limit: 'maxMemoryBytes', value: limits.maxMemoryBytes, detail: "the engine process's JavaScript heap ran out" };
     } else {
-      failure = { kind: 'crashed', reason: how.kind === 'error' ? `worker error: ${how.err.message}` : `worker exited with code ${how.code}` };
+      const reason = how.kind === 'error' ? `process error: ${how.err.message}` : `process exited with ${how.signal ?? `code ${how.code}`}`;
+      failure = { kind: 'crashed', reason };
     }
     this.#finish(job, this.#o.toError(failure));
   }
@@ -433,13 +432,10 @@ export class WasmHost<E extends Error = Error> {
     }
   }
 
-  /** Ends the current call with `err` and kills the worker running it. */
+  /** Ends the current call with `err` and kills the engine running it (or being started for it). */
   #fail(job: Job, err: unknown): void {
-    const worker = this.#worker;
-    this.#worker = undefined;
-    this.#memoryBytes = 0;
+    this.#retire();
     this.#finish(job, err);
-    if (worker) void worker.terminate();
   }
 
   #finish(job: Job, err: unknown, reply?: HostReply): void {
@@ -456,4 +452,24 @@ export class WasmHost<E extends Error = Error> {
     if (err === undefined && reply) job.resolve(reply);
     else job.reject(err);
   }
+}
+
+type Referable = { ref?: () => void; unref?: () => void } | null | undefined;
+
+/** Lets the host's process exit while the engine waits for calls. */
+function unref(child: ChildProcess): void {
+  child.unref();
+  (child.channel as Referable)?.unref?.();
+  (child.stderr as Referable)?.unref?.();
+}
+
+/** Keeps the host's process alive while the engine runs a call. */
+function ref(child: ChildProcess): void {
+  child.ref();
+  (child.channel as Referable)?.ref?.();
+  (child.stderr as Referable)?.ref?.();
+}
+
+function firstLine(text: string): string {
+  return text.trim().split('\n')[0]!.slice(0, 300);
 }

@@ -16,13 +16,6 @@ export interface MemoryLimitedModule {
 }
 
 /**
- * The most a module grows by when {@link withMemoryMaximum} declares a maximum: the maximum
- * (at most five bytes) and one more byte for the memory section's size. The other fields are
- * written in their shortest form, never longer than they were.
- */
-export const MEMORY_MAXIMUM_GROWTH = 6;
-
-/**
  * Rewrites the memory section of a WebAssembly module so that its (only, defined) memory
  * declares a maximum of `maxBytes` rounded down to whole pages. Go's linker declares a
  * minimum and no maximum; with one, `memory.grow` past it fails, which the Go runtime
@@ -32,43 +25,69 @@ export const MEMORY_MAXIMUM_GROWTH = 6;
  * An existing smaller maximum is kept. Nothing else in the module changes: its sections are
  * copied byte for byte around the rewritten one.
  *
- * @throws Error when the module is not WebAssembly, has no memory section (an imported memory
- *   cannot be capped here), or `maxBytes` is below the memory the module starts with.
+ * @throws Error when the module is not WebAssembly or has no memory section (an imported memory
+ *   cannot be capped here); RangeError when `maxBytes` is below the memory the module starts with.
  */
 export function withMemoryMaximum(module: Uint8Array, maxBytes: number): MemoryLimitedModule {
-  const room = new Uint8Array(MEMORY_MAXIMUM_GROWTH + module.length);
-  room.set(module, MEMORY_MAXIMUM_GROWTH);
-  return withMemoryMaximumInPlace(room, MEMORY_MAXIMUM_GROWTH, maxBytes);
+  const head = memoryMaximumHead(module, module.length, maxBytes)!;
+  const bytes = new Uint8Array(head.bytes.length + module.length - head.restOffset);
+  bytes.set(head.bytes);
+  bytes.set(module.subarray(head.restOffset), head.bytes.length);
+  return { bytes, initialBytes: head.initialBytes, maximumBytes: head.maximumBytes };
 }
 
 /**
- * {@link withMemoryMaximum} without a copy of the module, for a module of tens of MiB: the
- * module is `buffer` from `start` on, with at least {@link MEMORY_MAXIMUM_GROWTH} bytes of room
- * in front of it. Only the sections before the memory section move (into that room); the
- * returned bytes are a view of `buffer`, which is overwritten.
+ * The start of a module capped as {@link withMemoryMaximum} caps it: everything up to its memory
+ * section, rewritten. The capped module is `bytes` followed by the original module from
+ * `restOffset` on, so a module of tens of MiB can be read from its file once, straight into
+ * the buffer it is compiled from.
  */
-export function withMemoryMaximumInPlace(buffer: Uint8Array, start: number, maxBytes: number): MemoryLimitedModule {
-  const module = buffer.subarray(start);
-  if (module.length < 8 || module[0] !== 0 || module[1] !== 0x61 || module[2] !== 0x73 || module[3] !== 0x6d) {
+export interface MemoryMaximumHead {
+  /** The module's first sections and its rewritten memory section. */
+  bytes: Uint8Array;
+  /** Where in the original module the sections after the memory section begin. */
+  restOffset: number;
+  /** The memory the module starts with (its declared minimum), in bytes. */
+  initialBytes: number;
+  /** The maximum now declared, in bytes (a whole number of pages). */
+  maximumBytes: number;
+}
+
+/**
+ * {@link MemoryMaximumHead} of a module of `moduleBytes` bytes, read from its first bytes
+ * (`prefix`); `undefined` when the prefix ends before the memory section does, so the caller
+ * reads more. The memory section comes early (after the types, imports, function signatures
+ * and tables): a few hundred KiB into Go's 80 MiB Helm engine.
+ *
+ * @throws Error as {@link withMemoryMaximum} does.
+ */
+export function memoryMaximumHead(prefix: Uint8Array, moduleBytes: number, maxBytes: number): MemoryMaximumHead | undefined {
+  if (prefix.length < 8) {
+    if (moduleBytes > prefix.length) return undefined;
+    throw new Error('not a WebAssembly module (bad magic number)');
+  }
+  if (prefix[0] !== 0 || prefix[1] !== 0x61 || prefix[2] !== 0x73 || prefix[3] !== 0x6d) {
     throw new Error('not a WebAssembly module (bad magic number)');
   }
   let pos = 8;
-  while (pos < module.length) {
+  while (pos < moduleBytes) {
     const sectionStart = pos;
-    const id = module[pos++]!;
-    const size = readU32(module, pos);
-    const payloadStart = size.next;
-    const payloadEnd = payloadStart + size.value;
-    if (payloadEnd > module.length) throw new Error('truncated WebAssembly module');
+    const id = prefix[pos];
+    const size = id === undefined ? undefined : readU32OrEnd(prefix, pos + 1);
+    if (!size) {
+      if (prefix.length < moduleBytes) return undefined;
+      throw new Error('truncated WebAssembly module');
+    }
+    const payloadEnd = size.next + size.value;
+    if (payloadEnd > moduleBytes) throw new Error('truncated WebAssembly module');
     if (id === MEMORY_SECTION) {
-      const payload = patchMemorySection(module.subarray(payloadStart, payloadEnd), maxBytes);
+      if (payloadEnd > prefix.length) return undefined;
+      const payload = patchMemorySection(prefix.subarray(size.next, payloadEnd), maxBytes);
       const section = [MEMORY_SECTION, ...encodeU32(payload.bytes.length), ...payload.bytes];
-      // The sections after this one stay where they are; the ones before it move by the growth.
-      const newStart = start + payloadEnd - section.length - sectionStart;
-      if (newStart < 0) throw new Error(`no room to declare a memory maximum in front of the module (${start} bytes)`);
-      buffer.copyWithin(newStart, start, start + sectionStart);
-      buffer.set(section, newStart + sectionStart);
-      return { bytes: buffer.subarray(newStart), initialBytes: payload.initialBytes, maximumBytes: payload.maximumBytes };
+      const bytes = new Uint8Array(sectionStart + section.length);
+      bytes.set(prefix.subarray(0, sectionStart));
+      bytes.set(section, sectionStart);
+      return { bytes, restOffset: payloadEnd, initialBytes: payload.initialBytes, maximumBytes: payload.maximumBytes };
     }
     pos = payloadEnd;
   }
@@ -90,7 +109,7 @@ function patchMemorySection(payload: Uint8Array, maxBytes: number): { bytes: Uin
     end = existing.next;
   }
   if (maxPages < min.value) {
-    throw new Error(
+    throw new RangeError(
       `a memory limit of ${maxBytes} bytes is below the ${min.value * WASM_PAGE_BYTES} bytes the engine starts with`,
     );
   }
@@ -102,6 +121,12 @@ function patchMemorySection(payload: Uint8Array, maxBytes: number): { bytes: Uin
     ...payload.subarray(end),
   ]);
   return { bytes, initialBytes: min.value * WASM_PAGE_BYTES, maximumBytes: maxPages * WASM_PAGE_BYTES };
+}
+
+/** {@link readU32}, or `undefined` when `bytes` end inside the number. */
+function readU32OrEnd(bytes: Uint8Array, pos: number): { value: number; next: number } | undefined {
+  for (let i = pos; i < Math.min(bytes.length, pos + 5); i++) if ((bytes[i]! & 0x80) === 0) return readU32(bytes, pos);
+  return bytes.length - pos >= 5 ? readU32(bytes, pos) : undefined;
 }
 
 /** Reads an unsigned LEB128 number of at most 32 bits at `pos`. */

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { withMemoryMaximum } from '../src/index.js';
-import { MEMORY_MAXIMUM_GROWTH, withMemoryMaximumInPlace } from '../src/wasm-memory-limit.js';
+import { memoryMaximumHead, withMemoryMaximum } from '../src/index.js';
 
 describe('withMemoryMaximum', () => {
   // A module with one memory of 1 page and no maximum, exported as `mem`.
@@ -34,12 +33,19 @@ describe('withMemoryMaximum', () => {
     expect(() => withMemoryMaximum(new TextEncoder().encode('not wasm'), 65_536)).toThrow(/not a WebAssembly module/);
   });
 
-  it('patches in place, without a copy of the module, when it has room in front', () => {
-    const buffer = new Uint8Array(MEMORY_MAXIMUM_GROWTH + module.length);
-    buffer.set(module, MEMORY_MAXIMUM_GROWTH);
-    const capped = withMemoryMaximumInPlace(buffer, MEMORY_MAXIMUM_GROWTH, 3 * 65_536);
-    expect(capped.bytes.buffer).toBe(buffer.buffer);
-    expect([...capped.bytes]).toEqual([...withMemoryMaximum(module, 3 * 65_536).bytes]);
-    expect(() => withMemoryMaximumInPlace(Uint8Array.from(module), 0, 3 * 65_536)).toThrow(/no room to declare a memory maximum/);
+  it('caps a module from its first bytes: the head asks for more until the memory section is in', () => {
+    const whole = withMemoryMaximum(module, 3 * 65_536);
+    for (let length = 0; length < 13; length++) {
+      expect(memoryMaximumHead(module.subarray(0, length), module.length, 3 * 65_536)).toBeUndefined();
+    }
+    const head = memoryMaximumHead(module.subarray(0, 13), module.length, 3 * 65_536)!;
+    expect(head).toMatchObject({ restOffset: 13, initialBytes: 65_536, maximumBytes: 3 * 65_536 });
+    expect([...head.bytes, ...module.subarray(head.restOffset)]).toEqual([...whole.bytes]);
+  });
+
+  it('refuses a module cut short or without a memory, and a limit below its start as a RangeError', () => {
+    expect(() => memoryMaximumHead(module.subarray(0, 11), 11, 3 * 65_536)).toThrow(/truncated WebAssembly module/);
+    expect(() => memoryMaximumHead(module.subarray(0, 8), 8, 3 * 65_536)).toThrow(/defines no memory/);
+    expect(() => memoryMaximumHead(module, module.length, 1000)).toThrow(RangeError);
   });
 });

@@ -20,3 +20,4 @@ export type { HarnessTempDir, HarnessTempDirOptions } from './harness-temp-dir.j
 export { ProcessStartError } from './process-start-error.js';
 export type { ProcessStartErrorCode, ProcessStartErrorDetails } from './process-start-error.js';
 export { convergeCacheDir, goBuildCacheDir, isExecutableFile } from './go-build-cache.js';
+export { processAlive } from './process-alive.js';

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/testing/free-port.js';
+import { processAlive } from '../../src/testing/process-alive.js';
 import { ProcessStartError } from '../../src/testing/process-start-error.js';
 import { startProcess } from '../../src/testing/start-process.js';
 import { startServerProcess, type ServerProcessEvent } from '../../src/testing/start-server-process.js';
@@ -14,16 +15,6 @@ import { startServerProcess, type ServerProcessEvent } from '../../src/testing/s
 const httpServer = fileURLToPath(new URL('../fixtures/process/http-server.mjs', import.meta.url));
 const node = (...args: string[]) => ({ command: process.execPath, args });
 const answers = async (port: number, signal: AbortSignal) => (await fetch(`http://127.0.0.1:${port}/`, { signal })).ok;
-
-/** Whether `pid` still runs; a zombie (killed, not yet reaped by whoever inherited it) does not. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return !/^State:\s*Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 async function eventually(check: () => boolean, timeoutMs: number): Promise<number> {
   const started = Date.now();
@@ -94,7 +85,7 @@ describe('startServerProcess', () => {
       onEvent: (e) => (pid = e.type === 'spawned' ? e.pid : pid),
     }).catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'PROCESS_START_TIMEOUT', retryable: true });
-    expect(alive(pid)).toBe(false);
+    expect(processAlive(pid)).toBe(false);
   });
 
   it('does not look for another port when the port is fixed', async () => {
@@ -115,7 +106,7 @@ describe('startProcess', () => {
   it('stop() ends a process with SIGTERM, and with SIGKILL when it ignores SIGTERM', async () => {
     const polite = await startProcess({ name: 'polite', logFile: join(dir, 'polite.log'), ...node('-e', 'setInterval(() => {}, 1000)') });
     expect(await polite.stop()).toEqual({ code: null, signal: 'SIGTERM' });
-    expect(alive(polite.pid)).toBe(false);
+    expect(processAlive(polite.pid)).toBe(false);
 
     const stubborn = await startProcess({
       name: 'stubborn',
@@ -147,7 +138,7 @@ describe('no orphans', () => {
     const exit = await new Promise<NodeJS.Signals | number | null>((resolve) => parent.on('exit', (code, signal) => resolve(signal ?? code)));
     expect(exit).toBe(how === 'kill' ? 'SIGKILL' : 3);
     const { pid, dir: harnessDir } = JSON.parse(out.trim()) as { pid: number; dir: string };
-    const ms = await eventually(() => !alive(pid) && !existsSync(harnessDir), 5_000);
+    const ms = await eventually(() => !processAlive(pid) && !existsSync(harnessDir), 5_000);
     console.info(`[process] after the parent died by ${how}, its server was gone in ${ms} ms`);
   });
 });
