@@ -135,6 +135,17 @@ describe('wasm engine lifetime', () => {
     await vi.waitFor(() => expect(processAlive(pid!)).toBe(false), { timeout: 10_000 });
   });
 
+  it('close() of an idle engine resolves with nothing else keeping the process up', async () => {
+    const script = "import { WasmEngine } from '@converge/helm-render'; const e = new WasmEngine(); await e.info(); await e.close(); console.log('closed');";
+    const host = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    host.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    const [code] = (await once(host, 'exit')) as [number];
+    // Before: the killed process's exit was awaited on an unref'd handle, so Node ended the
+    // script with code 13 (unsettled top-level await) before close() resolved.
+    expect({ code, out: out.trim() }).toEqual({ code: 0, out: 'closed' });
+  });
+
   it('refuses a negative or non-numeric idleTimeoutMs or recycleAboveMemoryBytes with INVALID_OPTIONS naming it', () => {
     expect(() => new WasmEngine({ idleTimeoutMs: -1 })).toThrow(expect.objectContaining({ code: 'INVALID_OPTIONS', data: { option: 'idleTimeoutMs' } }));
     expect(() => new WasmEngine({ recycleAboveMemoryBytes: Number.NaN })).toThrow(/recycleAboveMemoryBytes must be a number of bytes/);

@@ -257,6 +257,9 @@ export class WasmHost<E extends Error = Error> {
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     this.#exiting.add(exited);
     void exited.then(() => this.#exiting.delete(exited));
+    // An idle engine's process is unref'd: ref it again, or close() could be left waiting for an
+    // exit the event loop no longer stays up for.
+    ref(child);
     child.kill('SIGKILL');
   }
 
