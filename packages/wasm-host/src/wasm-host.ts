@@ -186,8 +186,8 @@ export class WasmHost<E extends Error = Error> {
     this.#stopIdleTimer();
     const err = this.#o.toError({ kind: 'closed' });
     for (const job of this.#queue.splice(0)) this.#settle(job, err);
-    if (this.#current) this.#settle(this.#current, err);
-    this.#current = undefined;
+    // Through #finish, so the call's timer goes too: it would keep the host's process alive for up to timeoutMs.
+    if (this.#current) this.#finish(this.#current, err);
     this.#letGo();
     await Promise.all(this.#exiting);
   }
