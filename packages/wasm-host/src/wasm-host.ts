@@ -146,8 +146,12 @@ export class WasmHost<E extends Error = Error> {
     this.#lifetime = resolveEngineLifetime(options);
   }
 
-  /** Starts the engine now (instead of on the first call) and returns what the engine's `info()` returned. */
+  /**
+   * Starts the engine now (instead of on the first call) and returns what the engine's `info()` returned.
+   * Rejects (through {@link WasmHostOptions.toError}) once the host is closed: a process started then would outlive it.
+   */
   async info(): Promise<string> {
+    if (this.#closed) throw this.#o.toError({ kind: 'closed' });
     const cap = this.#starting?.maxMemoryBytes ?? (this.#engine ? this.#engineCap : (this.#o.defaultMaxMemoryBytes ?? 512 * 1024 * 1024));
     await this.#ensureEngine(cap);
     return this.#info!;
