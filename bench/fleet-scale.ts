@@ -19,9 +19,10 @@
 //
 // `--helm N`: the first N apps render the same objects from a Helm chart (one template ranging over `objects`) with
 // helm-render's wasm engine, one engine for the process as helmChart() shares it. `--helm-bound on|off|both` (default
-// both): on = the engine's defaults (its worker and compiled module let go after 30 s without a render, a worker left
-// above 128 MiB of WebAssembly memory replaced), off = a WasmEngine that keeps both (idleTimeoutMs and
-// recycleAboveMemoryBytes Infinity), as before. The figures then add the engine's state after sync and after idle.
+// both): on = the engine's defaults (its process stopped after 30 s without a render, one left above 128 MiB of
+// WebAssembly memory replaced), off = a WasmEngine that keeps its process (idleTimeoutMs and recycleAboveMemoryBytes
+// Infinity). The engine runs in a child process of its own: the figures then add the engine's state and its process's
+// RSS after sync and after idle (the fleet's RSS is the fleet's process alone).
 //
 // Run: `npm run build && node bench/fleet-scale.ts [--apps 100,500,1000] [--objects 20] [--idle-seconds 60] [--interval-seconds 30] [--cache-reads off]
 //   [--max-in-flight 64] [--qps 50 --burst 100] [--max-concurrent-passes 16]`
@@ -158,7 +159,7 @@ async function measure(apps: number, objects: number, idleSeconds: number, inter
     const watchCache = createWatchCache({ kubeConfig, onRequest: count, ...(requestLimiter && { requestLimiter }) });
     // The fleet's shape: one sink for every app (a sink per app shares the same watches through its KubeConfig).
     const sink = kubeSink({ kubeConfig, watchCache, cacheReads, onRequest: count, inventory: { namespace: 'default' }, ...(requestLimiter && { requestLimiter }) });
-    // Bound: the engine helmChart() shares by default. Unbound: one that keeps its worker and compiled module.
+    // Bound: the engine helmChart() shares by default. Unbound: one that keeps its process.
     const helmEngine = helmApps === 0 ? undefined : helmBound ? defaultWasmEngine() : new WasmEngine({ idleTimeoutMs: Infinity, recycleAboveMemoryBytes: Infinity });
     const synced = new Set<string>();
     let passes = 0;
@@ -364,7 +365,8 @@ for (const [apps, bound] of sizes.flatMap((n) => helmBounds.map((b) => [n, b] as
   console.log(`      RSS after idle ${f.rssAfterIdleMiB.toFixed(0)} MiB: V8 heap ${h.usedMiB.toFixed(0)} MiB used of ${h.totalMiB.toFixed(0)} MiB, external ${h.externalMiB.toFixed(0)} MiB, the rest native (Node, buffers, code, freed memory not returned)${h.anonMiB !== undefined ? `; anonymous ${h.anonMiB.toFixed(0)} MiB, mapped files ${h.fileMiB!.toFixed(0)} MiB` : ''}`);
   console.log(`      V8 heap spaces after idle (MiB used/size): ${Object.entries(h.spaces).map(([name, [used, size]]) => `${name} ${used.toFixed(0)}/${size.toFixed(0)}`).join(', ')}`);
   if (f.helmApps > 0) {
-    const engine = (s?: WasmHostStats) => (s ? `worker ${s.worker}, WebAssembly memory ${(s.memoryBytes / MiB).toFixed(0)} MiB, ${s.modules} compiled module(s)` : '—');
+    const engine = (s?: WasmHostStats) =>
+      s ? `process ${s.process}, its RSS ${(s.rssBytes / MiB).toFixed(0)} MiB, WebAssembly memory ${(s.memoryBytes / MiB).toFixed(0)} MiB, ${s.processesStarted} process(es) started` : '—';
     console.log(`      Helm engine (${f.helmApps} apps, memory bound ${f.helmBound ? 'on' : 'off'}): after sync ${engine(f.helmAfterSync)}; after idle ${engine(f.helmAfterIdle)}`);
   }
 }
