@@ -390,10 +390,20 @@ export class WasmHost<E extends Error = Error> {
     });
   }
 
-  /** The engine called the host: ask the call's handler and answer the engine. */
+  /**
+   * The engine called the host: ask the call's handler and answer the engine. Whatever the
+   * handler resolves or rejects with, the engine gets an answer: a value that cannot be cloned
+   * (a function, a symbol) or a rejection that cannot be printed becomes an error for the engine,
+   * never an unhandled rejection in the host and a call left waiting for its timeout.
+   */
   #onCall(engine: ChildProcess, msg: { id: number; callId: number; kind: string; payload: string }): void {
     const reply = (answer: { value?: unknown; error?: string }) => {
-      if (this.#engine === engine) engine.send({ type: 'call-result', callId: msg.callId, ...answer });
+      if (this.#engine !== engine) return;
+      try {
+        engine.send({ type: 'call-result', callId: msg.callId, ...answer });
+      } catch (err) {
+        engine.send({ type: 'call-result', callId: msg.callId, error: `the host's answer to "${msg.kind}" cannot be sent to the engine: ${errorText(err)}` });
+      }
     };
     const job = this.#current;
     const handler = job?.id === msg.id ? job.call.onCall : undefined;
@@ -406,7 +416,7 @@ export class WasmHost<E extends Error = Error> {
     }
     answer.then(
       (value) => reply({ value }),
-      (err: unknown) => reply({ error: err instanceof Error ? err.message : String(err) }),
+      (err: unknown) => reply({ error: errorText(err) }),
     );
   }
 
@@ -475,6 +485,16 @@ function ref(child: ChildProcess): void {
   child.ref();
   (child.channel as Referable)?.ref?.();
   (child.stderr as Referable)?.ref?.();
+}
+
+/** What a rejection says, for any value thrown: `String()` itself throws for an object without a prototype. */
+function errorText(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  try {
+    return String(err);
+  } catch {
+    return Object.prototype.toString.call(err);
+  }
 }
 
 function firstLine(text: string): string {
