@@ -128,8 +128,6 @@ export class WasmHost<E extends Error = Error> {
   #memoryBytes = 0;
   #rssBytes = 0;
   #starting: EngineStart | undefined;
-  /** The module's capped head for the last cap, so a restart with the same cap reads only the rest. */
-  #head: { maxMemoryBytes: number; head: Promise<ModuleHead> } | undefined;
   /** Processes killed or stopped and not yet exited; `close()` waits for them. */
   readonly #exiting = new Set<Promise<void>>();
   #processesStarted = 0;
@@ -192,7 +190,7 @@ export class WasmHost<E extends Error = Error> {
     for (const job of this.#queue.splice(0)) this.#settle(job, err);
     // Through #finish, so the call's timer goes too: it would keep the host's process alive for up to timeoutMs.
     if (this.#current) this.#finish(this.#current, err);
-    this.#letGo();
+    this.#retire();
     await Promise.all(this.#exiting);
   }
 
@@ -227,7 +225,7 @@ export class WasmHost<E extends Error = Error> {
     this.#idleTimer = clock.setTimeout(() => {
       this.#idleTimer = undefined;
       // A start in progress without a call is info() waiting for it; the engine arms the timer again when ready.
-      if (!this.#current && this.#queue.length === 0 && !this.#starting) this.#letGo();
+      if (!this.#current && this.#queue.length === 0 && !this.#starting) this.#retire();
     }, idleTimeoutMs);
     // An idle engine never keeps the process alive, nor does the timer that releases it.
     (this.#idleTimer as { unref?: () => void }).unref?.();
@@ -236,12 +234,6 @@ export class WasmHost<E extends Error = Error> {
   #stopIdleTimer(): void {
     if (this.#idleTimer) this.#lifetime.clock.clearTimeout(this.#idleTimer);
     this.#idleTimer = undefined;
-  }
-
-  /** Stops the engine's process (or a start in progress) and forgets the module's head. */
-  #letGo(): void {
-    this.#retire();
-    this.#head = undefined;
   }
 
   /** Kills the engine's process and one being started; the next call starts a new one. */
@@ -280,20 +272,6 @@ export class WasmHost<E extends Error = Error> {
     return ready;
   }
 
-  /** The module's first sections with `maxMemoryBytes` declared, read once per cap. */
-  #moduleHead(maxMemoryBytes: number): Promise<ModuleHead> {
-    if (this.#head?.maxMemoryBytes !== maxMemoryBytes) {
-      const head = readMemoryMaximumHead(this.#o.wasmPath, maxMemoryBytes);
-      const entry = { maxMemoryBytes, head };
-      // A head that failed to read is not kept: the next call tries again.
-      head.catch(() => {
-        if (this.#head === entry) this.#head = undefined;
-      });
-      this.#head = entry;
-    }
-    return this.#head.head;
-  }
-
   /** Starts an engine process; `start` tells whether the host still wants it (see {@link EngineStart}). */
   async #startEngine(start: EngineStart): Promise<ChildProcess> {
     const { engineName, wasmPath } = this.#o;
@@ -301,7 +279,9 @@ export class WasmHost<E extends Error = Error> {
     const wanted = () => this.#starting === start;
     let head: ModuleHead;
     try {
-      head = await this.#moduleHead(maxMemoryBytes);
+      // Read again for every process, never kept: the file may have been replaced since the last
+      // start (a rebuild, an upgrade in place), and its head must match the rest the process reads.
+      head = await readMemoryMaximumHead(wasmPath, maxMemoryBytes);
     } catch (err) {
       if (err instanceof RangeError) {
         throw this.#o.toError({ kind: 'invalid-limit', limit: 'maxMemoryBytes', value: maxMemoryBytes, reason: (err as Error).message });
