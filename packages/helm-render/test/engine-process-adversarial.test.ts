@@ -204,6 +204,17 @@ describe('hostile inputs', () => {
     expect((await engine.render(request(looking, { lookup: lookupOf('y') }))).manifest).toContain('v: "y"');
   });
 
+  it('chart files that cannot be sent to the engine (a Proxy) fail at once with HELM_INVALID_OPTIONS, nothing unhandled', async () => {
+    const engine = engineWith();
+    const files = [{ name: 'Chart.yaml', data: new Proxy(new Uint8Array(4), {}) }, ...umbrella.slice(1)];
+    const started = Date.now();
+    const err = await rejection(engine.render(request(files, { timeoutMs: 20_000 })));
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(err.code).toBe('HELM_INVALID_OPTIONS');
+    expect(err.message).toMatch(/could not be cloned/);
+    expect((await engine.render(request(umbrella))).manifest).toBe(reference);
+  });
+
   it('a 200 MiB chart file fails with a typed error and grows the host by at most the one copy sent', async () => {
     const engine = engineWith();
     await engine.info();

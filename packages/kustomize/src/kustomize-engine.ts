@@ -98,6 +98,8 @@ function hostError(f: HostFailure): KustomizeError {
       return kustomizeError('KUSTOMIZE_INVALID_OPTIONS', `kustomize: cannot cap the engine's memory at ${f.value} bytes (maxMemoryBytes): ${f.reason}`, { field: 'maxMemoryBytes' });
     case 'crashed':
       return kustomizeError('KUSTOMIZE_ENGINE_FAILED', `the kustomize wasm engine crashed (${f.reason}); it is replaced for the next build`);
+    case 'invalid-input':
+      return kustomizeError('KUSTOMIZE_INVALID_OPTIONS', `kustomize: the build's files are not plain bytes: ${f.reason}`);
     case 'unavailable':
       return kustomizeError('KUSTOMIZE_ENGINE_FAILED', `${f.reason}. Build it with \`npm run build:wasm -w @converge/kustomize\``, {}, f.cause);
     case 'closed':

@@ -22,6 +22,8 @@ export type EngineLimit = keyof EngineLimits;
  * - `crashed` — the Go program died for another reason (`reason` is Go's one-line message).
  * - `invalid-limit` — `maxMemoryBytes` cannot be declared on the module (e.g. below the memory
  *   it starts with); nothing was run.
+ * - `invalid-input` — the call's arguments cannot be structured-cloned into the engine's process
+ *   (e.g. a function or a Proxy); nothing was run and the engine is kept.
  * - `unavailable` — the wasm cannot be read, compiled or started.
  * - `closed` — the host was closed.
  */
@@ -29,6 +31,7 @@ export type HostFailure =
   | { kind: 'limit'; limit: EngineLimit; value: number; detail?: string }
   | { kind: 'invalid-limit'; limit: 'maxMemoryBytes'; value: number; reason: string }
   | { kind: 'crashed'; reason: string; exitCode?: number }
+  | { kind: 'invalid-input'; reason: string }
   | { kind: 'unavailable'; reason: string; cause?: unknown }
   | { kind: 'closed' };
 

@@ -210,7 +210,12 @@ export class WasmHost<E extends Error = Error> {
       (engine) => {
         if (this.#current !== job) return; // ended (aborted, timed out) while the engine started
         ref(engine);
-        engine.send({ type: 'render', id: job.id, request: job.call.request, args: job.call.args });
+        try {
+          engine.send({ type: 'render', id: job.id, request: job.call.request, args: job.call.args });
+        } catch (err) {
+          // Nothing was written (serializing comes first): the engine is fine, the call's input is not.
+          this.#finish(job, this.#o.toError({ kind: 'invalid-input', reason: `its arguments cannot be sent to the engine's process: ${errorText(err)}` }));
+        }
       },
       (err: unknown) => {
         if (this.#current === job) this.#finish(job, err);

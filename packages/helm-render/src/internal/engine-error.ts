@@ -39,6 +39,8 @@ export function hostError(failure: HostFailure): HelmError {
       return helmError('HELM_INVALID_OPTIONS', `cannot cap the Helm wasm engine's memory at ${failure.value} bytes (maxMemoryBytes): ${failure.reason}`, { maxMemoryBytes: failure.value });
     case 'crashed':
       return helmError('HELM_ENGINE_FAILED', `the Helm wasm engine crashed (${failure.reason}); it is replaced for the next render`, failure.exitCode === undefined ? {} : { exitCode: failure.exitCode });
+    case 'invalid-input':
+      return helmError('HELM_INVALID_OPTIONS', `the render's chart files or values are not plain bytes: ${failure.reason}`);
     case 'unavailable':
       return helmError('HELM_ENGINE_FAILED', `${failure.reason}. Build it with \`npm run build:wasm -w @converge/helm-render\`, or use engine: "cli".`, {}, failure.cause);
     case 'closed':
