@@ -135,6 +135,15 @@ describe('wasm engine lifetime', () => {
     await vi.waitFor(() => expect(processAlive(pid!)).toBe(false), { timeout: 10_000 });
   });
 
+  it('info() waits for the engine that runs when a render with another cap abandons the start it waited for', async () => {
+    const engine = engineWith({ idleTimeoutMs: Infinity });
+    const info = engine.info(); // starts an engine with the default cap (512 MiB)
+    const render = engine.render(request(umbrella, { maxMemoryBytes: 256 * MiB })); // another cap: that start is abandoned
+    // Before, info() rejected with "the Helm wasm engine is closed" though it was not.
+    await expect(info).resolves.toMatchObject({ helmVersion: expect.stringMatching(/^v4\./) });
+    expect((await render).manifest).toContain('kind:');
+  });
+
   it('close() of an idle engine resolves with nothing else keeping the process up', async () => {
     const script = "import { WasmEngine } from '@converge/helm-render'; const e = new WasmEngine(); await e.info(); await e.close(); console.log('closed');";
     const host = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] });

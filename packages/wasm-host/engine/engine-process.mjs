@@ -142,7 +142,8 @@ globalThis.convergeHostCall = (kind, payload) =>
 process.on('message', async (msg) => {
   if (msg.type === 'start') {
     started = start(msg);
-    started.catch((err) => send({ type: 'fatal', message: `${err?.stack ?? err}\n${log}` }));
+    // The reason, and the first line Go printed if any — not a JavaScript stack.
+    started.catch((err) => send({ type: 'fatal', message: [err?.message ?? String(err), log.trim().split('\n')[0]].filter(Boolean).join(': ') }));
     return;
   }
   if (msg.type === 'call-result') {

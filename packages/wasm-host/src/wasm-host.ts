@@ -79,6 +79,9 @@ const STDERR_KEPT = 8 * 1024;
 
 const ENGINE_PATH = join(dirname(dirname(fileURLToPath(import.meta.url))), 'engine', 'engine-process.mjs');
 
+/** A start the host no longer wants (closed, idle, a call with another cap, an abort or a timeout came first). */
+class AbandonedStart extends Error {}
+
 /** An engine process being started for one memory cap; abandoned (see `#retire`) when the host moves on. */
 interface EngineStart {
   maxMemoryBytes: number;
@@ -149,10 +152,18 @@ export class WasmHost<E extends Error = Error> {
    * Rejects (through {@link WasmHostOptions.toError}) once the host is closed: a process started then would outlive it.
    */
   async info(): Promise<string> {
-    if (this.#closed) throw this.#o.toError({ kind: 'closed' });
-    const cap = this.#starting?.maxMemoryBytes ?? (this.#engine ? this.#engineCap : (this.#o.defaultMaxMemoryBytes ?? 512 * 1024 * 1024));
-    await this.#ensureEngine(cap);
-    return this.#info!;
+    for (;;) {
+      if (this.#closed) throw this.#o.toError({ kind: 'closed' });
+      const cap = this.#starting?.maxMemoryBytes ?? (this.#engine ? this.#engineCap : (this.#o.defaultMaxMemoryBytes ?? 512 * 1024 * 1024));
+      try {
+        await this.#ensureEngine(cap);
+        return this.#info!;
+      } catch (err) {
+        // The start it waited for was abandoned (a call with another cap, an abort, a timeout):
+        // unless the host is closed, wait for the engine that runs now, or start one.
+        if (!(err instanceof AbandonedStart)) throw err;
+      }
+    }
   }
 
   /** Runs one call. Rejects with the engine's error (see {@link WasmHostOptions.toError}) or an `AbortedError`. */
@@ -218,7 +229,7 @@ export class WasmHost<E extends Error = Error> {
         }
       },
       (err: unknown) => {
-        if (this.#current === job) this.#finish(job, err);
+        if (this.#current === job) this.#finish(job, err instanceof AbandonedStart ? this.#o.toError({ kind: 'closed' }) : err);
       },
     );
   }
@@ -293,7 +304,7 @@ export class WasmHost<E extends Error = Error> {
       }
       throw this.#o.toError({ kind: 'unavailable', reason: `cannot load the ${engineName} wasm engine at ${wasmPath}: ${(err as Error).message}`, cause: err });
     }
-    if (!wanted()) throw this.#o.toError({ kind: 'closed' });
+    if (!wanted()) throw new AbandonedStart();
     this.#processesStarted++;
     const child = fork(ENGINE_PATH, [], {
       execArgv: [`--max-old-space-size=${engineHeapMb(maxMemoryBytes)}`],
@@ -323,7 +334,7 @@ export class WasmHost<E extends Error = Error> {
         reject(this.#o.toError({ kind: 'unavailable', reason: `the ${engineName} wasm engine failed to start: ${String(err)}`, cause: err }));
       };
       const onStartExit = (code: number | null, signal: string | null) => {
-        if (!wanted()) return reject(this.#o.toError({ kind: 'closed' }));
+        if (!wanted()) return reject(new AbandonedStart());
         onStartError(`its process exited with ${signal ?? `code ${code}`}${stderr ? `: ${firstLine(stderr)}` : ''}`);
       };
       child.once('error', onStartError);
@@ -336,7 +347,7 @@ export class WasmHost<E extends Error = Error> {
             if (!wanted()) {
               // Abandoned while it started: closed, idle, or a call with another cap came first.
               this.#kill(child);
-              reject(this.#o.toError({ kind: 'closed' }));
+              reject(new AbandonedStart());
               break;
             }
             child.on('error', (err) => this.#crash(child, { kind: 'error', err }));
