@@ -14,8 +14,8 @@ afterAll(() => engine.close());
 // bad/runaway: templates that never stop on their own, picked by `mode` (see its values.yaml).
 const artifact = artifactOf(await filesOf(join(fixtures, 'bad', 'runaway'), 'runaway/'));
 type Mode = 'recurse' | 'until' | 'double' | 'spin' | 'none';
-const runaway = (mode: Mode, o: Partial<HelmChartOptions> = {}) =>
-  helmChart({ chart: 'runaway', releaseName: 'r', values: { mode }, engine, maxMemoryBytes: 256 * MiB, ...o })({ artifact });
+const runaway = (mode: Mode, o: Partial<HelmChartOptions> = {}, from = artifact) =>
+  helmChart({ chart: 'runaway', releaseName: 'r', values: { mode }, engine, maxMemoryBytes: 256 * MiB, ...o })({ artifact: from });
 
 /** The resident memory of process `pid` in bytes (Linux), or 0 once it has exited. */
 function rssOf(pid: number | undefined): number {
@@ -99,6 +99,16 @@ describe('wasm engine bounds', () => {
     expect(small.message).toMatch(/67108864 bytes \(64 MiB\)/);
     expect(await runaway('none', { maxMemoryBytes: 64 * MiB })).toHaveLength(1);
     expect(await runaway('none')).toHaveLength(1);
+  });
+
+  it('refuses an input larger than maxMemoryBytes before sending it to the engine', async () => {
+    const files = { ...(await filesOf(join(fixtures, 'bad', 'runaway'), 'runaway/')), 'runaway/files/big.txt': new Uint8Array(80 * MiB) };
+    const started = engine.stats().processesStarted;
+    const err = await rejection(runaway('none', { maxMemoryBytes: 64 * MiB }, artifactOf(files)));
+    expect(err.code).toBe('ENGINE_MEMORY_LIMIT');
+    expect(err.message).toMatch(/the input alone is \d+ bytes \(80(\.\d)? MiB\)/);
+    // No engine was started for it, nor was the running one replaced.
+    expect(engine.stats().processesStarted).toBe(started);
   });
 
   it('refuses a maxMemoryBytes below the memory the engine starts with', async () => {

@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { AbortedError, type TimerHandle } from '@converge/core';
 import { resolveEngineLifetime, type EngineLifetimeOptions, type ResolvedEngineLifetime, type WasmHostStats } from './engine-lifetime.js';
-import { crashFailure, type EngineLimits, type HostFailure } from './engine-limits.js';
+import { crashFailure, formatBytes, type EngineLimits, type HostFailure } from './engine-limits.js';
 import { readMemoryMaximumHead, type ModuleHead } from './internal/read-module-head.js';
 
 /** Options of {@link WasmHost}; when it lets go of memory is in {@link EngineLifetimeOptions}. */
@@ -170,6 +170,13 @@ export class WasmHost<E extends Error = Error> {
   call(call: HostCall): Promise<HostReply> {
     if (this.#closed) return Promise.reject(this.#o.toError({ kind: 'closed' }));
     if (call.signal?.aborted) return Promise.reject(new AbortedError(`${this.#o.engineName} render aborted`));
+    // The engine holds its whole input in its memory: an input larger than the cap cannot be
+    // rendered, and is refused before it is copied to the engine's process.
+    const input = inputBytes([call.request, call.args]);
+    if (input > call.limits.maxMemoryBytes) {
+      const detail = `the input alone is ${formatBytes(input)}`;
+      return Promise.reject(this.#o.toError({ kind: 'limit', limit: 'maxMemoryBytes', value: call.limits.maxMemoryBytes, detail }));
+    }
     this.#stopIdleTimer();
     return new Promise<HostReply>((resolve, reject) => {
       const job: Job = { id: this.#nextId++, call, resolve, reject };
@@ -464,6 +471,27 @@ export class WasmHost<E extends Error = Error> {
     if (job.onAbort) job.call.signal?.removeEventListener('abort', job.onAbort);
     if (err === undefined && reply) job.resolve(reply);
     else job.reject(err);
+  }
+}
+
+/**
+ * The bytes of the strings and byte arrays in `value` (arrays and plain objects walked once
+ * each), as sent to the engine. What cannot be walked (a throwing proxy) counts 0: sending it
+ * then fails as `invalid-input`.
+ */
+function inputBytes(value: unknown): number {
+  const seen = new Set<object>();
+  const size = (v: unknown): number => {
+    if (typeof v === 'string') return v.length;
+    if (ArrayBuffer.isView(v)) return v.byteLength;
+    if (v === null || typeof v !== 'object' || seen.has(v)) return 0;
+    seen.add(v);
+    return (Array.isArray(v) ? v : Object.values(v)).reduce((sum: number, item: unknown) => sum + size(item), 0);
+  };
+  try {
+    return size(value);
+  } catch {
+    return 0;
   }
 }
 
