@@ -17,10 +17,24 @@ import { join } from 'node:path';
 
 type Entry = { kind: 'pid'; pid: number } | { kind: 'dir'; path: string };
 
-const entries = new Set<Entry>();
-const listFile = join(tmpdir(), `converge-reaper-${process.pid}-${randomBytes(4).toString('hex')}`);
-let watchdog: ChildProcess | undefined;
-let listening = false;
+interface ReaperState {
+  entries: Set<Entry>;
+  listFile: string;
+  watchdog: ChildProcess | undefined;
+  listening: boolean;
+}
+
+/**
+ * Kept on `globalThis`, so the process has one reaper (one `exit` listener, one watchdog) even
+ * when this module is loaded more than once — vitest loads a copy per project's global setup.
+ */
+const state: ReaperState = ((globalThis as Record<symbol, ReaperState | undefined>)[Symbol.for('converge.testing.reaper')] ??= {
+  entries: new Set<Entry>(),
+  listFile: join(tmpdir(), `converge-reaper-${process.pid}-${randomBytes(4).toString('hex')}`),
+  watchdog: undefined,
+  listening: false,
+});
+const { entries, listFile } = state;
 
 const WATCHDOG = `
 parent=$1; list=$2
@@ -55,8 +69,8 @@ function writeList(): void {
 }
 
 function stopWatchdog(): void {
-  if (watchdog?.pid !== undefined) killGroup(watchdog.pid, 'SIGKILL');
-  watchdog = undefined;
+  if (state.watchdog?.pid !== undefined) killGroup(state.watchdog.pid, 'SIGKILL');
+  state.watchdog = undefined;
   rmSync(listFile, { force: true });
 }
 
@@ -78,18 +92,19 @@ function reapAll(): void {
 function track(entry: Entry): () => void {
   entries.add(entry);
   writeList();
-  if (!watchdog) {
+  if (!state.watchdog) {
     try {
-      watchdog = spawn('sh', ['-c', WATCHDOG, 'converge-harness-watchdog', String(process.pid), listFile], { detached: true, stdio: 'ignore' });
+      const watchdog = spawn('sh', ['-c', WATCHDOG, 'converge-harness-watchdog', String(process.pid), listFile], { detached: true, stdio: 'ignore' });
       watchdog.on('error', () => {});
       watchdog.unref();
+      state.watchdog = watchdog;
     } catch {
       // no sh: the exit listener still covers ordinary exits
     }
   }
-  if (!listening) {
+  if (!state.listening) {
     process.on('exit', reapAll);
-    listening = true;
+    state.listening = true;
   }
   return () => {
     if (!entries.delete(entry)) return;
