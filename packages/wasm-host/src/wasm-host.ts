@@ -77,7 +77,7 @@ function engineHeapMb(maxMemoryBytes: number): number {
 /** What the host keeps of an engine process's stderr: V8's own fatal errors, never the engine's log. */
 const STDERR_KEPT = 8 * 1024;
 
-const ENGINE_PATH = join(dirname(dirname(fileURLToPath(import.meta.url))), 'engine', 'engine-process.mjs');
+const ENGINE_PATH = join(dirname(dirname(fileURLToPath(import.meta.url))), 'child', 'engine-process.mjs');
 
 /** A start the host no longer wants (closed, idle, a call with another cap, an abort or a timeout came first). */
 class AbandonedStart extends Error {}
