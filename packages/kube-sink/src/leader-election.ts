@@ -212,11 +212,26 @@ export function createLeaderElector(options: LeaderElectorOptions): LeaderElecto
     }
   }
 
+  /**
+   * Gives the Lease up, as client-go's release does: read it again first, since a renew that
+   * `stop()` cut off may have landed after `current` was read, and an update from that stale
+   * resourceVersion is refused (the standby would then wait out the lease duration). Only a
+   * Lease this replica still holds is cleared; a conflict is tried once more.
+   */
   async function release(): Promise<void> {
     if (!current || current.spec.holderIdentity !== me) return;
-    const now = microTime(clock.now());
     try {
-      await client.update({ ...current, spec: { ...current.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now } });
+      for (let attempt = 0; attempt < 2; attempt++) {
+        const lease = await client.get(namespace, name);
+        if (!lease || lease.spec.holderIdentity !== me) return;
+        const now = microTime(clock.now());
+        const updated = await client.update({ ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now } });
+        if (updated.ok) {
+          current = updated.lease;
+          return;
+        }
+      }
+      throw new Error(`the Lease ${leaseName} changed twice while it was being released; it expires after its lease duration instead`);
     } catch (error) {
       emit({ type: 'lease.failed', error: toConvergeError(error) });
     }

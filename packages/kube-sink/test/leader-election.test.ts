@@ -114,6 +114,25 @@ describe('createLeaderElector on a real Lease', () => {
     expect(acquired!.at - stoppedAt).toBeLessThan(6000);
   });
 
+  it('stop() releases the lease even when it was written since the leader last read it (a renew cut off by stop() that landed)', async () => {
+    const ns = uniqueName('lease');
+    await leaseNamespace(kc, ns);
+    const clock = new FakeClock(Date.now());
+    const a = elector(ns, 'replica-a', clock);
+    a.start();
+    await runFor(clock, 500);
+    expect(a.mayWrite()).toBe(true);
+    // The Lease changes behind the leader's back, still held by it: its resourceVersion moves on.
+    const client = new LeaseClient(createTransport(kc));
+    const lease = (await client.get(ns, 'agent'))!;
+    expect((await client.update({ ...lease, metadata: { ...lease.metadata, annotations: { touched: 'yes' } } })).ok).toBe(true);
+    await a.stop();
+    // Before: the release was sent from the stale resourceVersion, refused with 409, and dropped
+    // without a word; the Lease stayed held for its whole duration.
+    expect((await client.get(ns, 'agent'))?.spec).toMatchObject({ holderIdentity: '', leaseDurationSeconds: 1 });
+    expect(a.events.filter((e) => e.type === 'lease.failed')).toEqual([]);
+  });
+
   it('candidates starting together on a fresh lease: exactly one wins the optimistic-concurrency race', async () => {
     const ns = uniqueName('lease');
     await leaseNamespace(kc, ns);
