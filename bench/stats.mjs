@@ -1,4 +1,5 @@
 // Measurement helpers shared by the benchmarks.
+import { readFileSync } from 'node:fs';
 
 /** Mean, median, 95th percentile and minimum of a list of milliseconds. */
 export const stats = (ms) => {
@@ -10,9 +11,23 @@ export const stats = (ms) => {
 /** Milliseconds with one decimal. */
 export const fmt = (x) => `${x.toFixed(1)} ms`;
 
-/** Samples this process's RSS every 5 ms until stopped; `peak()` is the highest seen. */
-export function rssSampler() {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+/** The resident memory of process `pid` in bytes from /proc (Linux); 0 without one. */
+export function rssOf(pid) {
+  if (pid === undefined) return 0;
+  try {
+    return Number(/^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Samples this process's RSS every 5 ms until stopped, plus that of the process `childPid()`
+ * names at the same moment (e.g. a wasm engine's process); `peak()` is the highest sum seen.
+ */
+export function rssSampler(childPid = () => undefined) {
+  const sample = () => process.memoryUsage().rss + rssOf(childPid());
+  let peak = sample();
+  const timer = setInterval(() => (peak = Math.max(peak, sample())), 5);
   return { stop: () => clearInterval(timer), peak: () => peak };
 }
