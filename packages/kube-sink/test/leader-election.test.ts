@@ -25,14 +25,20 @@ function elector(ns: string, identity: string, clock: FakeClock, extra: Partial<
   return Object.assign(e, { events });
 }
 
+/** A fresh Lease in its own namespace, and `replica-a` leading it (started, half a second on the clock). */
+async function leaderOnFreshLease(): Promise<{ ns: string; clock: FakeClock; a: ReturnType<typeof elector> }> {
+  const ns = uniqueName('lease');
+  await leaseNamespace(kc, ns);
+  const clock = new FakeClock(Date.now());
+  const a = elector(ns, 'replica-a', clock);
+  a.start();
+  await runFor(clock, 500);
+  return { ns, clock, a };
+}
+
 describe('createLeaderElector on a real Lease', () => {
   it('one of two candidates leads and writes; the follower observes it and a reconciler guarded by it sends nothing', async () => {
-    const ns = uniqueName('lease');
-    await leaseNamespace(kc, ns);
-    const clock = new FakeClock(Date.now());
-    const a = elector(ns, 'replica-a', clock);
-    a.start();
-    await runFor(clock, 500);
+    const { ns, clock, a } = await leaderOnFreshLease();
     const b = elector(ns, 'replica-b', clock);
     b.start();
     await runFor(clock, 3000);
@@ -96,12 +102,7 @@ describe('createLeaderElector on a real Lease', () => {
   });
 
   it('stop() releases the lease, so the other candidate leads within a few retry periods instead of a lease duration', async () => {
-    const ns = uniqueName('lease');
-    await leaseNamespace(kc, ns);
-    const clock = new FakeClock(Date.now());
-    const a = elector(ns, 'replica-a', clock);
-    a.start();
-    await runFor(clock, 500);
+    const { ns, clock, a } = await leaderOnFreshLease();
     const b = elector(ns, 'replica-b', clock);
     b.start();
     await runFor(clock, 3000);
@@ -115,12 +116,7 @@ describe('createLeaderElector on a real Lease', () => {
   });
 
   it('stop() releases the lease even when it was written since the leader last read it (a renew cut off by stop() that landed)', async () => {
-    const ns = uniqueName('lease');
-    await leaseNamespace(kc, ns);
-    const clock = new FakeClock(Date.now());
-    const a = elector(ns, 'replica-a', clock);
-    a.start();
-    await runFor(clock, 500);
+    const { ns, clock, a } = await leaderOnFreshLease();
     expect(a.mayWrite()).toBe(true);
     // The Lease changes behind the leader's back, still held by it: its resourceVersion moves on.
     const client = new LeaseClient(createTransport(kc));
