@@ -25,7 +25,10 @@ export type ShardMembershipOptions = LeaseConnection &
     random?: () => number;
   };
 
-/** Events of a {@link ShardMembership}. */
+/**
+ * Events of a {@link ShardMembership}. `shard.lost` comes when the membership ends (at the renew
+ * deadline, or on `stop()`), before the apps it held are released; `shard.released` once they are.
+ */
 export type ShardEvent =
   | { type: 'shard.view'; identity: string; at: number; members: ShardMember[] }
   | { type: 'shard.settled'; identity: string; at: number; members: ShardMember[] }
@@ -124,8 +127,10 @@ export function createShardMembership(options: ShardMembershipOptions): ShardMem
     key = '';
     view = [];
     settled = false;
-    await release([...held.keys()]);
+    // Said when it happened (its `at` is the loss, not the end of the apps' release, which waits
+    // for their passes to stop); `shard.released` follows once they have.
     if (hadView || reason === 'stopped') emit({ type: 'shard.lost', reason });
+    await release([...held.keys()]);
   }
 
   /** Creates or renews this replica's Lease, publishing the membership it has handed over for. */

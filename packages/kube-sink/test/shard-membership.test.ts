@@ -156,6 +156,7 @@ describe('createShardMembership on real Leases', () => {
     const movedAfterMs = Date.now() - killedAt;
     expect(movedAfterMs).toBeLessThan(timing.leaseDurationMs + 6 * timing.retryPeriodMs + 3000);
     // The victim stopped itself at its renew deadline and wrote nothing afterwards.
+    await eventually(() => victim.lost.length > 0, 5_000);
     expect(victim.lost).toHaveLength(1);
     expect(victim.lost[0]! - killedAt).toBeLessThanOrEqual(timing.renewDeadlineMs + 200);
     const lateWrites = victim.requests.filter((r) => r.write && !r.dryRun);
