@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { FakeClock, processAlive } from '@converge/core/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WasmEngine, type ChartFile, type WasmEngineOptions } from '../src/index.js';
-import { chartFiles, request, valuesDoc } from './helpers/charts.js';
+import { chartFiles, request, spinningChart, valuesDoc } from './helpers/charts.js';
 
 const MiB = 1024 * 1024;
 const umbrella = await chartFiles('charts/umbrella');
@@ -19,12 +19,6 @@ const grow: ChartFile[] = [
         'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: grow\ndata:\n  length: {{ len $s | quote }}\n',
     ),
   },
-];
-
-/** A chart whose template loops for hours without allocating: the engine never yields. */
-const spinning: ChartFile[] = [
-  { name: 'Chart.yaml', data: text('apiVersion: v2\nname: spin\nversion: 1.0.0\n') },
-  { name: 'templates/spin.yaml', data: text('{{- range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}\n') },
 ];
 
 const engines: WasmEngine[] = [];
@@ -116,7 +110,7 @@ describe('wasm engine lifetime', () => {
     ['waits for a render', ''],
     ['runs a render that never ends', 'void engine.render(spin);'],
   ])("ends its process with the host's when the host is killed with SIGKILL while it %s", async (_, then) => {
-    const spin = JSON.stringify(request(spinning, { timeoutMs: 600_000 }), (_k, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : v));
+    const spin = JSON.stringify(request(spinningChart, { timeoutMs: 600_000 }), (_k, v: unknown) => (v instanceof Uint8Array ? Array.from(v) : v));
     const script = [
       "import { WasmEngine } from '@converge/helm-render';",
       'const engine = new WasmEngine();',

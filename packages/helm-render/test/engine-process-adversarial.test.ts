@@ -6,7 +6,7 @@ import { FakeClock, processAlive } from '@converge/core/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WasmEngine, type ChartFile, type HelmLookup, type WasmEngineOptions } from '../src/index.js';
 import { packageRoot } from '../src/internal/package-root.js';
-import { chartFiles, request, valuesDoc } from './helpers/charts.js';
+import { chartFiles, request, spinningChart, valuesDoc } from './helpers/charts.js';
 import { enginePids } from './helpers/engine-processes.js';
 import { rejection } from './helpers/rejection.js';
 
@@ -15,11 +15,6 @@ const text = (s: string) => new TextEncoder().encode(s);
 const umbrella = await chartFiles('charts/umbrella');
 const wasmPath = join(packageRoot(), 'wasm', 'helm-engine.wasm');
 
-/** A chart whose template loops for hours without allocating, with `.Values.secret` in its values. */
-const spinning: ChartFile[] = [
-  { name: 'Chart.yaml', data: text('apiVersion: v2\nname: spin\nversion: 1.0.0\n') },
-  { name: 'templates/spin.yaml', data: text('{{- range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}\n') },
-];
 /** A chart whose template doubles a string until the engine's memory runs out. */
 const doubling: ChartFile[] = [
   { name: 'Chart.yaml', data: text('apiVersion: v2\nname: double\nversion: 1.0.0\n') },
@@ -97,7 +92,7 @@ describe('an engine process killed from outside', () => {
 
   it('while rendering: the render fails with HELM_ENGINE_FAILED, the next one works', async () => {
     const engine = engineWith();
-    const spin = engine.render(request(spinning));
+    const spin = engine.render(request(spinningChart));
     const pid = await readyPid(engine);
     process.kill(pid, 'SIGKILL');
     const err = await rejection(spin);
@@ -161,7 +156,7 @@ describe('close()', () => {
   it('during a render leaves no timer behind (it would keep the process alive for timeoutMs)', async () => {
     const clock = new FakeClock();
     const engine = engineWith({ clock });
-    const spin = engine.render(request(spinning, { timeoutMs: 600_000 }));
+    const spin = engine.render(request(spinningChart, { timeoutMs: 600_000 }));
     await readyPid(engine);
     const failed = rejection(spin);
     await engine.close();
@@ -275,11 +270,11 @@ describe('secret values in failed renders', () => {
   const secretValues = [valuesDoc({ secret: SECRET })];
   it.each<[string, (engine: WasmEngine) => Promise<unknown>]>([
     ['killed', async (engine) => {
-      const spin = engine.render(request(spinning, { values: secretValues }));
+      const spin = engine.render(request(spinningChart, { values: secretValues }));
       process.kill(await readyPid(engine), 'SIGKILL');
       return spin;
     }],
-    ['timed out', (engine) => engine.render(request(spinning, { values: secretValues, timeoutMs: 1500 }))],
+    ['timed out', (engine) => engine.render(request(spinningChart, { values: secretValues, timeoutMs: 1500 }))],
     ['out of memory', (engine) => engine.render(request(doubling, { values: secretValues, maxMemoryBytes: 128 * MiB }))],
   ])('never reach the error of a render that was %s', async (_, run) => {
     const engine = engineWith();

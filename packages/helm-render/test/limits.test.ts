@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { type HelmChartOptions, HelmError, WasmEngine, helmChart } from '../src/index.js';
 import { artifactOf, filesOf } from './helpers/artifact.js';
 import { fixtures } from './helpers/charts.js';
+import { rssOf } from './helpers/engine-processes.js';
 import { rejection } from './helpers/rejection.js';
 
 const helmBin = inject('helmBin');
@@ -16,17 +16,6 @@ const artifact = artifactOf(await filesOf(join(fixtures, 'bad', 'runaway'), 'run
 type Mode = 'recurse' | 'until' | 'double' | 'spin' | 'none';
 const runaway = (mode: Mode, o: Partial<HelmChartOptions> = {}, from = artifact) =>
   helmChart({ chart: 'runaway', releaseName: 'r', values: { mode }, engine, maxMemoryBytes: 256 * MiB, ...o })({ artifact: from });
-
-/** The resident memory of process `pid` in bytes (Linux), or 0 once it has exited. */
-function rssOf(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const kib = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return Number(kib ?? 0) * 1024;
-  } catch {
-    return 0;
-  }
-}
 
 /** The highest resident memory of this process and of the engine's (whichever is running), sampled every 5 ms while `fn` runs. */
 async function peakRss<T>(fn: () => Promise<T>): Promise<{ host: number; engine: number; result: T }> {

@@ -50,3 +50,9 @@ export function request(files: ChartFile[], over: Partial<RenderRequest> = {}): 
     ...over,
   };
 }
+
+/** A chart whose one template loops for hours without allocating: the engine never yields while it renders. */
+export const spinningChart: ChartFile[] = [
+  { name: 'Chart.yaml', data: new TextEncoder().encode('apiVersion: v2\nname: spin\nversion: 1.0.0\n') },
+  { name: 'templates/spin.yaml', data: new TextEncoder().encode('{{- range until 100000 }}{{ range until 100000 }}{{ end }}{{ end }}\n') },
+];

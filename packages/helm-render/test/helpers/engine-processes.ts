@@ -20,3 +20,14 @@ export function enginePids(): number[] {
   }
   return out;
 }
+
+/** The resident memory of process `pid` in bytes (Linux), or 0 once it has exited. */
+export function rssOf(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const kib = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return Number(kib ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
