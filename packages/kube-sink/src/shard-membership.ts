@@ -154,12 +154,24 @@ export function createShardMembership(options: ShardMembershipOptions): ShardMem
     }
     own = written.lease;
     renewedAt = sentAt;
+    armDeadline();
+    return true;
+  }
+
+  /**
+   * Ends the membership at the renew deadline unless a renewal moved it. A timer can fire a
+   * millisecond before the wall clock reaches the deadline (Node's timers run on a monotonic
+   * clock of their own), so a timer that finds the membership still fresh waits again instead of
+   * dropping the deadline, which would have left the loss unsaid and the apps held.
+   */
+  function armDeadline(): void {
     if (deadline !== undefined) clock.clearTimeout(deadline);
     deadline = clock.setTimeout(() => {
       deadline = undefined;
-      if (!fresh()) void lose('renew-deadline');
-    }, Math.max(0, renewedAt + timing.renewDeadlineMs - clock.now()));
-    return true;
+      if (running === undefined) return;
+      if (fresh()) armDeadline();
+      else void lose('renew-deadline');
+    }, Math.max(1, renewedAt + timing.renewDeadlineMs - clock.now()));
   }
 
   async function tick(signal: AbortSignal): Promise<void> {

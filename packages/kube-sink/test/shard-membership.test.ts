@@ -100,6 +100,34 @@ describe('createShardMembership on real Leases', () => {
     expect(owners([b, iso], list).get('payments')).toBe('isolated-0');
   });
 
+  it('a timer that fires a millisecond before the renew deadline (as Node timers can, by the wall clock) still ends the membership at the deadline', async () => {
+    const ns = uniqueName('shard');
+    await leaseNamespace(kc, ns);
+    /** Fires every timer of more than 1 ms a millisecond early, as Node's monotonic timers can by `Date.now()`. */
+    class EarlyClock extends FakeClock {
+      override setTimeout(fn: () => void, ms: number) {
+        return super.setTimeout(fn, ms > 1 ? ms - 1 : ms);
+      }
+    }
+    const clock = new EarlyClock(Date.now());
+    const net = cuttableTransport(kc);
+    const timing = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 };
+    cleanups.push(() => net.transport.close());
+    const m = member(ns, 'replica-a', clock, { kubeConfig: undefined, transport: net.transport, ...timing });
+    const lost: { at: number; reason: string }[] = [];
+    m.on('shard.lost', (e) => lost.push(e));
+    m.start();
+    await runFor(clock, 3000, () => owners([m]));
+    expect(m.held().length).toBeGreaterThan(0);
+    net.cut = true;
+    const cutAt = clock.now();
+    await runFor(clock, 4000, undefined, 100);
+    expect(lost.map((e) => e.reason)).toEqual(['renew-deadline']);
+    expect(lost[0]!.at - cutAt).toBeLessThanOrEqual(timing.renewDeadlineMs + 200);
+    expect(m.held()).toEqual([]);
+    expect([...m.released.keys()].length).toBeGreaterThan(0);
+  });
+
   it('a replica that stops renewing (killed): its fleet stops writing, and the survivors apply its apps within about one lease duration', async () => {
     const ns = uniqueName('shard');
     await leaseNamespace(kc, ns);
