@@ -183,10 +183,12 @@ describe('createShardMembership on real Leases', () => {
     }, 20_000);
     const movedAfterMs = Date.now() - killedAt;
     expect(movedAfterMs).toBeLessThan(timing.leaseDurationMs + 6 * timing.retryPeriodMs + 3000);
-    // The victim stopped itself at its renew deadline and wrote nothing afterwards.
+    // The victim stopped itself at its renew deadline, before the others could drop its Lease
+    // (a timer on a loaded machine may run late, but not by the gap between the two), and wrote
+    // nothing afterwards.
     await eventually(() => victim.lost.length > 0, 5_000);
     expect(victim.lost).toHaveLength(1);
-    expect(victim.lost[0]! - killedAt).toBeLessThanOrEqual(timing.renewDeadlineMs + 200);
+    expect(victim.lost[0]! - killedAt).toBeLessThan(timing.leaseDurationMs);
     const lateWrites = victim.requests.filter((r) => r.write && !r.dryRun);
     const writesAfterLoss = lateWrites.length;
     await new Promise((r) => setTimeout(r, 1500));
