@@ -92,6 +92,8 @@ export async function applyOne(
   let precondition = typeof obj.metadata['resourceVersion'] === 'string' ? (obj.metadata['resourceVersion'] as string) : undefined;
   // Planned as new: without force, another owner's annotation on an object made meanwhile conflicts.
   let forceNow = claiming && precondition === undefined ? false : force;
+  // The watch event of this write may come before its answer: the cache keeps it for us.
+  if (!options.dryRun) ctx.informers.claim(ref, ctx.defaultNamespace);
   for (let attempt = 1; ; attempt++) {
     try {
       const stored = await ctx.transport.request<KubeObject>({

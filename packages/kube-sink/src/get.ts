@@ -20,8 +20,8 @@ interface KubeList {
   items?: KubeObject[];
 }
 
-function withTypeMeta(obj: KubeObject, mapping: ResourceMapping): KubeObject {
-  // Items of a LIST carry no apiVersion/kind for built-in types.
+/** The object with its `apiVersion` and `kind`, which items of a LIST of a built-in type lack. */
+export function withTypeMeta(obj: KubeObject, mapping: ResourceMapping): KubeObject {
   if (!obj.apiVersion || !obj.kind) {
     return { ...obj, apiVersion: mapping.group ? `${mapping.group}/${mapping.version}` : mapping.version, kind: mapping.kind };
   }
@@ -78,9 +78,14 @@ async function getOne(ctx: SinkContext, mapping: ResourceMapping, ref: ObjectRef
 export async function getObjects(ctx: SinkContext, refs: readonly ObjectRef[], options: SinkCallOptions = {}): Promise<KubeObject[]> {
   const { signal } = options;
   const found = new Map<string, KubeObject>();
+  for (const ref of refs) ctx.informers.claim(ref, ctx.defaultNamespace);
   const fromServer = ctx.cacheReads ? refs.filter((ref) => !readCached(ctx, ref, found)) : refs;
   await getFromServer(ctx, fromServer, found, signal);
-  if (ctx.cacheReads) for (const ref of fromServer) ctx.ownWrites.sawLive(ref, found.get(refKey(ref)));
+  for (const ref of fromServer) {
+    const live = found.get(refKey(ref));
+    if (ctx.cacheReads) ctx.ownWrites.sawLive(ref, live);
+    if (live) ctx.informers.offer(ref, ctx.defaultNamespace, live);
+  }
   const out: KubeObject[] = [];
   for (const ref of refs) {
     const obj = found.get(refKey(ref));

@@ -40,8 +40,10 @@ export interface WatchCacheStats {
   watches: number;
   /** Collections listed and watched, open or reconnecting. */
   informers: number;
-  /** Objects held in memory. */
+  /** Objects the cache knows of: every object of the collections it watches, by name and resourceVersion. */
   objects: number;
+  /** Objects whose content it holds: those a sink follows or is reading or writing; of the others it keeps only the name and version. */
+  held: number;
   /** Subscriptions: one per watching reconciler. */
   subscriptions: number;
 }

@@ -1,8 +1,13 @@
 import type { Clock, ConvergeError, KubeObject } from '@converge/core';
 import type { ResourceMapping } from '../discovery.js';
 import type { KubeTransport } from '../transport.js';
+import { KubeHttpError } from '../errors.js';
+import { withTypeMeta } from '../get.js';
+import { resourcePath } from '../resource-path.js';
+import { mapLimit } from './limit.js';
 import { listAndWatch } from './list-and-watch.js';
 import type { WatchEventType } from './list-and-watch.js';
+import { toKubeError } from './to-kube-error.js';
 
 /** Someone following some objects of an informer, by {@link objectKey}. */
 export interface InformerListener {
@@ -26,9 +31,24 @@ export interface ReadFence {
 export type CacheRead = { hit: true; object: KubeObject | undefined } | { hit: false };
 
 interface Entry {
-  object: KubeObject;
+  /**
+   * The object, for one that a listener follows or a reader offered; `undefined` for the rest
+   * of the collection, of which only the name and versions are kept (see {@link Informer}).
+   */
+  object: KubeObject | undefined;
   /** The last few resourceVersions this informer saw for the object, newest last. */
   versions: string[];
+}
+
+/** What an {@link Informer} watches, and how. */
+export interface InformerOptions {
+  transport: KubeTransport;
+  mapping: ResourceMapping;
+  /** `undefined` watches a namespaced kind in all namespaces. */
+  namespace: string | undefined;
+  clock: Clock;
+  random: () => number;
+  watchTimeoutSeconds?: number | undefined;
 }
 
 /** How many resourceVersions per object are kept to answer "has the cache seen this write?". */
@@ -46,21 +66,36 @@ function stored(obj: KubeObject): KubeObject {
   return { ...obj, metadata };
 }
 
+/** Concurrent GETs for the content of newly followed objects the store knew only by name. */
+const FILL_CONCURRENCY = 4;
+
 /**
- * One list-and-watch of one collection (a kind, in one namespace or all), its store of the
- * objects it holds, and the listeners it routes changes to by object key: the shared informer
- * of client-go, for the objects Converge manages.
+ * One list-and-watch of one collection (a kind, in one namespace or all), its store, and the
+ * listeners it routes changes to by object key: the shared informer of client-go, for the
+ * objects Converge manages.
+ *
+ * A collection watched across the cluster holds everybody's objects (every Secret, when an app
+ * manages one), so the store keeps the content only of the objects a listener follows or a
+ * sink {@link Informer.claim | claimed} (is about to read or write); of the others it keeps
+ * the name and resourceVersion, enough to answer "absent" without a request. A read of such an
+ * object is a miss; a sink's read from the server {@link Informer.offer | offers} what it got,
+ * and an object followed while the store knows only its name is fetched once (`synced` follows).
  */
 export class Informer {
   readonly #store = new Map<string, Entry>();
   readonly #byKey = new Map<string, Set<InformerListener>>();
   readonly #listeners = new Map<InformerListener, readonly string[]>();
+  /** Keys a sink is about to read or write: their content is kept although nobody follows them yet. */
+  readonly #claimed = new Set<string>();
   readonly #abort = new AbortController();
+  readonly #o: InformerOptions;
   #listSequence = 0;
   #synced = false;
   #watching = false;
+  #held = 0;
 
-  constructor(o: { transport: KubeTransport; mapping: ResourceMapping; namespace: string | undefined; clock: Clock; random: () => number; watchTimeoutSeconds?: number | undefined }) {
+  constructor(o: InformerOptions) {
+    this.#o = o;
     void listAndWatch({
       ...o,
       signal: this.#abort.signal,
@@ -78,9 +113,14 @@ export class Informer {
     return this.#watching;
   }
 
-  /** How many objects the store holds. */
+  /** How many objects the store knows of. */
   get size(): number {
     return this.#store.size;
+  }
+
+  /** How many of them it holds the content of. */
+  get held(): number {
+    return this.#held;
   }
 
   /** How many listeners follow this informer. */
@@ -96,17 +136,49 @@ export class Informer {
       if (!set) this.#byKey.set(key, (set = new Set()));
       set.add(listener);
     }
-    if (this.#synced) for (const key of keys) listener.synced(key, this.#store.get(key)?.object);
+    if (!this.#synced) return;
+    const unknown: string[] = [];
+    for (const key of keys) {
+      const entry = this.#store.get(key);
+      if (entry && !entry.object) unknown.push(key);
+      else listener.synced(key, entry?.object);
+    }
+    if (unknown.length > 0) void this.#fill(unknown);
   }
 
-  /** Stops following; the caller stops the informer when no listener is left. */
+  /**
+   * Gives the store the content of an object a reader got from the server (a read or the answer
+   * to a write). Taken only when it is the version the store knows as the newest, so an offer
+   * that raced a newer watch event can never put an older object back.
+   */
+  offer(key: string, obj: KubeObject): void {
+    const entry = this.#store.get(key);
+    const rv = obj.metadata.resourceVersion;
+    if (!entry || entry.object || !this.#keeps(key) || rv === undefined || entry.versions.at(-1) !== rv) return;
+    this.#set(key, { object: stored(obj), versions: entry.versions });
+  }
+
+  /** Stops following; the content of objects nobody follows any more is let go. The caller stops the informer when no listener is left. */
   remove(listener: InformerListener): void {
     for (const key of this.#listeners.get(listener) ?? []) {
       const set = this.#byKey.get(key);
       set?.delete(listener);
-      if (set?.size === 0) this.#byKey.delete(key);
+      if (set?.size !== 0) continue;
+      this.#byKey.delete(key);
+      this.#claimed.delete(key);
+      const entry = this.#store.get(key);
+      if (entry?.object) this.#set(key, { object: undefined, versions: entry.versions });
     }
     this.#listeners.delete(listener);
+  }
+
+  /**
+   * Keeps the content of `key` from the next change on, though nobody follows it yet: a sink
+   * says so before it writes or reads the object, so the watch event of its write (which may
+   * come before the answer) already brings the content.
+   */
+  claim(key: string): void {
+    this.#claimed.add(key);
   }
 
   /**
@@ -131,6 +203,7 @@ export class Informer {
   #vouch(key: string, fence: ReadFence | undefined): CacheRead {
     if (!this.#synced) return { hit: false };
     const entry = this.#store.get(key);
+    if (entry && !entry.object) return { hit: false };
     if (!fence || fence.sequence < this.#listSequence) return { hit: true, object: entry?.object };
     if (fence.resourceVersion === undefined) return entry ? { hit: false } : { hit: true, object: undefined };
     return entry?.versions.includes(fence.resourceVersion) ? { hit: true, object: entry.object } : { hit: false };
@@ -142,13 +215,35 @@ export class Informer {
     this.#listeners.clear();
     this.#byKey.clear();
     this.#store.clear();
+    this.#claimed.clear();
+    this.#held = 0;
+  }
+
+  /** Whether the content of `key` is kept: it is followed or claimed. */
+  #keeps(key: string): boolean {
+    return this.#byKey.has(key) || this.#claimed.has(key);
+  }
+
+  /** Stores an entry, counting the content held. */
+  #set(key: string, entry: Entry): void {
+    const before = this.#store.get(key);
+    if (before?.object) this.#held--;
+    if (entry.object) this.#held++;
+    this.#store.set(key, entry);
+  }
+
+  #delete(key: string): void {
+    if (this.#store.get(key)?.object) this.#held--;
+    this.#store.delete(key);
   }
 
   #replace(items: KubeObject[], listSequence: number): void {
     this.#store.clear();
+    this.#held = 0;
     for (const item of items) {
+      const key = objectKey(item.metadata.namespace, item.metadata.name);
       const rv = item.metadata.resourceVersion;
-      this.#store.set(objectKey(item.metadata.namespace, item.metadata.name), { object: stored(item), versions: typeof rv === 'string' ? [rv] : [] });
+      this.#set(key, { object: this.#keeps(key) ? stored(item) : undefined, versions: typeof rv === 'string' ? [rv] : [] });
     }
     this.#listSequence = listSequence;
     this.#synced = true;
@@ -157,15 +252,48 @@ export class Informer {
 
   #apply(type: WatchEventType, obj: KubeObject): void {
     const key = objectKey(obj.metadata.namespace, obj.metadata.name);
-    const object = stored(obj);
-    if (type === 'DELETED') this.#store.delete(key);
-    else {
-      const versions = this.#store.get(key)?.versions ?? [];
+    const listeners = this.#byKey.get(key);
+    const before = this.#store.get(key);
+    const object = this.#keeps(key) ? stored(obj) : undefined;
+    if (type === 'DELETED') {
+      this.#delete(key);
+      this.#claimed.delete(key);
+    } else {
+      const versions = before?.versions ?? [];
       const rv = obj.metadata.resourceVersion;
       if (typeof rv === 'string') versions.push(rv);
       if (versions.length > VERSIONS_KEPT) versions.shift();
-      this.#store.set(key, { object, versions });
+      this.#set(key, { object, versions });
     }
-    for (const listener of this.#byKey.get(key) ?? []) listener.event(key, type, object);
+    if (object) for (const listener of listeners ?? []) listener.event(key, type, object);
+  }
+
+  /**
+   * Fetches the content of followed objects the store knew only by name, then tells their
+   * listeners (`synced`). A watch event that came meanwhile already brought the content and
+   * wins; a failed GET is reported and leaves the object to the next event or LIST.
+   */
+  async #fill(keys: readonly string[]): Promise<void> {
+    const { transport, mapping } = this.#o;
+    await mapLimit(keys, FILL_CONCURRENCY, async (key) => {
+      const slash = key.indexOf('/');
+      const [ns, name] = mapping.namespaced ? [key.slice(0, slash), key.slice(slash + 1)] : [undefined, key];
+      let obj: KubeObject;
+      try {
+        obj = await transport.request<KubeObject>({ method: 'GET', path: resourcePath(mapping, ns, name), signal: this.#abort.signal });
+      } catch (err) {
+        if (this.#abort.signal.aborted || (err instanceof KubeHttpError && err.status === 404)) return; // gone: its DELETED event follows
+        const error = toKubeError(err, { verb: 'get', resource: mapping.group ? `${mapping.resource}.${mapping.group}` : mapping.resource, secret: mapping.kind === 'Secret' && mapping.group === '' });
+        for (const listener of this.#byKey.get(key) ?? []) listener.error(error);
+        return;
+      }
+      const entry = this.#store.get(key);
+      if (!entry || entry.object || !this.#byKey.has(key)) return;
+      const rv = obj.metadata.resourceVersion;
+      const versions = typeof rv === 'string' && !entry.versions.includes(rv) ? [...entry.versions, rv].slice(-VERSIONS_KEPT) : entry.versions;
+      const object = stored(withTypeMeta(obj, mapping));
+      this.#set(key, { object, versions });
+      for (const listener of this.#byKey.get(key) ?? []) listener.synced(key, object);
+    });
   }
 }

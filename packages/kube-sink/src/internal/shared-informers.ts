@@ -84,6 +84,18 @@ export class SharedInformers {
     return found ? found.informer.read(found.key, fence) : { hit: false };
   }
 
+  /** Keeps the content of `ref` from its next change on, for a sink about to read or write it (see `Informer.claim`). */
+  claim(ref: ObjectRef, defaultNamespace: string): void {
+    const found = this.#find(ref, defaultNamespace);
+    found?.informer.claim(found.key);
+  }
+
+  /** Hands the cache what a sink read of `ref` from the server (see `Informer.offer`). */
+  offer(ref: ObjectRef, defaultNamespace: string, obj: KubeObject): void {
+    const found = this.#find(ref, defaultNamespace);
+    found?.informer.offer(found.key, obj);
+  }
+
   /** Whether the cache reflects what `fence` says a sink knows of `ref` (see `Informer.caughtUp`). */
   caughtUp(ref: ObjectRef, defaultNamespace: string, fence: ReadFence | undefined): boolean {
     const found = this.#find(ref, defaultNamespace);
@@ -102,11 +114,13 @@ export class SharedInformers {
   stats(): WatchCacheStats {
     let watches = 0;
     let objects = 0;
+    let held = 0;
     for (const informer of this.#informers.values()) {
       if (informer.watching) watches++;
       objects += informer.size;
+      held += informer.held;
     }
-    return { watches, informers: this.#informers.size, objects, subscriptions: this.#subscriptions };
+    return { watches, informers: this.#informers.size, objects, held, subscriptions: this.#subscriptions };
   }
 
   /** Ends every informer. */
