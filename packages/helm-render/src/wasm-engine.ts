@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { WasmHost, type EngineLifetimeOptions, type WasmHostStats } from '@converge/wasm-host';
+import { WasmHost, type EngineLifetimeOptions, type InfoOptions, type WasmHostStats } from '@converge/wasm-host';
 import type { HelmEngine, RenderOutput, RenderRequest } from './engine.js';
 import { helmError, type HelmError } from './errors.js';
 import { DEFAULT_RENDER_LIMITS } from './helm-chart-options.js';
@@ -87,9 +87,9 @@ export class WasmEngine implements HelmEngine {
     });
   }
 
-  /** Starts the engine's process now (instead of on the first render) and returns the engine's versions. */
-  async info(): Promise<WasmEngineInfo> {
-    return JSON.parse(await this.#host.info()) as WasmEngineInfo;
+  /** Starts the engine's process now (instead of on the first render) and returns the engine's versions. A start slower than `options.timeoutMs` (60 s) fails with `HELM_ENGINE_FAILED`. */
+  async info(options: InfoOptions = {}): Promise<WasmEngineInfo> {
+    return JSON.parse(await this.#host.info(options)) as WasmEngineInfo;
   }
 
   /** {@inheritDoc HelmEngine.render} */

@@ -5,6 +5,7 @@ import { FakeClock, processAlive } from '@converge/core/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { WasmEngine, type ChartFile, type WasmEngineOptions } from '../src/index.js';
 import { chartFiles, request, spinningChart, valuesDoc } from './helpers/charts.js';
+import { enginePids } from './helpers/engine-processes.js';
 
 const MiB = 1024 * 1024;
 const umbrella = await chartFiles('charts/umbrella');
@@ -136,6 +137,36 @@ describe('wasm engine lifetime', () => {
     // Before, info() rejected with "the Helm wasm engine is closed" though it was not.
     await expect(info).resolves.toMatchObject({ helmVersion: expect.stringMatching(/^v4\./) });
     expect((await render).manifest).toContain('kind:');
+  });
+
+  it('info() gives up on a start frozen past its timeoutMs: HELM_ENGINE_FAILED, the process stopped, and the next info() starts one; an abort does the same', async () => {
+    const engine = engineWith({ idleTimeoutMs: Infinity });
+    const before = new Set(enginePids());
+    const info = engine.info({ timeoutMs: 3000 });
+    // Freeze the engine's process as soon as it is forked, before it is ready (a start takes over a second).
+    let frozen: number | undefined;
+    await vi.waitFor(
+      () => {
+        frozen = enginePids().find((pid) => !before.has(pid));
+        expect(frozen).toBeDefined();
+      },
+      { timeout: 10_000, interval: 5 },
+    );
+    process.kill(frozen!, 'SIGSTOP');
+    // Before, info() waited for ever.
+    await expect(info).rejects.toMatchObject({ code: 'HELM_ENGINE_FAILED', message: expect.stringContaining('did not start within 3000 ms') });
+    await vi.waitFor(() => expect(processAlive(frozen!)).toBe(false), { timeout: 10_000 });
+    expect(engine.stats().process).toBe('none');
+
+    const aborting = new AbortController();
+    const aborted = engine.info({ signal: aborting.signal });
+    aborting.abort();
+    await expect(aborted).rejects.toMatchObject({ code: 'ABORTED' });
+    await vi.waitFor(() => expect(enginePids().filter((pid) => !before.has(pid))).toEqual([]), { timeout: 10_000 });
+
+    await expect(engine.info()).resolves.toMatchObject({ helmVersion: expect.stringMatching(/^v4\./) });
+    // The frozen one and this one: the aborted start ended before it forked.
+    expect(engine.stats().processesStarted).toBe(2);
   });
 
   it('close() of an idle engine resolves with nothing else keeping the process up', async () => {

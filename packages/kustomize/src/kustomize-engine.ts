@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { WasmHost, limitMessage, type EngineLifetimeOptions, type EngineLimits, type HostFailure, type WasmHostStats } from '@converge/wasm-host';
+import { WasmHost, limitMessage, type EngineLifetimeOptions, type EngineLimits, type InfoOptions, type HostFailure, type WasmHostStats } from '@converge/wasm-host';
 import { kustomizeError, type KustomizeError, type KustomizeErrorCode } from './errors.js';
 import { packageRoot } from './internal/package-root.js';
 import type { ResolvedRemote } from './remote-resolver.js';
@@ -102,6 +102,8 @@ function hostError(f: HostFailure): KustomizeError {
       return kustomizeError('KUSTOMIZE_INVALID_OPTIONS', `kustomize: the build's files are not plain bytes: ${f.reason}`);
     case 'unavailable':
       return kustomizeError('KUSTOMIZE_ENGINE_FAILED', `${f.reason}. Build it with \`npm run build:wasm -w @converge/kustomize\``, {}, f.cause);
+    case 'start-timeout':
+      return kustomizeError('KUSTOMIZE_ENGINE_FAILED', `the kustomize wasm engine did not start within ${f.timeoutMs} ms (info's timeoutMs); its process was stopped`, { timeoutMs: f.timeoutMs });
     case 'closed':
       return kustomizeError('KUSTOMIZE_ENGINE_FAILED', 'the kustomize wasm engine is closed');
   }
@@ -144,9 +146,9 @@ export class KustomizeEngine {
     });
   }
 
-  /** Starts the engine's process now (instead of on the first build) and returns the engine's versions. */
-  async info(): Promise<KustomizeEngineInfo> {
-    return JSON.parse(await this.#host.info()) as KustomizeEngineInfo;
+  /** Starts the engine's process now (instead of on the first build) and returns the engine's versions. A start slower than `options.timeoutMs` (60 s) fails with `KUSTOMIZE_ENGINE_FAILED`. */
+  async info(options: InfoOptions = {}): Promise<KustomizeEngineInfo> {
+    return JSON.parse(await this.#host.info(options)) as KustomizeEngineInfo;
   }
 
   /** Runs one `kustomize build`. Rejects with a `KustomizeError` or an `AbortedError`. */

@@ -25,6 +25,7 @@ export type EngineLimit = keyof EngineLimits;
  * - `invalid-input` — the call's arguments cannot be structured-cloned into the engine's process
  *   (e.g. a function or a Proxy); nothing was run and the engine is kept.
  * - `unavailable` — the wasm cannot be read, compiled or started.
+ * - `start-timeout` — `info()` waited `timeoutMs` for the engine's process to start; the start was stopped.
  * - `closed` — the host was closed.
  */
 export type HostFailure =
@@ -33,6 +34,7 @@ export type HostFailure =
   | { kind: 'crashed'; reason: string; exitCode?: number }
   | { kind: 'invalid-input'; reason: string }
   | { kind: 'unavailable'; reason: string; cause?: unknown }
+  | { kind: 'start-timeout'; timeoutMs: number }
   | { kind: 'closed' };
 
 /** `536870912 bytes (512 MiB)`. */

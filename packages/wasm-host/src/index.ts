@@ -1,4 +1,4 @@
-export type { WasmHostOptions, HostCall, HostReply } from './wasm-host.js';
+export type { WasmHostOptions, HostCall, HostReply, InfoOptions } from './wasm-host.js';
 export { WasmHost } from './wasm-host.js';
 export type { EngineLifetimeOptions, WasmHostStats } from './engine-lifetime.js';
 export { DEFAULT_ENGINE_LIFETIME } from './engine-lifetime.js';

@@ -79,6 +79,17 @@ const STDERR_KEPT = 8 * 1024;
 
 const ENGINE_PATH = join(dirname(dirname(fileURLToPath(import.meta.url))), 'child', 'engine-process.mjs');
 
+/** How long {@link WasmHost.info} waits for the engine to start unless told otherwise (a start takes 1–5 s). */
+const DEFAULT_INFO_TIMEOUT_MS = 60_000;
+
+/** Options of {@link WasmHost.info}. */
+export interface InfoOptions {
+  /** How long to wait for the engine's process to start. @default 60000 */
+  timeoutMs?: number | undefined;
+  /** Stops waiting. */
+  signal?: AbortSignal | undefined;
+}
+
 /** A start the host no longer wants (closed, idle, a call with another cap, an abort or a timeout came first). */
 class AbandonedStart extends Error {}
 
@@ -150,10 +161,41 @@ export class WasmHost<E extends Error = Error> {
   /**
    * Starts the engine now (instead of on the first call) and returns what the engine's `info()` returned.
    * Rejects (through {@link WasmHostOptions.toError}) once the host is closed: a process started then would outlive it.
+   * A start that takes longer than `options.timeoutMs` (a process frozen, a machine swapping) or that
+   * `options.signal` aborts rejects (`start-timeout`, or an `AbortedError`) and is killed unless a call waits for it.
    */
-  async info(): Promise<string> {
+  async info(options: InfoOptions = {}): Promise<string> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_INFO_TIMEOUT_MS;
+    const { signal } = options;
+    if (signal?.aborted) throw new AbortedError(`${this.#o.engineName} engine start aborted`);
+    const { clock } = this.#lifetime;
+    let timer: TimerHandle | undefined;
+    let onAbort: (() => void) | undefined;
+    const givenUp = new AbortController();
+    const bounded = new Promise<never>((_, reject) => {
+      const giveUp = (err: Error): void => {
+        givenUp.abort();
+        // A call waiting for this start has its own timeout; an engine nobody waits for goes.
+        if (!this.#current && this.#queue.length === 0) this.#retire();
+        reject(err);
+      };
+      timer = clock.setTimeout(() => giveUp(this.#o.toError({ kind: 'start-timeout', timeoutMs })), timeoutMs);
+      onAbort = () => giveUp(new AbortedError(`${this.#o.engineName} engine start aborted`));
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      return await Promise.race([this.#startForInfo(givenUp.signal), bounded]);
+    } finally {
+      if (timer !== undefined) clock.clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** The engine's info once one runs: waits for the start in progress, or starts one, until `givenUp`. */
+  async #startForInfo(givenUp: AbortSignal): Promise<string> {
     for (;;) {
       if (this.#closed) throw this.#o.toError({ kind: 'closed' });
+      if (givenUp.aborted) throw new AbandonedStart();
       const cap = this.#starting?.maxMemoryBytes ?? (this.#engine ? this.#engineCap : (this.#o.defaultMaxMemoryBytes ?? 512 * 1024 * 1024));
       try {
         await this.#ensureEngine(cap);

@@ -43,6 +43,8 @@ export function hostError(failure: HostFailure): HelmError {
       return helmError('HELM_INVALID_OPTIONS', `the render's chart files or values are not plain bytes: ${failure.reason}`);
     case 'unavailable':
       return helmError('HELM_ENGINE_FAILED', `${failure.reason}. Build it with \`npm run build:wasm -w @converge/helm-render\`, or use engine: "cli".`, {}, failure.cause);
+    case 'start-timeout':
+      return helmError('HELM_ENGINE_FAILED', `the Helm wasm engine did not start within ${failure.timeoutMs} ms (info's timeoutMs); its process was stopped`, { timeoutMs: failure.timeoutMs });
     case 'closed':
       return helmError('HELM_ENGINE_FAILED', 'the Helm wasm engine is closed');
   }
