@@ -146,16 +146,9 @@ export class Informer {
     if (unknown.length > 0) void this.#fill(unknown);
   }
 
-  /**
-   * Gives the store the content of an object a reader got from the server (a read or the answer
-   * to a write). Taken only when it is the version the store knows as the newest, so an offer
-   * that raced a newer watch event can never put an older object back.
-   */
+  /** Gives the store the content of an object a reader got from the server (see {@link Informer.#take}). */
   offer(key: string, obj: KubeObject): void {
-    const entry = this.#store.get(key);
-    const rv = obj.metadata.resourceVersion;
-    if (!entry || entry.object || !this.#keeps(key) || rv === undefined || entry.versions.at(-1) !== rv) return;
-    this.#set(key, { object: stored(obj), versions: entry.versions });
+    this.#take(key, obj);
   }
 
   /** Stops following; the content of objects nobody follows any more is let go. The caller stops the informer when no listener is left. */
@@ -219,6 +212,22 @@ export class Informer {
     this.#held = 0;
   }
 
+  /**
+   * Takes `obj`, read from the server, as the content of `key`, kept but known only by name, if
+   * it is the version the store knows as the newest; returns what it stored. A read that raced
+   * the watch is not taken either way: older than a change the watch brought meanwhile, it
+   * would put an older object back; newer than the watch has caught up with, it would vouch for
+   * its version while the older events still to come replace the content.
+   */
+  #take(key: string, obj: KubeObject): KubeObject | undefined {
+    const entry = this.#store.get(key);
+    const rv = obj.metadata.resourceVersion;
+    if (!entry || entry.object || !this.#keeps(key) || rv === undefined || entry.versions.at(-1) !== rv) return undefined;
+    const object = stored(obj);
+    this.#set(key, { object, versions: entry.versions });
+    return object;
+  }
+
   /** Whether the content of `key` is kept: it is followed or claimed. */
   #keeps(key: string): boolean {
     return this.#byKey.has(key) || this.#claimed.has(key);
@@ -271,7 +280,9 @@ export class Informer {
   /**
    * Fetches the content of followed objects the store knew only by name, then tells their
    * listeners (`synced`). A watch event that came meanwhile already brought the content and
-   * wins; a failed GET is reported and leaves the object to the next event or LIST.
+   * wins; an answer of another version than the store's newest is not taken (see
+   * {@link Informer.#take}): the watch events still to come bring the content, or a later
+   * follow fetches again. A failed GET is reported and leaves the object to the next event or LIST.
    */
   async #fill(keys: readonly string[]): Promise<void> {
     const { transport, mapping } = this.#o;
@@ -287,13 +298,8 @@ export class Informer {
         for (const listener of this.#byKey.get(key) ?? []) listener.error(error);
         return;
       }
-      const entry = this.#store.get(key);
-      if (!entry || entry.object || !this.#byKey.has(key)) return;
-      const rv = obj.metadata.resourceVersion;
-      const versions = typeof rv === 'string' && !entry.versions.includes(rv) ? [...entry.versions, rv].slice(-VERSIONS_KEPT) : entry.versions;
-      const object = stored(withTypeMeta(obj, mapping));
-      this.#set(key, { object, versions });
-      for (const listener of this.#byKey.get(key) ?? []) listener.synced(key, object);
+      const object = this.#take(key, withTypeMeta(obj, mapping));
+      if (object) for (const listener of this.#byKey.get(key) ?? []) listener.synced(key, object);
     });
   }
 }

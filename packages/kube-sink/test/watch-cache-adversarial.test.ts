@@ -1,0 +1,265 @@
+import { randomBytes } from 'node:crypto';
+import { getHeapSnapshot, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { CoreV1Api } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { useTestEnv } from '@converge/kube-testenv/vitest';
+import type { Clock, ConvergeError, DriftEvent, KubeObject } from '@converge/core';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { KubeHttpError, createTransport, createWatchCache, kubeSink } from '../src/index.js';
+import type { KubeRequest, KubeSink, KubeTransport, WatchCache } from '../src/index.js';
+import { eventually, namespace, uniqueName } from './helpers.js';
+
+let kc: KubeConfig;
+let core: CoreV1Api;
+const cleanups: (() => unknown)[] = [];
+beforeAll(async () => {
+  kc = (await useTestEnv()).kubeConfig;
+  core = kc.makeApiClient(CoreV1Api);
+});
+afterEach(async () => {
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+const secret = (ns: string, name: string, value: string): KubeObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, type: 'Opaque', data: { value } });
+const ref = (ns: string, name: string) => ({ group: '', kind: 'Secret', namespace: ns, name });
+const b64 = (text: string): string => Buffer.from(text).toString('base64');
+
+/** One GET the cache sent, whose answer the test hands over when it chooses. */
+interface HeldAnswer {
+  /** The server has answered (the answer is as old as this moment). */
+  answered: boolean;
+  /** Hands the answer to the cache and lets the code waiting on it run. */
+  release(): Promise<void>;
+}
+
+interface DeliveredEvent {
+  type: string;
+  namespace: string | undefined;
+  name: string;
+  resourceVersion: string | undefined;
+}
+
+/**
+ * The real transport with faults a test switches on: answers to GETs held back (sent at once,
+ * answered by the server at once, handed over later), a failure instead of the next matching
+ * request, and watch events held back. Records every watch event it hands to the cache.
+ */
+function faultyTransport(): {
+  transport: KubeTransport;
+  holdAnswers(match: (req: KubeRequest) => boolean): HeldAnswer[];
+  failNext(match: (req: KubeRequest) => boolean, error: Error): void;
+  holdEvents(): void;
+  releaseEventsThrough(match: (event: DeliveredEvent) => boolean): void;
+  releaseEvents(): void;
+  delivered: DeliveredEvent[];
+} {
+  const real = createTransport(kc);
+  const holds: { match: (req: KubeRequest) => boolean; held: HeldAnswer[] }[] = [];
+  const failures: { match: (req: KubeRequest) => boolean; error: Error }[] = [];
+  const delivered: DeliveredEvent[] = [];
+  let eventsHeld = false;
+  const buffered: { value: unknown; deliver: (value: unknown) => void }[] = [];
+  const summary = (value: unknown): DeliveredEvent => {
+    const e = value as { type: string; object: KubeObject };
+    return { type: e.type, namespace: e.object.metadata?.namespace, name: e.object.metadata?.name, resourceVersion: e.object.metadata?.resourceVersion as string | undefined };
+  };
+  const deliver = (value: unknown, onValue: (value: unknown) => void): void => {
+    delivered.push(summary(value));
+    onValue(value);
+  };
+  const transport: KubeTransport = {
+    server: real.server,
+    async request<T>(req: KubeRequest): Promise<T> {
+      const failure = failures.findIndex((f) => f.match(req));
+      if (failure >= 0) throw failures.splice(failure, 1)[0]!.error;
+      const hold = holds.find((h) => h.match(req));
+      if (!hold) return real.request<T>(req);
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const handle: HeldAnswer = {
+        answered: false,
+        async release() {
+          release();
+          // The cache's code after the answer runs in microtasks: one macrotask later it is done.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        },
+      };
+      hold.held.push(handle);
+      const answer = real.request<T>(req).then(
+        (value) => ({ value }),
+        (error: unknown) => ({ error }),
+      );
+      const settled = await answer;
+      handle.answered = true;
+      await released;
+      if ('error' in settled) throw settled.error;
+      return settled.value;
+    },
+    stream: (req, onValue) =>
+      real.stream(req, (value) => {
+        if (eventsHeld) buffered.push({ value, deliver: onValue });
+        else deliver(value, onValue);
+      }),
+    close: () => real.close(),
+  };
+  const releaseWhile = (more: (event: DeliveredEvent) => boolean): void => {
+    while (buffered.length > 0) {
+      const next = buffered.shift()!;
+      deliver(next.value, next.deliver);
+      if (!more(summary(next.value))) return;
+    }
+  };
+  return {
+    transport,
+    delivered,
+    holdAnswers(match) {
+      const held: HeldAnswer[] = [];
+      holds.push({ match, held });
+      return held;
+    },
+    failNext(match, error) {
+      failures.push({ match, error });
+    },
+    holdEvents() {
+      eventsHeld = true;
+    },
+    releaseEventsThrough(match) {
+      releaseWhile((e) => !match(e));
+    },
+    releaseEvents() {
+      eventsHeld = false;
+      releaseWhile(() => true);
+    },
+  };
+}
+
+/** A plain GET of one Secret (not a LIST, not a watch). */
+const getOf =
+  (ns: string, name: string) =>
+  (req: KubeRequest): boolean =>
+    req.method === 'GET' && req.path.endsWith(`/namespaces/${ns}/secrets/${name}`) && !req.query?.['watch'];
+
+interface Harness {
+  faults: ReturnType<typeof faultyTransport>;
+  watchCache: WatchCache;
+  sink: KubeSink;
+  errors: ConvergeError[];
+}
+
+/** A watch cache on a faulty transport, and a sink on it (the sink's own requests go straight to the server). */
+function harness(clock?: Clock): Harness {
+  const faults = faultyTransport();
+  const errors: ConvergeError[] = [];
+  const watchCache = createWatchCache({ transport: faults.transport, ...(clock && { clock }) });
+  const sink = kubeSink({ kubeConfig: kc, watchCache, force: true, watch: { debounceMs: 50, onError: (e) => errors.push(e) } });
+  cleanups.push(
+    () => faults.transport.close(),
+    () => watchCache.close(),
+    () => sink.close(),
+  );
+  return { faults, watchCache, sink, errors };
+}
+
+/**
+ * Creates namespace `ns` with the sink's Secret `anchor` (and `more`), and follows the anchor,
+ * so the cache watches Secrets for the rest of the test.
+ */
+async function watching(h: Harness, ns: string, more: KubeObject[] = []): Promise<void> {
+  const applied = await h.sink.apply([namespace(ns), secret(ns, 'anchor', b64('anchor')), ...more]);
+  expect(applied.every((r) => r.ok)).toBe(true);
+  cleanups.push(h.sink.watch([ref(ns, 'anchor')], () => undefined));
+  await eventually(() => h.watchCache.stats().watches === 1 && h.watchCache.stats().held === 1, 20_000);
+}
+
+/** Follows `name` until the cache holds it, then stops: the cache knows it by name only afterwards. */
+async function followOnce(h: Harness, ns: string, name: string): Promise<void> {
+  const before = h.watchCache.stats().held;
+  const stop = h.sink.watch([ref(ns, name)], () => undefined);
+  await eventually(() => h.watchCache.stats().watches >= 1 && h.watchCache.stats().held === before + 1, 20_000);
+  stop();
+  expect(h.watchCache.stats().held).toBe(before);
+}
+
+/** Somebody else changes the Secret's value; returns the new resourceVersion. */
+async function foreignEdit(ns: string, name: string, value: string): Promise<string> {
+  const current = await core.readNamespacedSecret({ namespace: ns, name });
+  const replaced = await core.replaceNamespacedSecret({ namespace: ns, name, body: { ...current, data: { value } } });
+  return replaced.metadata!.resourceVersion!;
+}
+
+/** Waits until the cache's watch has delivered `name` at `resourceVersion`. */
+async function delivered(h: Harness, ns: string, name: string, resourceVersion: string): Promise<void> {
+  await eventually(() => h.faults.delivered.some((e) => e.namespace === ns && e.name === name && e.resourceVersion === resourceVersion), 20_000);
+}
+
+async function valueOf(sink: KubeSink, ns: string, name: string): Promise<unknown> {
+  const [live] = await sink.get([ref(ns, name)]);
+  return (live?.data as Record<string, unknown> | undefined)?.['value'];
+}
+
+/** Whether the heap (after a full GC) holds `needle` as text; as in watch-cache-held.test.ts. */
+async function heapHolds(needle: Buffer): Promise<boolean> {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  gc();
+  gc();
+  let tail = Buffer.alloc(0);
+  for await (const chunk of getHeapSnapshot()) {
+    const joined = Buffer.concat([tail, chunk as Buffer]);
+    if (joined.includes(needle)) return true;
+    tail = joined.subarray(Math.max(0, joined.length - needle.length));
+  }
+  return false;
+}
+
+describe('watch cache content policy under races and faults', () => {
+  it('a fetch answered after the object changed while nobody followed it is not taken for the current object: no stale read, the drift is reported', async () => {
+    const ns = uniqueName('refill');
+    const h = harness();
+    await watching(h, ns, [secret(ns, 'x', b64('ours'))]);
+    await followOnce(h, ns, 'x');
+
+    // Followed again, its fetch answered by the server but not handed over yet; unfollowed.
+    const fetches = h.faults.holdAnswers(getOf(ns, 'x'));
+    const stopFirst = h.sink.watch([ref(ns, 'x')], () => undefined);
+    await eventually(() => fetches[0]?.answered === true, 20_000);
+    stopFirst();
+    // Somebody else changes it while nobody follows it; the cache sees the change (by name).
+    await delivered(h, ns, 'x', await foreignEdit(ns, 'x', b64('theirs')));
+    // Followed once more: a second fetch. The first one's (older) answer arrives first.
+    const drift: DriftEvent[] = [];
+    const stop = h.sink.watch([ref(ns, 'x')], (e) => drift.push(e));
+    cleanups.push(stop);
+    await eventually(() => fetches[1]?.answered === true, 20_000);
+    await fetches[0]!.release();
+    await fetches[1]!.release();
+
+    expect(await valueOf(h.sink, ns, 'x')).toBe(b64('theirs'));
+    await eventually(() => drift.some((e) => e.type === 'modified'), 5_000);
+  });
+
+  it("a fetch newer than the watch (which lags) does not let an older watch event pass for the sink's own write", async () => {
+    const ns = uniqueName('lag');
+    const h = harness();
+    await watching(h, ns, [secret(ns, 'y', b64('first'))]);
+    await followOnce(h, ns, 'y');
+
+    // The watch lags: somebody else's change, then the sink's own write, both not yet seen.
+    h.faults.holdEvents();
+    const theirs = await foreignEdit(ns, 'y', b64('theirs'));
+    const [applied] = await h.sink.apply([secret(ns, 'y', b64('ours'))]);
+    expect(applied?.ok).toBe(true);
+    // Followed now: fetched from the server, which already has the sink's write.
+    const fetches = h.faults.holdAnswers(getOf(ns, 'y'));
+    const stop = h.sink.watch([ref(ns, 'y')], () => undefined);
+    cleanups.push(stop);
+    await eventually(() => fetches[0]?.answered === true, 20_000);
+    await fetches[0]!.release();
+    // The watch catches up by one event: somebody else's change, older than the sink's write.
+    h.faults.releaseEventsThrough((e) => e.namespace === ns && e.name === 'y' && e.resourceVersion === theirs);
+
+    expect(await valueOf(h.sink, ns, 'y')).toBe(b64('ours'));
+    h.faults.releaseEvents();
+  });
+});
