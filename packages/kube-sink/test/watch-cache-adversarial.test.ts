@@ -262,4 +262,23 @@ describe('watch cache content policy under races and faults', () => {
     expect(await valueOf(h.sink, ns, 'y')).toBe(b64('ours'));
     h.faults.releaseEvents();
   });
+
+  it('a fetch that fails is retried: drift that happened while the object was not followed is still reported, and the error withholds the Secret', async () => {
+    const ns = uniqueName('fillfail');
+    const h = harness();
+    await watching(h, ns, [secret(ns, 'z', b64('ours'))]);
+    await followOnce(h, ns, 'z');
+    await delivered(h, ns, 'z', await foreignEdit(ns, 'z', b64('theirs')));
+
+    // The server fails the fetch once, with the Secret's value in its message.
+    const leak = b64('theirs');
+    h.faults.failNext(getOf(ns, 'z'), new KubeHttpError(500, { kind: 'Status', status: 'Failure', code: 500, reason: 'InternalError', message: `boom ${leak}` } as never, ''));
+    const drift: DriftEvent[] = [];
+    const stop = h.sink.watch([ref(ns, 'z')], (e) => drift.push(e));
+    cleanups.push(stop);
+
+    await eventually(() => h.errors.length > 0, 20_000);
+    for (const error of h.errors) expect(`${error.message} ${JSON.stringify(error)}`).not.toContain(leak);
+    await eventually(() => drift.some((e) => e.type === 'modified'), 20_000);
+  });
 });

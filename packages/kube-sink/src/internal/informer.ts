@@ -1,3 +1,4 @@
+import { sleep } from '@converge/core';
 import type { Clock, ConvergeError, KubeObject } from '@converge/core';
 import type { ResourceMapping } from '../discovery.js';
 import type { KubeTransport } from '../transport.js';
@@ -8,6 +9,7 @@ import { mapLimit } from './limit.js';
 import { listAndWatch } from './list-and-watch.js';
 import type { WatchEventType } from './list-and-watch.js';
 import { toKubeError } from './to-kube-error.js';
+import { watchBackoff } from './watch-backoff.js';
 
 /** Someone following some objects of an informer, by {@link objectKey}. */
 export interface InformerListener {
@@ -282,13 +284,23 @@ export class Informer {
    * listeners (`synced`). A watch event that came meanwhile already brought the content and
    * wins; an answer of another version than the store's newest is not taken (see
    * {@link Informer.#take}): the watch events still to come bring the content, or a later
-   * follow fetches again. A failed GET is reported and leaves the object to the next event or LIST.
+   * follow fetches again.
    */
   async #fill(keys: readonly string[]): Promise<void> {
-    const { transport, mapping } = this.#o;
-    await mapLimit(keys, FILL_CONCURRENCY, async (key) => {
-      const slash = key.indexOf('/');
-      const [ns, name] = mapping.namespaced ? [key.slice(0, slash), key.slice(slash + 1)] : [undefined, key];
+    await mapLimit(keys, FILL_CONCURRENCY, (key) => this.#fetch(key));
+  }
+
+  /**
+   * Fetches one object for {@link Informer.#fill}. A failure is reported and retried with
+   * backoff for as long as the object is followed and its content is not held: it may have
+   * changed while nobody followed it, and that drift shows only in what the fetch brings.
+   */
+  async #fetch(key: string): Promise<void> {
+    const { transport, mapping, clock, random } = this.#o;
+    const slash = key.indexOf('/');
+    const [ns, name] = mapping.namespaced ? [key.slice(0, slash), key.slice(slash + 1)] : [undefined, key];
+    const backoff = watchBackoff(random);
+    for (let failures = 1; this.#unfilled(key); failures++) {
       let obj: KubeObject;
       try {
         obj = await transport.request<KubeObject>({ method: 'GET', path: resourcePath(mapping, ns, name), signal: this.#abort.signal });
@@ -296,10 +308,18 @@ export class Informer {
         if (this.#abort.signal.aborted || (err instanceof KubeHttpError && err.status === 404)) return; // gone: its DELETED event follows
         const error = toKubeError(err, { verb: 'get', resource: mapping.group ? `${mapping.resource}.${mapping.group}` : mapping.resource, secret: mapping.kind === 'Secret' && mapping.group === '' });
         for (const listener of this.#byKey.get(key) ?? []) listener.error(error);
-        return;
+        await sleep(clock, backoff.delay(failures), this.#abort.signal).catch(() => undefined);
+        continue;
       }
       const object = this.#take(key, withTypeMeta(obj, mapping));
       if (object) for (const listener of this.#byKey.get(key) ?? []) listener.synced(key, object);
-    });
+      return;
+    }
+  }
+
+  /** Whether `key` is followed and known, but only by name. */
+  #unfilled(key: string): boolean {
+    const entry = this.#store.get(key);
+    return entry !== undefined && entry.object === undefined && this.#byKey.has(key);
   }
 }

@@ -1,4 +1,4 @@
-import { exponentialBackoff, sleep } from '@converge/core';
+import { sleep } from '@converge/core';
 import type { Clock, ConvergeError, KubeObject } from '@converge/core';
 import type { ResourceMapping } from '../discovery.js';
 import { KubeHttpError } from '../errors.js';
@@ -8,6 +8,7 @@ import { listAll } from '../get.js';
 import { resourcePath } from '../resource-path.js';
 import type { KubeTransport } from '../transport.js';
 import { nextSequence } from './sequence.js';
+import { watchBackoff } from './watch-backoff.js';
 
 /** A change a watch reported. */
 export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
@@ -48,7 +49,7 @@ const isGone = (err: unknown): boolean => err instanceof KubeHttpError && err.st
  * watch where it was when the version is still known. Runs until `signal` aborts.
  */
 export async function listAndWatch(o: ListAndWatchOptions): Promise<void> {
-  const backoff = exponentialBackoff({ initialMs: 500, maxMs: 30_000, jitter: 0.2, random: o.random });
+  const backoff = watchBackoff(o.random);
   const path = resourcePath(o.mapping, o.namespace);
   const resource = o.mapping.group ? `${o.mapping.resource}.${o.mapping.group}` : o.mapping.resource;
   let rv: string | undefined;

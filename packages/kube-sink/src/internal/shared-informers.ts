@@ -1,4 +1,4 @@
-import { exponentialBackoff, sleep } from '@converge/core';
+import { sleep } from '@converge/core';
 import type { Clock, ConvergeError, KubeObject, ObjectRef } from '@converge/core';
 import { createDiscovery } from '../discovery.js';
 import type { Discovery, ResourceMapping } from '../discovery.js';
@@ -10,6 +10,7 @@ import { groupRefs } from './group-refs.js';
 import { Informer, objectKey } from './informer.js';
 import type { CacheRead, InformerListener, ReadFence } from './informer.js';
 import type { WatchEventType } from './list-and-watch.js';
+import { watchBackoff } from './watch-backoff.js';
 import type { WatchCacheStats } from '../watch-cache.js';
 
 /** Someone watching some objects, told about them by ref. */
@@ -136,7 +137,7 @@ export class SharedInformers {
     signal: AbortSignal,
     attached: Attachment[],
   ): Promise<void> {
-    const backoff = exponentialBackoff({ initialMs: 500, maxMs: 30_000, jitter: 0.2, random: this.#o.random });
+    const backoff = watchBackoff(this.#o.random);
     for (let failures = 1; !signal.aborted; failures++) {
       try {
         const mapping = await this.#discovery.resolve({ group: group.group, kind: group.kind }, { signal });
