@@ -5,6 +5,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { useTestEnv } from '@converge/kube-testenv/vitest';
 import type { Clock, ConvergeError, DriftEvent, KubeObject } from '@converge/core';
+import { FakeClock } from '@converge/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KubeHttpError, createTransport, createWatchCache, kubeSink } from '../src/index.js';
 import type { KubeRequest, KubeSink, KubeTransport, WatchCache } from '../src/index.js';
@@ -280,5 +281,26 @@ describe('watch cache content policy under races and faults', () => {
     await eventually(() => h.errors.length > 0, 20_000);
     for (const error of h.errors) expect(`${error.message} ${JSON.stringify(error)}`).not.toContain(leak);
     await eventually(() => drift.some((e) => e.type === 'modified'), 20_000);
+  });
+
+  it("a Secret a sink read but does not follow is let go after a while: later values of another team's Secret are not kept", async () => {
+    const clock = new FakeClock(Date.now());
+    const ns = uniqueName('claim');
+    const h = harness(clock);
+    await watching(h, ns);
+    const created = await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'foreign' }, data: { value: b64('v1') } } });
+    await delivered(h, ns, 'foreign', created.metadata!.resourceVersion!);
+
+    // Read once (a plan that looked at it), never followed.
+    expect(await valueOf(h.sink, ns, 'foreign')).toBe(b64('v1'));
+    await clock.advance(10 * 60_000);
+
+    // Changed by its team: the cache sees the change, and keeps none of it.
+    const later = Buffer.from(randomBytes(48).toString('base64'), 'latin1');
+    await delivered(h, ns, 'foreign', await foreignEdit(ns, 'foreign', later.toString('latin1')));
+    // The last event read off a watch lingers in the transport until the next one comes.
+    await delivered(h, ns, 'anchor', await foreignEdit(ns, 'anchor', b64('next')));
+    expect(await heapHolds(later)).toBe(false);
+    expect(h.watchCache.stats().held).toBe(1);
   });
 });

@@ -1,5 +1,5 @@
 import { sleep } from '@converge/core';
-import type { Clock, ConvergeError, KubeObject } from '@converge/core';
+import type { Clock, ConvergeError, KubeObject, TimerHandle } from '@converge/core';
 import type { ResourceMapping } from '../discovery.js';
 import type { KubeTransport } from '../transport.js';
 import { KubeHttpError } from '../errors.js';
@@ -68,6 +68,12 @@ function stored(obj: KubeObject): KubeObject {
   return { ...obj, metadata };
 }
 
+/**
+ * How long a claim keeps an object's content that nobody follows: a sink claims what it reads
+ * and writes in a pass, and follows what it wrote when the pass ends.
+ */
+const CLAIM_MS = 60_000;
+
 /** Concurrent GETs for the content of newly followed objects the store knew only by name. */
 const FILL_CONCURRENCY = 4;
 
@@ -87,8 +93,13 @@ export class Informer {
   readonly #store = new Map<string, Entry>();
   readonly #byKey = new Map<string, Set<InformerListener>>();
   readonly #listeners = new Map<InformerListener, readonly string[]>();
-  /** Keys a sink is about to read or write: their content is kept although nobody follows them yet. */
-  readonly #claimed = new Set<string>();
+  /**
+   * Keys a sink is about to read or write, with when the claim ends (in that order): their
+   * content is kept although nobody follows them yet.
+   */
+  readonly #claimed = new Map<string, number>();
+  /** The timer that ends the oldest claim. */
+  #claimTimer: TimerHandle | undefined;
   readonly #abort = new AbortController();
   readonly #o: InformerOptions;
   #listSequence = 0;
@@ -161,8 +172,7 @@ export class Informer {
       if (set?.size !== 0) continue;
       this.#byKey.delete(key);
       this.#claimed.delete(key);
-      const entry = this.#store.get(key);
-      if (entry?.object) this.#set(key, { object: undefined, versions: entry.versions });
+      this.#letGo(key);
     }
     this.#listeners.delete(listener);
   }
@@ -170,10 +180,15 @@ export class Informer {
   /**
    * Keeps the content of `key` from the next change on, though nobody follows it yet: a sink
    * says so before it writes or reads the object, so the watch event of its write (which may
-   * come before the answer) already brings the content.
+   * come before the answer) already brings the content. The claim ends {@link CLAIM_MS} later
+   * (a new claim renews it); then the content is let go unless somebody follows the object, so
+   * what a sink read and never followed (another team's Secret) is not kept for good.
    */
   claim(key: string): void {
-    this.#claimed.add(key);
+    const { clock } = this.#o;
+    this.#claimed.delete(key);
+    this.#claimed.set(key, clock.now() + CLAIM_MS);
+    this.#claimTimer ??= clock.setTimeout(() => this.#endClaims(), CLAIM_MS);
   }
 
   /**
@@ -211,6 +226,8 @@ export class Informer {
     this.#byKey.clear();
     this.#store.clear();
     this.#claimed.clear();
+    if (this.#claimTimer) this.#o.clock.clearTimeout(this.#claimTimer);
+    this.#claimTimer = undefined;
     this.#held = 0;
   }
 
@@ -228,6 +245,27 @@ export class Informer {
     const object = stored(obj);
     this.#set(key, { object, versions: entry.versions });
     return object;
+  }
+
+  /** Ends the claims that ran out, oldest first, and sets the timer for the next one. */
+  #endClaims(): void {
+    const { clock } = this.#o;
+    this.#claimTimer = undefined;
+    for (const [key, until] of this.#claimed) {
+      const left = until - clock.now();
+      if (left > 0) {
+        this.#claimTimer = clock.setTimeout(() => this.#endClaims(), left);
+        return;
+      }
+      this.#claimed.delete(key);
+      this.#letGo(key);
+    }
+  }
+
+  /** Drops the content of `key` if nobody follows or claims it any more; its name and versions stay. */
+  #letGo(key: string): void {
+    const entry = this.#store.get(key);
+    if (entry?.object && !this.#keeps(key)) this.#set(key, { object: undefined, versions: entry.versions });
   }
 
   /** Whether the content of `key` is kept: it is followed or claimed. */
