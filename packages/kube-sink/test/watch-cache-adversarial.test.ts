@@ -4,12 +4,13 @@ import { runInNewContext } from 'node:vm';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { useTestEnv } from '@converge/kube-testenv/vitest';
-import type { Clock, ConvergeError, DriftEvent, KubeObject } from '@converge/core';
+import type { ConvergeError, DriftEvent, KubeObject } from '@converge/core';
+import { createReconciler } from '@converge/core';
 import { FakeClock } from '@converge/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KubeHttpError, createTransport, createWatchCache, kubeSink } from '../src/index.js';
 import type { KubeRequest, KubeSink, KubeTransport, WatchCache } from '../src/index.js';
-import { eventually, namespace, uniqueName } from './helpers.js';
+import { desiredState, eventLog, eventually, namespace, uniqueName } from './helpers.js';
 
 let kc: KubeConfig;
 let core: CoreV1Api;
@@ -54,11 +55,14 @@ function faultyTransport(): {
   releaseEventsThrough(match: (event: DeliveredEvent) => boolean): void;
   releaseEvents(): void;
   delivered: DeliveredEvent[];
+  /** Every request sent (not watches). */
+  requests: KubeRequest[];
 } {
   const real = createTransport(kc);
   const holds: { match: (req: KubeRequest) => boolean; held: HeldAnswer[] }[] = [];
   const failures: { match: (req: KubeRequest) => boolean; error: Error }[] = [];
   const delivered: DeliveredEvent[] = [];
+  const requests: KubeRequest[] = [];
   let eventsHeld = false;
   const buffered: { value: unknown; deliver: (value: unknown) => void }[] = [];
   const summary = (value: unknown): DeliveredEvent => {
@@ -72,6 +76,7 @@ function faultyTransport(): {
   const transport: KubeTransport = {
     server: real.server,
     async request<T>(req: KubeRequest): Promise<T> {
+      requests.push(req);
       const failure = failures.findIndex((f) => f.match(req));
       if (failure >= 0) throw failures.splice(failure, 1)[0]!.error;
       const hold = holds.find((h) => h.match(req));
@@ -114,6 +119,7 @@ function faultyTransport(): {
   return {
     transport,
     delivered,
+    requests,
     holdAnswers(match) {
       const held: HeldAnswer[] = [];
       holds.push({ match, held });
@@ -143,23 +149,26 @@ const getOf =
 
 interface Harness {
   faults: ReturnType<typeof faultyTransport>;
+  /** The cache's clock: claims end, and fetches are retried, when the test moves it. */
+  clock: FakeClock;
   watchCache: WatchCache;
   sink: KubeSink;
   errors: ConvergeError[];
 }
 
-/** A watch cache on a faulty transport, and a sink on it (the sink's own requests go straight to the server). */
-function harness(clock?: Clock): Harness {
+/** A watch cache on a faulty transport and a fake clock, and a sink on it (the sink's own requests go straight to the server). */
+function harness(): Harness {
   const faults = faultyTransport();
+  const clock = new FakeClock(Date.now());
   const errors: ConvergeError[] = [];
-  const watchCache = createWatchCache({ transport: faults.transport, ...(clock && { clock }) });
+  const watchCache = createWatchCache({ transport: faults.transport, clock });
   const sink = kubeSink({ kubeConfig: kc, watchCache, force: true, watch: { debounceMs: 50, onError: (e) => errors.push(e) } });
   cleanups.push(
     () => faults.transport.close(),
     () => watchCache.close(),
     () => sink.close(),
   );
-  return { faults, watchCache, sink, errors };
+  return { faults, clock, watchCache, sink, errors };
 }
 
 /**
@@ -173,12 +182,13 @@ async function watching(h: Harness, ns: string, more: KubeObject[] = []): Promis
   await eventually(() => h.watchCache.stats().watches === 1 && h.watchCache.stats().held === 1, 20_000);
 }
 
-/** Follows `name` until the cache holds it, then stops: the cache knows it by name only afterwards. */
+/** Follows `name` until the cache holds it, then stops: the cache knows it by name only once the claim that leaves behind ends. */
 async function followOnce(h: Harness, ns: string, name: string): Promise<void> {
   const before = h.watchCache.stats().held;
   const stop = h.sink.watch([ref(ns, name)], () => undefined);
   await eventually(() => h.watchCache.stats().watches >= 1 && h.watchCache.stats().held === before + 1, 20_000);
   stop();
+  await h.clock.advance(10 * 60_000);
   expect(h.watchCache.stats().held).toBe(before);
 }
 
@@ -226,6 +236,7 @@ describe('watch cache content policy under races and faults', () => {
     const stopFirst = h.sink.watch([ref(ns, 'x')], () => undefined);
     await eventually(() => fetches[0]?.answered === true, 20_000);
     stopFirst();
+    await h.clock.advance(10 * 60_000);
     // Somebody else changes it while nobody follows it; the cache sees the change (by name).
     await delivered(h, ns, 'x', await foreignEdit(ns, 'x', b64('theirs')));
     // Followed once more: a second fetch. The first one's (older) answer arrives first.
@@ -280,20 +291,20 @@ describe('watch cache content policy under races and faults', () => {
 
     await eventually(() => h.errors.length > 0, 20_000);
     for (const error of h.errors) expect(`${error.message} ${JSON.stringify(error)}`).not.toContain(leak);
+    await h.clock.advance(60_000);
     await eventually(() => drift.some((e) => e.type === 'modified'), 20_000);
   });
 
   it("a Secret a sink read but does not follow is let go after a while: later values of another team's Secret are not kept", async () => {
-    const clock = new FakeClock(Date.now());
     const ns = uniqueName('claim');
-    const h = harness(clock);
+    const h = harness();
     await watching(h, ns);
     const created = await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'foreign' }, data: { value: b64('v1') } } });
     await delivered(h, ns, 'foreign', created.metadata!.resourceVersion!);
 
     // Read once (a plan that looked at it), never followed.
     expect(await valueOf(h.sink, ns, 'foreign')).toBe(b64('v1'));
-    await clock.advance(10 * 60_000);
+    await h.clock.advance(10 * 60_000);
 
     // Changed by its team: the cache sees the change, and keeps none of it.
     const later = Buffer.from(randomBytes(48).toString('base64'), 'latin1');
@@ -302,5 +313,25 @@ describe('watch cache content policy under races and faults', () => {
     await delivered(h, ns, 'anchor', await foreignEdit(ns, 'anchor', b64('next')));
     expect(await heapHolds(later)).toBe(false);
     expect(h.watchCache.stats().held).toBe(1);
+  });
+
+  it('an app whose set of objects changes is not fetched again object by object when it follows the new set', async () => {
+    const ns = uniqueName('refollow');
+    const h = harness();
+    await watching(h, ns);
+    const state = desiredState([secret(ns, 's0', b64('0')), secret(ns, 's1', b64('1')), secret(ns, 's2', b64('2')), secret(ns, 's3', b64('3'))]);
+    const reconciler = createReconciler({ name: ns, source: state.source, render: state.render, sink: h.sink, intervalMs: 3_600_000 });
+    const events = eventLog();
+    reconciler.on('*', events.push);
+    cleanups.push(() => reconciler.stop());
+    reconciler.start();
+    const passes = (): number => events.events.filter((e) => e.type === 'pass.succeeded').length;
+    await eventually(() => passes() === 1 && h.watchCache.stats().held === 5, 20_000);
+
+    const fetches = (): KubeRequest[] => h.faults.requests.filter((r) => r.method === 'GET' && /\/secrets\/s\d$/.test(r.path));
+    state.objects = [...state.objects, secret(ns, 's4', b64('4'))];
+    reconciler.trigger();
+    await eventually(() => passes() === 2 && h.watchCache.stats().held === 6, 20_000);
+    expect(fetches().map((r) => r.path)).toEqual([]);
   });
 });

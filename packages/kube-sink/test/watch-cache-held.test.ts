@@ -5,6 +5,7 @@ import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { useTestEnv } from '@converge/kube-testenv/vitest';
 import type { DriftEvent, KubeObject } from '@converge/core';
+import { FakeClock } from '@converge/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createWatchCache, kubeSink } from '../src/index.js';
 import type { KubeRequestInfo, WatchCache } from '../src/index.js';
@@ -25,13 +26,15 @@ const secret = (ns: string, name: string, value: string): KubeObject => ({ apiVe
 const ref = (ns: string, name: string) => ({ group: '', kind: 'Secret', namespace: ns, name });
 
 /** A watch cache of the test's own (its requests recorded) and a sink on it. */
-function cacheAndSink(): { watchCache: WatchCache; sink: ReturnType<typeof kubeSink>; cacheRequests: KubeRequestInfo[]; sinkRequests: KubeRequestInfo[] } {
+function cacheAndSink(): { watchCache: WatchCache; sink: ReturnType<typeof kubeSink>; cacheRequests: KubeRequestInfo[]; sinkRequests: KubeRequestInfo[]; clock: FakeClock } {
   const cacheRequests: KubeRequestInfo[] = [];
   const sinkRequests: KubeRequestInfo[] = [];
-  const watchCache = createWatchCache({ kubeConfig: kc, onRequest: (r) => cacheRequests.push(r) });
+  // The cache's clock ends claims (and what stopped being followed) when the test moves it.
+  const clock = new FakeClock(Date.now());
+  const watchCache = createWatchCache({ kubeConfig: kc, clock, onRequest: (r) => cacheRequests.push(r) });
   const sink = kubeSink({ kubeConfig: kc, watchCache, watch: { debounceMs: 50 }, onRequest: (r) => sinkRequests.push(r) });
   cleanups.push(() => watchCache.close(), () => sink.close());
-  return { watchCache, sink, cacheRequests, sinkRequests };
+  return { watchCache, sink, cacheRequests, sinkRequests, clock };
 }
 
 /**
@@ -119,9 +122,9 @@ describe('what a watch cache holds of a collection it watches across the cluster
     await eventually(() => drift.some((e) => e.type === 'modified' && e.ref.name === 'b'));
   });
 
-  it('an object followed while the cache knows only its name is fetched once, so drift compares with what it was; unfollowed, its content is let go', async () => {
+  it('an object followed while the cache knows only its name is fetched once, so drift compares with what it was; unfollowed, its content is let go a while later', async () => {
     const ns = uniqueName('fill');
-    const { watchCache, sink, cacheRequests } = cacheAndSink();
+    const { watchCache, sink, cacheRequests, clock } = cacheAndSink();
     await sink.apply([namespace(ns), secret(ns, 'own', 'YQ==')]);
     await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'other' }, data: { value: 'Yg==' } } });
     const stopOwn = sink.watch([ref(ns, 'own')], () => undefined);
@@ -139,6 +142,8 @@ describe('what a watch cache holds of a collection it watches across the cluster
     await eventually(() => drift.some((e) => e.type === 'modified' && e.ref.name === 'other'));
 
     stop();
+    expect(watchCache.stats().held).toBe(held + 1);
+    await clock.advance(60_000);
     expect(watchCache.stats().held).toBe(held);
   });
 });

@@ -70,7 +70,8 @@ function stored(obj: KubeObject): KubeObject {
 
 /**
  * How long a claim keeps an object's content that nobody follows: a sink claims what it reads
- * and writes in a pass, and follows what it wrote when the pass ends.
+ * and writes in a pass, and follows what it wrote when the pass ends; a key nobody follows any
+ * more is claimed too, for a sink that follows a new set of objects.
  */
 const CLAIM_MS = 60_000;
 
@@ -84,7 +85,8 @@ const FILL_CONCURRENCY = 4;
  *
  * A collection watched across the cluster holds everybody's objects (every Secret, when an app
  * manages one), so the store keeps the content only of the objects a listener follows or a
- * sink {@link Informer.claim | claimed} (is about to read or write); of the others it keeps
+ * sink {@link Informer.claim | claimed} in the last minute (is about to read or write, or
+ * stopped following); of the others it keeps
  * the name and resourceVersion, enough to answer "absent" without a request. A read of such an
  * object is a miss; a sink's read from the server {@link Informer.offer | offers} what it got,
  * and an object followed while the store knows only its name is fetched once (`synced` follows).
@@ -164,15 +166,19 @@ export class Informer {
     this.#take(key, obj);
   }
 
-  /** Stops following; the content of objects nobody follows any more is let go. The caller stops the informer when no listener is left. */
+  /**
+   * Stops following. The content of objects nobody follows any more is kept under a
+   * {@link Informer.claim | claim}, and let go when it ends: a sink that follows a new set of
+   * objects leaves the old set first, and would otherwise have every object it still follows
+   * fetched again. The caller stops the informer when no listener is left.
+   */
   remove(listener: InformerListener): void {
     for (const key of this.#listeners.get(listener) ?? []) {
       const set = this.#byKey.get(key);
       set?.delete(listener);
       if (set?.size !== 0) continue;
       this.#byKey.delete(key);
-      this.#claimed.delete(key);
-      this.#letGo(key);
+      if (this.#store.get(key)?.object) this.claim(key);
     }
     this.#listeners.delete(listener);
   }
@@ -247,7 +253,7 @@ export class Informer {
     return object;
   }
 
-  /** Ends the claims that ran out, oldest first, and sets the timer for the next one. */
+  /** Ends the claims that ran out, oldest first (letting go of the content nobody follows), and sets the timer for the next one. */
   #endClaims(): void {
     const { clock } = this.#o;
     this.#claimTimer = undefined;
@@ -258,14 +264,9 @@ export class Informer {
         return;
       }
       this.#claimed.delete(key);
-      this.#letGo(key);
+      const entry = this.#store.get(key);
+      if (entry?.object && !this.#byKey.has(key)) this.#set(key, { object: undefined, versions: entry.versions });
     }
-  }
-
-  /** Drops the content of `key` if nobody follows or claims it any more; its name and versions stay. */
-  #letGo(key: string): void {
-    const entry = this.#store.get(key);
-    if (entry?.object && !this.#keeps(key)) this.#set(key, { object: undefined, versions: entry.versions });
   }
 
   /** Whether the content of `key` is kept: it is followed or claimed. */
