@@ -54,6 +54,8 @@ function faultyTransport(): {
   holdEvents(): void;
   releaseEventsThrough(match: (event: DeliveredEvent) => boolean): void;
   releaseEvents(): void;
+  /** The next watch value becomes a `410 Gone` (the events held back are lost): the cache lists again. */
+  expireNext(): void;
   delivered: DeliveredEvent[];
   /** Every request sent (not watches). */
   requests: KubeRequest[];
@@ -64,6 +66,7 @@ function faultyTransport(): {
   const delivered: DeliveredEvent[] = [];
   const requests: KubeRequest[] = [];
   let eventsHeld = false;
+  let expireWatch = false;
   const buffered: { value: unknown; deliver: (value: unknown) => void }[] = [];
   const summary = (value: unknown): DeliveredEvent => {
     const e = value as { type: string; object: KubeObject };
@@ -104,7 +107,13 @@ function faultyTransport(): {
     },
     stream: (req, onValue) =>
       real.stream(req, (value) => {
-        if (eventsHeld) buffered.push({ value, deliver: onValue });
+        if (expireWatch) {
+          // What the server sends when the watch's resourceVersion was compacted away.
+          expireWatch = false;
+          eventsHeld = false;
+          buffered.length = 0;
+          onValue({ type: 'ERROR', object: { kind: 'Status', status: 'Failure', code: 410, reason: 'Expired', message: 'too old resource version' } });
+        } else if (eventsHeld) buffered.push({ value, deliver: onValue });
         else deliver(value, onValue);
       }),
     close: () => real.close(),
@@ -137,6 +146,9 @@ function faultyTransport(): {
     releaseEvents() {
       eventsHeld = false;
       releaseWhile(() => true);
+    },
+    expireNext() {
+      expireWatch = true;
     },
   };
 }
@@ -333,5 +345,54 @@ describe('watch cache content policy under races and faults', () => {
     reconciler.trigger();
     await eventually(() => passes() === 2 && h.watchCache.stats().held === 6, 20_000);
     expect(fetches().map((r) => r.path)).toEqual([]);
+  });
+
+  it('two sinks follow one object and one leaves: the other keeps its content and its drift', async () => {
+    const ns = uniqueName('shared');
+    const h = harness();
+    await watching(h, ns, [secret(ns, 'w', b64('ours'))]);
+    const other = kubeSink({ kubeConfig: kc, watchCache: h.watchCache, force: true, watch: { debounceMs: 50 } });
+    cleanups.push(() => other.close());
+    const stopFirst = h.sink.watch([ref(ns, 'w')], () => undefined);
+    const drift: DriftEvent[] = [];
+    const stop = other.watch([ref(ns, 'w')], (e) => drift.push(e));
+    cleanups.push(stop);
+    await eventually(() => h.watchCache.stats().held === 2, 20_000);
+    const fetched = h.faults.requests.filter(getOf(ns, 'w')).length;
+    stopFirst();
+    await h.clock.advance(10 * 60_000);
+
+    expect(h.watchCache.stats().held).toBe(2);
+    expect(h.faults.requests.filter(getOf(ns, 'w'))).toHaveLength(fetched);
+    await foreignEdit(ns, 'w', b64('theirs'));
+    await eventually(() => drift.some((e) => e.type === 'modified'), 20_000);
+  });
+
+  it('a relist (410 Gone) that replaces missed events reports the drift they carried, and reads return what the LIST brought', async () => {
+    const ns = uniqueName('relist');
+    const h = harness();
+    await watching(h, ns, [secret(ns, 'r', b64('ours')), secret(ns, 'm', b64('ours'))]);
+    await followOnce(h, ns, 'm');
+    const drift: DriftEvent[] = [];
+    const stop = h.sink.watch([ref(ns, 'r')], (e) => drift.push(e));
+    cleanups.push(stop);
+    await eventually(() => h.watchCache.stats().held === 2, 20_000);
+
+    // The watch misses both changes: its next value is a 410, and the cache lists again.
+    h.faults.holdEvents();
+    await foreignEdit(ns, 'r', b64('theirs'));
+    await foreignEdit(ns, 'm', b64('theirs'));
+    const lists = (): number => h.faults.requests.filter((r) => r.path.endsWith('/secrets') && !r.query?.['watch']).length;
+    const listed = lists();
+    h.faults.expireNext();
+    await foreignEdit(ns, 'anchor', b64('next'));
+    await eventually(() => lists() > listed && h.watchCache.stats().watches === 1, 20_000);
+
+    await eventually(() => drift.some((e) => e.type === 'modified' && e.ref.name === 'r'), 20_000);
+    expect(await valueOf(h.sink, ns, 'r')).toBe(b64('theirs'));
+    // Known by name only across the relist: followed now, fetched, its drift reported.
+    const driftM: DriftEvent[] = [];
+    cleanups.push(h.sink.watch([ref(ns, 'm')], (e) => driftM.push(e)));
+    await eventually(() => driftM.some((e) => e.type === 'modified'), 20_000);
   });
 });
