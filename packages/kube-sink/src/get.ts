@@ -89,7 +89,9 @@ export async function getObjects(ctx: SinkContext, refs: readonly ObjectRef[], o
   const out: KubeObject[] = [];
   for (const ref of refs) {
     const obj = found.get(refKey(ref));
-    if (obj) out.push(obj);
+    if (!obj) continue;
+    ctx.ownWrites.read(ref, obj);
+    out.push(obj);
   }
   return out;
 }

@@ -28,7 +28,7 @@ interface Pending {
  * shared by every reconciler on it); this is what one reconciler makes of the changes to its
  * objects. Our own writes are recognised by the resourceVersion and content they left; changes
  * to `status` alone are not drift. Reports are debounced per object; after a (re)list each
- * object is compared with what was last seen (or, at first, with what we last wrote). The
+ * object is compared with what was last seen (or, at first, with what we last wrote or read). The
  * returned function stops this reconciler's watching; the cache ends a watch when its last
  * subscriber leaves.
  */
@@ -78,11 +78,11 @@ export function watchDrift(ctx: SinkContext, refs: readonly ObjectRef[], onDrift
         const fp = fingerprint(obj);
         const before = known.get(key);
         known.set(key, fp);
-        // First list: compare with what we last wrote; later lists: with what we last saw.
-        const expected = before ?? ownWrites.content(ref);
+        // First list: compare with what we last wrote or read; later lists: with what we last saw.
+        const expected = before ?? ownWrites.lastKnown(ref);
         if (expected !== undefined && expected !== fp && ownWrites.content(ref) !== fp) report(ref, 'modified', fp);
       } else {
-        const wasThere = known.delete(key) || ownWrites.content(ref) !== undefined;
+        const wasThere = known.delete(key) || ownWrites.lastKnown(ref) !== undefined;
         if (wasThere && !ownWrites.wasDeleted(ref)) report(ref, 'deleted');
       }
     },

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { getHeapSnapshot, setFlagsFromString } from 'node:v8';
+import { isDeepStrictEqual } from 'node:util';
 import { runInNewContext } from 'node:vm';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -394,5 +395,72 @@ describe('watch cache content policy under races and faults', () => {
     const driftM: DriftEvent[] = [];
     cleanups.push(h.sink.watch([ref(ns, 'm')], (e) => driftM.push(e)));
     await eventually(() => driftM.some((e) => e.type === 'modified'), 20_000);
+  });
+
+  it('a change made between the read a pass planned with and the follow that comes after the pass is drift, for an object the pass did not write', async () => {
+    const ns = uniqueName('gap');
+    const h = harness();
+    await watching(h, ns, [secret(ns, 'p', b64('ours')), secret(ns, 'q', b64('ours'))]);
+    await followOnce(h, ns, 'p');
+    // A sink of its own (an app added again): it read both, found them as desired, wrote nothing.
+    const sink = kubeSink({ kubeConfig: kc, watchCache: h.watchCache, watch: { debounceMs: 50 } });
+    cleanups.push(() => sink.close());
+    expect(await sink.get([ref(ns, 'p'), ref(ns, 'q')])).toHaveLength(2);
+    // Before it follows them, somebody changes one and deletes the other.
+    await delivered(h, ns, 'p', await foreignEdit(ns, 'p', b64('theirs')));
+    await core.deleteNamespacedSecret({ namespace: ns, name: 'q' });
+    await eventually(() => h.faults.delivered.some((e) => e.type === 'DELETED' && e.namespace === ns && e.name === 'q'), 20_000);
+
+    const drift: DriftEvent[] = [];
+    cleanups.push(sink.watch([ref(ns, 'p'), ref(ns, 'q')], (e) => drift.push(e)));
+    await eventually(() => drift.some((e) => e.type === 'modified' && e.ref.name === 'p') && drift.some((e) => e.type === 'deleted' && e.ref.name === 'q'), 10_000);
+  });
+
+  it('a fleet whose apps are removed and added again, their objects edited by others meanwhile, converges; nothing of others is pruned; what the cache holds ends with the apps', async () => {
+    const base = uniqueName('fleet');
+    const h = harness();
+    await watching(h, base);
+    const apps = [0, 1, 2, 3].map((i) => `${base}-${i}`);
+    for (const ns of apps) {
+      await h.sink.apply([namespace(ns)]);
+      await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'foreign' }, data: { value: b64('theirs') } } });
+    }
+    const desired = (ns: string, round: number): KubeObject[] => [
+      secret(ns, 'a', b64(`a${round}`)),
+      secret(ns, 'b', b64('b')),
+      ...(round % 2 === 0 ? [secret(ns, 'c', b64('c'))] : []),
+    ];
+    const live = async (ns: string): Promise<Record<string, unknown>> => {
+      const list = await core.listNamespacedSecret({ namespace: ns });
+      return Object.fromEntries(list.items.map((item) => [item.metadata!.name!, item.data?.['value']]));
+    };
+    const expected = (ns: string, round: number): Record<string, unknown> => ({
+      foreign: b64('theirs'),
+      ...Object.fromEntries(desired(ns, round).map((o) => [o.metadata.name, (o['data'] as Record<string, string>)['value']])),
+    });
+
+    for (let round = 0; round < 3; round++) {
+      const running = apps.map((ns) => {
+        const sink = kubeSink({ kubeConfig: kc, watchCache: h.watchCache, fieldManager: ns, inventory: { namespace: ns }, watch: { debounceMs: 50 } });
+        const state = desiredState(desired(ns, round));
+        const reconciler = createReconciler({ name: ns, source: state.source, render: state.render, sink, prune: true, intervalMs: 3_600_000 });
+        reconciler.start();
+        return { ns, sink, reconciler };
+      });
+      // Others edit the apps' objects while their first passes run.
+      await Promise.all(apps.map((ns) => foreignEdit(ns, 'b', b64('edited')).catch(() => undefined)));
+      for (const { ns } of running) await eventually(async () => isDeepStrictEqual(await live(ns), expected(ns, round)), 30_000);
+      // And once they follow them: drift, put back.
+      await Promise.all(apps.map((ns) => foreignEdit(ns, 'a', b64('edited'))));
+      for (const { ns } of running) await eventually(async () => isDeepStrictEqual(await live(ns), expected(ns, round)), 30_000);
+      for (const { reconciler, sink } of running) {
+        await reconciler.stop();
+        await sink.close();
+      }
+    }
+
+    // Every app gone: once the claims they left end, the cache holds the anchor alone.
+    await h.clock.advance(10 * 60_000);
+    expect(h.watchCache.stats()).toMatchObject({ held: 1, subscriptions: 1 });
   });
 });

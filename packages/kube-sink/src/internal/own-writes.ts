@@ -7,12 +7,15 @@ import { nextSequence } from './sequence.js';
 /**
  * What this sink itself last wrote, so a watch can tell its own writes from drift: the
  * resourceVersions it got back from the server, the content it left behind, and the objects
- * it deleted. Also what a watch cache must have seen before it may answer this sink's reads
- * (a {@link ReadFence} per object), so a pass never plans against a state older than its own writes.
+ * it deleted; and what it last knew each object to hold (written or read), so a watch that
+ * starts after a pass compares with what the pass planned against. Also what a watch cache
+ * must have seen before it may answer this sink's reads (a {@link ReadFence} per object), so
+ * a pass never plans against a state older than its own writes.
  */
 export class OwnWrites {
   readonly #versions = new Map<string, Set<string>>();
   readonly #content = new Map<string, string>();
+  readonly #lastKnown = new Map<string, string>();
   readonly #deleted = new Set<string>();
   readonly #fences = new Map<string, ReadFence>();
 
@@ -27,7 +30,9 @@ export class OwnWrites {
       // Only the last few matter; watches catch up within seconds.
       if (set.size > 8) set.delete(set.values().next().value as string);
     }
-    this.#content.set(key, fingerprint(stored));
+    const fp = fingerprint(stored);
+    this.#content.set(key, fp);
+    this.#lastKnown.set(key, fp);
     this.#deleted.delete(key);
     this.#fences.set(key, { resourceVersion: typeof rv === 'string' ? rv : undefined, sequence: nextSequence() });
   }
@@ -37,6 +42,7 @@ export class OwnWrites {
     const key = refKey(ref);
     this.#deleted.add(key);
     this.#content.delete(key);
+    this.#lastKnown.delete(key);
     this.#fences.set(key, { resourceVersion: undefined, sequence: nextSequence() });
   }
 
@@ -56,6 +62,19 @@ export class OwnWrites {
     if (!this.#fences.has(key)) return;
     const rv = live?.metadata.resourceVersion;
     this.#fences.set(key, { resourceVersion: typeof rv === 'string' ? rv : undefined, sequence: nextSequence() });
+  }
+
+  /** Records an object as a read of this sink found it. */
+  read(ref: ObjectRef, live: KubeObject): void {
+    this.#lastKnown.set(refKey(ref), fingerprint(live));
+  }
+
+  /**
+   * The content fingerprint of the object as this sink last knew it: what its last write left or
+   * its last read found. A change made after that and before a watch follows the object is drift.
+   */
+  lastKnown(ref: ObjectRef): string | undefined {
+    return this.#lastKnown.get(refKey(ref));
   }
 
   /** Whether `obj` (as a watch saw it) is exactly what one of our writes produced. */
