@@ -55,6 +55,8 @@ function faultyTransport(): {
   holdEvents(): void;
   releaseEventsThrough(match: (event: DeliveredEvent) => boolean): void;
   releaseEvents(): void;
+  /** The watch events held back, oldest first. */
+  heldEvents(): DeliveredEvent[];
   /** The next watch value becomes a `410 Gone` (the events held back are lost): the cache lists again. */
   expireNext(): void;
   delivered: DeliveredEvent[];
@@ -151,6 +153,7 @@ function faultyTransport(): {
     expireNext() {
       expireWatch = true;
     },
+    heldEvents: () => buffered.map((b) => summary(b.value)),
   };
 }
 
@@ -275,6 +278,8 @@ describe('watch cache content policy under races and faults', () => {
     const theirs = await foreignEdit(ns, 'y', b64('theirs'));
     const [applied] = await h.sink.apply([secret(ns, 'y', b64('ours'))]);
     expect(applied?.ok).toBe(true);
+    const ours = applied?.ok ? applied.object.metadata.resourceVersion : undefined;
+    await eventually(() => h.faults.heldEvents().some((e) => e.namespace === ns && e.name === 'y' && e.resourceVersion === ours), 20_000);
     // Followed now: fetched from the server, which already has the sink's write.
     const fetches = h.faults.holdAnswers(getOf(ns, 'y'));
     const stop = h.sink.watch([ref(ns, 'y')], () => undefined);
