@@ -209,7 +209,12 @@ describe('live health', () => {
 describe('kubeSink.watch', () => {
   it('reports edits and deletes by others once per burst, ignores our own writes and status-only updates, and stops cleanly', async () => {
     const ns = uniqueName('watch');
-    const { sink } = recordingSink(kc, { watch: { debounceMs: 150 } });
+    // A burst is edits less than debounceMs apart. Each edit below is a read and a replace, which
+    // can take a few hundred ms on a loaded machine: 150 ms split the burst into several reports.
+    const debounceMs = 1000;
+    /** Long enough for a report that is coming (one debounce period) to have come. */
+    const quiet = () => new Promise((r) => setTimeout(r, debounceMs + 500));
+    const { sink } = recordingSink(kc, { watch: { debounceMs } });
     await sink.apply([namespace(ns), configMap(ns, 'a', { v: '1' }), configMap(ns, 'b', { v: '1' }), deployment(ns, 'web')]);
     const refs: ObjectRef[] = [
       { group: '', kind: 'ConfigMap', namespace: ns, name: 'a' },
@@ -226,7 +231,7 @@ describe('kubeSink.watch', () => {
     const apps = kc.makeApiClient(AppsV1Api);
     const live = await apps.readNamespacedDeployment({ name: 'web', namespace: ns });
     await apps.replaceNamespacedDeploymentStatus({ name: 'web', namespace: ns, body: { ...live, status: { observedGeneration: 1, replicas: 0 } } });
-    await new Promise((r) => setTimeout(r, 500));
+    await quiet();
     expect(events).toEqual([]);
 
     // Three quick edits by someone else: one report. A delete: one report.
@@ -236,13 +241,13 @@ describe('kubeSink.watch', () => {
     }
     await core.deleteNamespacedConfigMap({ name: 'a', namespace: ns });
     await eventually(() => events.length >= 2);
-    await new Promise((r) => setTimeout(r, 400));
+    await quiet();
     expect(events.sort()).toEqual(['deleted ConfigMap/a', 'modified ConfigMap/b']);
 
     stop();
     const cm = await core.readNamespacedConfigMap({ name: 'b', namespace: ns });
     await core.replaceNamespacedConfigMap({ name: 'b', namespace: ns, body: { ...cm, data: { v: 'after-stop' } } });
-    await new Promise((r) => setTimeout(r, 400));
+    await quiet();
     expect(events).toHaveLength(2);
     await sink.close();
   });
