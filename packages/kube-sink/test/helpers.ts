@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { inheritOrigin } from '@converge/core';
-import type { KubeObject, ReconcileEvent, Renderer, Source } from '@converge/core';
+import type { KubeObject, ObjectRef, ReconcileEvent, Renderer, Source } from '@converge/core';
 import { kubeSink } from '../src/index.js';
 import type { KubeRequestInfo, KubeSink, KubeSinkBaseOptions, KubeSinkTransportOptions } from '../src/index.js';
 
@@ -64,6 +64,16 @@ export function namespace(name: string): KubeObject {
 
 export function configMap(ns: string, name: string, data: Record<string, string>, extra: Partial<KubeObject['metadata']> = {}): KubeObject {
   return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, ...extra }, data };
+}
+
+/** An Opaque Secret whose `value` is `value` (base64, as the API carries it). */
+export function secret(ns: string, name: string, value: string): KubeObject {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, type: 'Opaque', data: { value } };
+}
+
+/** The ref of Secret `name` in `ns`. */
+export function secretRef(ns: string, name: string): ObjectRef {
+  return { group: '', kind: 'Secret', namespace: ns, name };
 }
 
 export function deployment(ns: string, name: string, image = 'registry.example/app:1'): KubeObject {

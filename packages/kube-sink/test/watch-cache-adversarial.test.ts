@@ -1,17 +1,15 @@
-import { randomBytes } from 'node:crypto';
-import { getHeapSnapshot, setFlagsFromString } from 'node:v8';
 import { isDeepStrictEqual } from 'node:util';
-import { runInNewContext } from 'node:vm';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { useTestEnv } from '@converge/kube-testenv/vitest';
-import type { ConvergeError, DriftEvent, KubeObject } from '@converge/core';
+import type { ConvergeError, DriftEvent, KubeObject, ObjectRef } from '@converge/core';
 import { createReconciler } from '@converge/core';
 import { FakeClock } from '@converge/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { KubeHttpError, createTransport, createWatchCache, kubeSink } from '../src/index.js';
 import type { KubeRequest, KubeSink, KubeTransport, WatchCache } from '../src/index.js';
-import { desiredState, eventLog, eventually, namespace, uniqueName } from './helpers.js';
+import { heapHolds, randomValue } from './heap-search.js';
+import { desiredState, eventLog, eventually, namespace, secret, secretRef as ref, uniqueName } from './helpers.js';
 
 let kc: KubeConfig;
 let core: CoreV1Api;
@@ -24,8 +22,6 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-const secret = (ns: string, name: string, value: string): KubeObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, type: 'Opaque', data: { value } });
-const ref = (ns: string, name: string) => ({ group: '', kind: 'Secret', namespace: ns, name });
 const b64 = (text: string): string => Buffer.from(text).toString('base64');
 
 /** One GET the cache sent, whose answer the test hands over when it chooses. */
@@ -208,6 +204,13 @@ async function followOnce(h: Harness, ns: string, name: string): Promise<void> {
   expect(h.watchCache.stats().held).toBe(before);
 }
 
+/** Follows `refs` with `sink` until the test ends; returns the drift reported, as it comes. */
+function driftOf(sink: KubeSink, refs: ObjectRef[]): DriftEvent[] {
+  const drift: DriftEvent[] = [];
+  cleanups.push(sink.watch(refs, (e) => drift.push(e)));
+  return drift;
+}
+
 /** Somebody else changes the Secret's value; returns the new resourceVersion. */
 async function foreignEdit(ns: string, name: string, value: string): Promise<string> {
   const current = await core.readNamespacedSecret({ namespace: ns, name });
@@ -223,21 +226,6 @@ async function delivered(h: Harness, ns: string, name: string, resourceVersion: 
 async function valueOf(sink: KubeSink, ns: string, name: string): Promise<unknown> {
   const [live] = await sink.get([ref(ns, name)]);
   return (live?.data as Record<string, unknown> | undefined)?.['value'];
-}
-
-/** Whether the heap (after a full GC) holds `needle` as text; as in watch-cache-held.test.ts. */
-async function heapHolds(needle: Buffer): Promise<boolean> {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  gc();
-  gc();
-  let tail = Buffer.alloc(0);
-  for await (const chunk of getHeapSnapshot()) {
-    const joined = Buffer.concat([tail, chunk as Buffer]);
-    if (joined.includes(needle)) return true;
-    tail = joined.subarray(Math.max(0, joined.length - needle.length));
-  }
-  return false;
 }
 
 describe('watch cache content policy under races and faults', () => {
@@ -256,9 +244,7 @@ describe('watch cache content policy under races and faults', () => {
     // Somebody else changes it while nobody follows it; the cache sees the change (by name).
     await delivered(h, ns, 'x', await foreignEdit(ns, 'x', b64('theirs')));
     // Followed once more: a second fetch. The first one's (older) answer arrives first.
-    const drift: DriftEvent[] = [];
-    const stop = h.sink.watch([ref(ns, 'x')], (e) => drift.push(e));
-    cleanups.push(stop);
+    const drift = driftOf(h.sink, [ref(ns, 'x')]);
     await eventually(() => fetches[1]?.answered === true, 20_000);
     await fetches[0]!.release();
     await fetches[1]!.release();
@@ -303,9 +289,7 @@ describe('watch cache content policy under races and faults', () => {
     // The server fails the fetch once, with the Secret's value in its message.
     const leak = b64('theirs');
     h.faults.failNext(getOf(ns, 'z'), new KubeHttpError(500, { kind: 'Status', status: 'Failure', code: 500, reason: 'InternalError', message: `boom ${leak}` } as never, ''));
-    const drift: DriftEvent[] = [];
-    const stop = h.sink.watch([ref(ns, 'z')], (e) => drift.push(e));
-    cleanups.push(stop);
+    const drift = driftOf(h.sink, [ref(ns, 'z')]);
 
     await eventually(() => h.errors.length > 0, 20_000);
     for (const error of h.errors) expect(`${error.message} ${JSON.stringify(error)}`).not.toContain(leak);
@@ -325,7 +309,7 @@ describe('watch cache content policy under races and faults', () => {
     await h.clock.advance(10 * 60_000);
 
     // Changed by its team: the cache sees the change, and keeps none of it.
-    const later = Buffer.from(randomBytes(48).toString('base64'), 'latin1');
+    const later = randomValue();
     await delivered(h, ns, 'foreign', await foreignEdit(ns, 'foreign', later.toString('latin1')));
     // The last event read off a watch lingers in the transport until the next one comes.
     await delivered(h, ns, 'anchor', await foreignEdit(ns, 'anchor', b64('next')));
@@ -360,9 +344,7 @@ describe('watch cache content policy under races and faults', () => {
     const other = kubeSink({ kubeConfig: kc, watchCache: h.watchCache, force: true, watch: { debounceMs: 50 } });
     cleanups.push(() => other.close());
     const stopFirst = h.sink.watch([ref(ns, 'w')], () => undefined);
-    const drift: DriftEvent[] = [];
-    const stop = other.watch([ref(ns, 'w')], (e) => drift.push(e));
-    cleanups.push(stop);
+    const drift = driftOf(other, [ref(ns, 'w')]);
     await eventually(() => h.watchCache.stats().held === 2, 20_000);
     const fetched = h.faults.requests.filter(getOf(ns, 'w')).length;
     stopFirst();
@@ -379,9 +361,7 @@ describe('watch cache content policy under races and faults', () => {
     const h = harness();
     await watching(h, ns, [secret(ns, 'r', b64('ours')), secret(ns, 'm', b64('ours'))]);
     await followOnce(h, ns, 'm');
-    const drift: DriftEvent[] = [];
-    const stop = h.sink.watch([ref(ns, 'r')], (e) => drift.push(e));
-    cleanups.push(stop);
+    const drift = driftOf(h.sink, [ref(ns, 'r')]);
     await eventually(() => h.watchCache.stats().held === 2, 20_000);
 
     // The watch misses both changes: its next value is a 410, and the cache lists again.
@@ -397,8 +377,7 @@ describe('watch cache content policy under races and faults', () => {
     await eventually(() => drift.some((e) => e.type === 'modified' && e.ref.name === 'r'), 20_000);
     expect(await valueOf(h.sink, ns, 'r')).toBe(b64('theirs'));
     // Known by name only across the relist: followed now, fetched, its drift reported.
-    const driftM: DriftEvent[] = [];
-    cleanups.push(h.sink.watch([ref(ns, 'm')], (e) => driftM.push(e)));
+    const driftM = driftOf(h.sink, [ref(ns, 'm')]);
     await eventually(() => driftM.some((e) => e.type === 'modified'), 20_000);
   });
 
@@ -416,8 +395,7 @@ describe('watch cache content policy under races and faults', () => {
     await core.deleteNamespacedSecret({ namespace: ns, name: 'q' });
     await eventually(() => h.faults.delivered.some((e) => e.type === 'DELETED' && e.namespace === ns && e.name === 'q'), 20_000);
 
-    const drift: DriftEvent[] = [];
-    cleanups.push(sink.watch([ref(ns, 'p'), ref(ns, 'q')], (e) => drift.push(e)));
+    const drift = driftOf(sink, [ref(ns, 'p'), ref(ns, 'q')]);
     await eventually(() => drift.some((e) => e.type === 'modified' && e.ref.name === 'p') && drift.some((e) => e.type === 'deleted' && e.ref.name === 'q'), 10_000);
   });
 

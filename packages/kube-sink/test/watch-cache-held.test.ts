@@ -1,6 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { getHeapSnapshot, setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { CoreV1Api } from '@kubernetes/client-node';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { useTestEnv } from '@converge/kube-testenv/vitest';
@@ -9,7 +6,8 @@ import { FakeClock } from '@converge/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createWatchCache, kubeSink } from '../src/index.js';
 import type { KubeRequestInfo, WatchCache } from '../src/index.js';
-import { eventually, namespace, uniqueName } from './helpers.js';
+import { heapHolds, randomValue } from './heap-search.js';
+import { eventually, namespace, secret, secretRef as ref, uniqueName } from './helpers.js';
 
 let kc: KubeConfig;
 let core: CoreV1Api;
@@ -22,8 +20,6 @@ afterEach(async () => {
   for (const fn of cleanups.splice(0).reverse()) await fn();
 });
 
-const secret = (ns: string, name: string, value: string): KubeObject => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name, namespace: ns }, type: 'Opaque', data: { value } });
-const ref = (ns: string, name: string) => ({ group: '', kind: 'Secret', namespace: ns, name });
 
 /** A watch cache of the test's own (its requests recorded) and a sink on it. */
 function cacheAndSink(): { watchCache: WatchCache; sink: ReturnType<typeof kubeSink>; cacheRequests: KubeRequestInfo[]; sinkRequests: KubeRequestInfo[]; clock: FakeClock } {
@@ -37,14 +33,6 @@ function cacheAndSink(): { watchCache: WatchCache; sink: ReturnType<typeof kubeS
   return { watchCache, sink, cacheRequests, sinkRequests, clock };
 }
 
-/**
- * A random Secret value as the API carries it (base64 text), kept as a Buffer: the text exists as
- * a JavaScript string only inside the functions that send it, so the test itself holds none.
- */
-function randomValue(): Buffer {
-  return Buffer.from(randomBytes(48).toString('base64'), 'latin1');
-}
-
 /** Written by an admin client, not by a Converge sink: somebody else's Secrets. */
 async function foreignSecrets(ns: string, count: number, value: Buffer): Promise<void> {
   for (let i = 0; i < count; i++) await core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: `foreign-${i}` }, data: { value: value.toString('latin1') } } });
@@ -53,21 +41,6 @@ async function foreignSecrets(ns: string, count: number, value: Buffer): Promise
 async function applyOwn(sink: ReturnType<typeof kubeSink>, ns: string, value: Buffer): Promise<boolean> {
   const [applied] = await sink.apply([secret(ns, 'own', value.toString('latin1'))]);
   return applied?.ok === true;
-}
-
-/** Whether the heap (after a full GC) holds `needle` as text. `needle` stays a Buffer, outside the JavaScript heap the snapshot shows. */
-async function heapHolds(needle: Buffer): Promise<boolean> {
-  setFlagsFromString('--expose-gc');
-  const gc = runInNewContext('gc') as () => void;
-  gc();
-  gc();
-  let tail = Buffer.alloc(0);
-  for await (const chunk of getHeapSnapshot()) {
-    const joined = Buffer.concat([tail, chunk as Buffer]);
-    if (joined.includes(needle)) return true;
-    tail = joined.subarray(Math.max(0, joined.length - needle.length));
-  }
-  return false;
 }
 
 describe('what a watch cache holds of a collection it watches across the cluster', () => {
