@@ -5,7 +5,7 @@ import { FakeClock } from '@converge/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LeaseClient, createLeaderElector, createTransport, type LeaderElector, type LeaderEvent } from '../src/index.js';
 import { configMap, desiredState, recordingSink, uniqueName } from './helpers.js';
-import { cuttableTransport, leaseNamespace, runFor } from './lease-helpers.js';
+import { cuttableTransport, leaseNamespace, leaseTestTransport, runFor } from './lease-helpers.js';
 
 let kc: KubeConfig;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -18,9 +18,11 @@ afterEach(async () => {
 });
 
 function elector(ns: string, identity: string, clock: FakeClock, extra: Partial<Parameters<typeof createLeaderElector>[0]> = {}): LeaderElector & { events: LeaderEvent[] } {
-  const e = createLeaderElector({ kubeConfig: kc, lease: { namespace: ns, name: 'agent' }, identity, clock, random: () => 0, ...extra } as Parameters<typeof createLeaderElector>[0]);
+  const transport = extra.transport ?? leaseTestTransport(kc);
+  const e = createLeaderElector({ lease: { namespace: ns, name: 'agent' }, identity, clock, random: () => 0, ...extra, transport } as Parameters<typeof createLeaderElector>[0]);
   const events: LeaderEvent[] = [];
   e.on('*', (ev) => events.push(ev));
+  cleanups.push(() => transport.close());
   cleanups.push(() => e.stop());
   return Object.assign(e, { events });
 }

@@ -4,13 +4,48 @@ import type { FakeClock } from '@converge/core/testing';
 import { createTransport } from '../src/index.js';
 import type { KubeTransport } from '../src/index.js';
 
-/** Moves a FakeClock forward in steps, giving real requests to the control plane time to answer between steps; `each` runs after every step. */
+/** Requests sent over {@link leaseTestTransport}s and not yet answered. */
+let inFlight = 0;
+
+/**
+ * A transport to the control plane whose requests {@link runFor} waits for. Give it to the
+ * electors and members of a test (and close it afterwards), so the FakeClock stands still while
+ * their requests are answered, however long that takes on a loaded machine.
+ */
+export function leaseTestTransport(kc: KubeConfig): KubeTransport {
+  const real = createTransport(kc);
+  return {
+    server: real.server,
+    request: <T>(req: Parameters<KubeTransport['request']>[0]): Promise<T> => {
+      inFlight++;
+      return real.request<T>(req).finally(() => inFlight--);
+    },
+    stream: (req, onValue) => real.stream(req, onValue),
+    close: () => real.close(),
+  };
+}
+
+/**
+ * Moves a FakeClock forward in steps; after each step, waits in real time until every request
+ * over a {@link leaseTestTransport} has been answered, then runs `each`. The clock does not move
+ * while the control plane answers: a request takes no time on it, so the times a test reads off
+ * the clock are the elector's own (its retry periods, deadlines and lease durations), not the
+ * speed of the machine. Before, the clock moved 250 ms for every 20 ms of real time, so a
+ * request that took 300 ms under load took 4 s on the clock.
+ */
 export async function runFor(clock: FakeClock, ms: number, each?: () => void, stepMs = 250): Promise<void> {
   for (let done = 0; done < ms; done += stepMs) {
     await clock.advance(Math.min(stepMs, ms - done));
-    await new Promise((r) => setTimeout(r, 20));
+    await requestsAnswered();
     each?.();
   }
+}
+
+/** Waits until no request over a {@link leaseTestTransport} is in flight; gives up after 10 s, leaving a hung request for the test to report. */
+async function requestsAnswered(): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  do await new Promise((r) => setTimeout(r, 5));
+  while (inFlight > 0 && Date.now() < deadline);
 }
 
 /** Creates a namespace for a test's Leases. */
@@ -22,7 +57,7 @@ const partitioned = (): Error => Object.assign(new Error('connect ECONNREFUSED (
 
 /** A transport whose requests fail while `cut` is true, as if the network to the API server were down. */
 export function cuttableTransport(kc: KubeConfig): { transport: KubeTransport; cut: boolean } {
-  const real = createTransport(kc);
+  const real = leaseTestTransport(kc);
   const state: { cut: boolean; transport: KubeTransport } = {
     cut: false,
     transport: {

@@ -7,7 +7,7 @@ import { FakeClock, memorySource } from '@converge/core/testing';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createShardMembership, type ShardMembership, type ShardMembershipOptions } from '../src/index.js';
 import { desiredState, configMap, eventually, recordingSink, uniqueName } from './helpers.js';
-import { cuttableTransport, leaseNamespace, runFor } from './lease-helpers.js';
+import { cuttableTransport, leaseNamespace, leaseTestTransport, runFor } from './lease-helpers.js';
 
 let kc: KubeConfig;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -22,9 +22,11 @@ const apps: ShardedApp[] = Array.from({ length: 60 }, (_, i) => ({ name: `app-${
 
 /** A member with a stand-in fleet that records when it was told to stop which apps. */
 function member(ns: string, identity: string, clock: FakeClock, extra: Partial<ShardMembershipOptions> = {}): ShardMembership & { released: Map<string, number> } {
-  const m = createShardMembership({ kubeConfig: kc, namespace: ns, group: 'fleet', identity, clock, random: () => 0, ...extra } as ShardMembershipOptions);
+  const transport = extra.transport ?? leaseTestTransport(kc);
+  const m = createShardMembership({ namespace: ns, group: 'fleet', identity, clock, random: () => 0, ...extra, transport } as ShardMembershipOptions);
   const released = new Map<string, number>();
   m.attach({ release: async (names) => void names.forEach((n) => released.set(n, clock.now())), changed: () => undefined });
+  cleanups.push(() => transport.close());
   cleanups.push(() => m.stop());
   return Object.assign(m, { released });
 }
@@ -113,7 +115,7 @@ describe('createShardMembership on real Leases', () => {
     const net = cuttableTransport(kc);
     const timing = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 500 };
     cleanups.push(() => net.transport.close());
-    const m = member(ns, 'replica-a', clock, { kubeConfig: undefined, transport: net.transport, ...timing });
+    const m = member(ns, 'replica-a', clock, { transport: net.transport, ...timing });
     const lost: { at: number; reason: string }[] = [];
     m.on('shard.lost', (e) => lost.push(e));
     m.start();
