@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { OWNER_ANNOTATION } from '../../src/annotations.js';
 import type { ReconcileEvent } from '../../src/events.js';
 import { refKey, type KubeObject, type ObjectRef } from '../../src/object.js';
-import { createReconciler, type ReconcilerOptions } from '../../src/reconciler.js';
+import { createReconciler, type Reconciler, type ReconcilerOptions } from '../../src/reconciler.js';
 import { Semaphore } from '../../src/semaphore.js';
 import type { Sink } from '../../src/sink.js';
+import type { ReconcileResult } from '../../src/reconciler-status.js';
 import { FakeClock } from '../../src/testing/fake-clock.js';
 import { MemorySink } from '../../src/testing/memory-sink.js';
 import { scene } from './scene.js';
@@ -70,29 +71,46 @@ describe('ATTACK odd shapes from renderers', () => {
 });
 
 describe('ATTACK deadlines with a sink that does not honour its signal', () => {
-  /** A MemorySink whose next apply waits until released, ignoring the signal (a stuck connection). */
+  /**
+   * A MemorySink whose next apply waits until released, ignoring the signal (a stuck connection).
+   * `stickNext()` resolves once that apply has begun.
+   */
   function stuckSink() {
     const sink = new MemorySink();
     let release: (() => void) | undefined;
-    let stuck = false;
+    let began: (() => void) | undefined;
     const apply = sink.apply.bind(sink);
     sink.apply = async (objects, options) => {
-      if (stuck) {
-        stuck = false;
+      if (began) {
+        began();
+        began = undefined;
         await new Promise<void>((r) => (release = r));
       }
       return apply(objects, options);
     };
-    return { sink, stickNext: () => (stuck = true), release: () => release?.() };
+    return { sink, stickNext: () => new Promise<void>((r) => (began = r)), release: () => release?.() };
+  }
+
+  /**
+   * A pass whose apply sticks, cut by its deadline on the FakeClock once the apply has begun. (On
+   * the real clock, with a 200 ms deadline, a pass that was meant to succeed could be cut too
+   * when a loaded machine paused the test for 200 ms.)
+   */
+  async function timedOutPass(reconciler: Reconciler, clock: FakeClock, stickNext: () => Promise<void>): Promise<ReconcileResult> {
+    const stuck = stickNext();
+    const pass = reconciler.reconcile();
+    await stuck;
+    await clock.advance(200);
+    return pass;
   }
 
   it('a pass cut by its deadline writes nothing after the next pass started (no stale inventory overwrite)', async () => {
     const { sink, stickNext, release } = stuckSink();
-    const { reconciler, set } = setup([cm('a')], { passTimeoutMs: 200 }, sink);
+    const clock = new FakeClock(0);
+    const { reconciler, set } = setup([cm('a')], { clock, passTimeoutMs: 200 }, sink);
     expect((await reconciler.reconcile()).status).toBe('succeeded');
     set([cm('a', 'app', { v: '2' })]);
-    stickNext();
-    const timedOut = await reconciler.reconcile();
+    const timedOut = await timedOutPass(reconciler, clock, stickNext);
     expect(timedOut.error?.code).toBe('PASS_TIMEOUT');
     set([cm('a', 'app', { v: '2' }), cm('b')]);
     expect((await reconciler.reconcile()).status).toBe('succeeded');
@@ -105,11 +123,11 @@ describe('ATTACK deadlines with a sink that does not honour its signal', () => {
 
   it('a pass cut by its deadline does not apply its older revision over the newer pass that ran meanwhile', async () => {
     const { sink, stickNext, release } = stuckSink();
-    const { reconciler, set } = setup([cm('a')], { passTimeoutMs: 200 }, sink);
+    const clock = new FakeClock(0);
+    const { reconciler, set } = setup([cm('a')], { clock, passTimeoutMs: 200 }, sink);
     expect((await reconciler.reconcile()).status).toBe('succeeded');
     set([cm('a', 'app', { v: '2' })]);
-    stickNext();
-    expect((await reconciler.reconcile()).error?.code).toBe('PASS_TIMEOUT');
+    expect((await timedOutPass(reconciler, clock, stickNext)).error?.code).toBe('PASS_TIMEOUT');
     set([cm('a', 'app', { v: '3' })]);
     expect((await reconciler.reconcile()).status).toBe('succeeded');
     release();
