@@ -122,6 +122,21 @@ function retryAfterSeconds(header: string | string[] | undefined): number | unde
   return Number.isInteger(seconds) && seconds >= 0 ? seconds : undefined;
 }
 
+/**
+ * Calls `onValue` with each complete line of `text` parsed as JSON and returns what follows the
+ * last newline. A function of its own so that no variable of the streaming loop's suspended
+ * frame holds the last line (a watch event, maybe a Secret) while the watch waits for the next.
+ */
+function emitLines(text: string, onValue: (value: unknown) => void): string {
+  let start = 0;
+  for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+    const line = text.slice(start, nl).trim();
+    start = nl + 1;
+    if (line) onValue(JSON.parse(line));
+  }
+  return text.slice(start);
+}
+
 interface Auth {
   headers: Record<string, string>;
   dispatcher: Dispatcher | undefined;
@@ -270,15 +285,7 @@ export function createTransport(kubeConfig: KubeConfig, options: TransportOption
         throw new KubeHttpError(status, parseStatus(text), text.slice(0, 500));
       }
       let rest = '';
-      for await (const chunk of res.body) {
-        rest += (chunk as Buffer).toString('utf8');
-        let nl: number;
-        while ((nl = rest.indexOf('\n')) >= 0) {
-          const line = rest.slice(0, nl).trim();
-          rest = rest.slice(nl + 1);
-          if (line) onValue(JSON.parse(line));
-        }
-      }
+      for await (const chunk of res.body) rest = emitLines(rest + (chunk as Buffer).toString('utf8'), onValue);
       if (rest.trim()) onValue(JSON.parse(rest));
     } finally {
       if (status !== -1) options.onRequest?.({ ...info, status, durationMs: performance.now() - started });
