@@ -85,7 +85,7 @@ describe('an engine process killed from outside', () => {
     await engine.render(request(umbrella));
     const pid = engine.stats().pid!;
     process.kill(pid, 'SIGKILL');
-    await vi.waitFor(() => expect(engine.stats()).toEqual({ process: 'none', pid: undefined, memoryBytes: 0, rssBytes: 0, processesStarted: 1 }));
+    await vi.waitFor(() => expect(engine.stats()).toEqual({ process: 'none', pid: undefined, memoryBytes: 0, rssBytes: 0, processesStarted: 1 }), { timeout: 10_000 });
     expect((await engine.render(request(umbrella))).manifest).toBe(reference);
     expect(engine.stats()).toMatchObject({ process: 'ready', processesStarted: 2 });
   });
@@ -123,7 +123,7 @@ describe('an engine process stopped (SIGSTOP) from outside', () => {
     const err = await rejection(engine.render(request(umbrella, { timeoutMs: 1500 })));
     expect(err.code).toBe('ENGINE_TIMEOUT');
     expect(Date.now() - started).toBeLessThan(5_000);
-    await vi.waitFor(() => expect(processAlive(pid)).toBe(false));
+    await vi.waitFor(() => expect(processAlive(pid)).toBe(false), { timeout: 10_000 });
     expect((await engine.render(request(umbrella))).manifest).toBe(reference);
   });
 
@@ -137,7 +137,7 @@ describe('an engine process stopped (SIGSTOP) from outside', () => {
     const pid = engine.stats().pid!;
     const err = await rejection(engine.render(request(looking, { lookup, timeoutMs: 1500 })));
     expect(err.code).toBe('ENGINE_TIMEOUT');
-    await vi.waitFor(() => expect(processAlive(pid)).toBe(false));
+    await vi.waitFor(() => expect(processAlive(pid)).toBe(false), { timeout: 10_000 });
     expect((await engine.render(request(looking, { lookup: lookupOf('y') }))).manifest).toContain('v: "y"');
   });
 
@@ -147,7 +147,7 @@ describe('an engine process stopped (SIGSTOP) from outside', () => {
     const pid = await startingPid(engine);
     process.kill(pid, 'SIGSTOP');
     expect((await rejection(first)).code).toBe('ENGINE_TIMEOUT');
-    await vi.waitFor(() => expect(processAlive(pid)).toBe(false));
+    await vi.waitFor(() => expect(processAlive(pid)).toBe(false), { timeout: 10_000 });
     expect((await engine.render(request(umbrella))).manifest).toBe(reference);
   });
 });
@@ -242,7 +242,7 @@ describe('the wasm file changing under the host', () => {
     await engine.render(request(umbrella));
     await truncate(copy, 40 * MiB);
     process.kill(engine.stats().pid!, 'SIGKILL');
-    await vi.waitFor(() => expect(engine.stats().process).toBe('none'));
+    await vi.waitFor(() => expect(engine.stats().process).toBe('none'), { timeout: 10_000 });
     const err = await rejection(engine.render(request(umbrella)));
     expect(err.code).toBe('HELM_ENGINE_FAILED');
     expect(err.message).toMatch(/^the Helm wasm engine failed to start: /);
@@ -253,7 +253,7 @@ describe('the wasm file changing under the host', () => {
     await writeFile(copy, Buffer.concat([readFileSync(wasmPath), Uint8Array.from(custom)]));
     expect((await engine.render(request(umbrella))).manifest).toBe(reference);
     process.kill(engine.stats().pid!, 'SIGKILL');
-    await vi.waitFor(() => expect(engine.stats().process).toBe('none'));
+    await vi.waitFor(() => expect(engine.stats().process).toBe('none'), { timeout: 10_000 });
     expect((await engine.render(request(umbrella))).manifest).toBe(reference);
   });
 });

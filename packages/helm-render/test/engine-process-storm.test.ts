@@ -118,6 +118,6 @@ describe('many hosts at once', () => {
     expect(new Set(pids).size).toBe(6);
     await Promise.all(many.map((e) => e.close()));
     for (const pid of pids) expect(processAlive(pid)).toBe(false);
-    await vi.waitFor(() => expect(enginePids()).toEqual([]));
+    await vi.waitFor(() => expect(enginePids()).toEqual([]), { timeout: 10_000 });
   }, 120_000);
 });
