@@ -3,7 +3,7 @@ import type { KubeObject, ObjectRef, SinkCallOptions } from '@converge/core';
 import type { ResourceMapping } from './discovery.js';
 import { KubeHttpError, UnknownKindError } from './errors.js';
 import { toKubeError } from './internal/to-kube-error.js';
-import { resourcePath } from './resource-path.js';
+import { resourceName, resourcePath } from './resource-path.js';
 import type { KubeTransport } from './transport.js';
 import type { SinkContext } from './internal/context.js';
 import { groupRefs } from './internal/group-refs.js';
@@ -164,7 +164,7 @@ export async function listNamespace(ctx: SinkContext, namespace: string, options
     } catch (err) {
       // A kind that went away between discovery and the list has no objects here.
       if (err instanceof KubeHttpError && err.status === 404) return [];
-      throw toKubeError(err, { verb: 'list', resource: mapping.group ? `${mapping.resource}.${mapping.group}` : mapping.resource });
+      throw toKubeError(err, { verb: 'list', resource: resourceName(mapping) });
     }
   });
   return lists.flat();
@@ -182,7 +182,7 @@ export async function listKind(ctx: SinkContext, kind: { group: string; kind: st
   try {
     return (await listAll(ctx.transport, mapping, undefined, options.signal)).items;
   } catch (err) {
-    throw toKubeError(err, { verb: 'list', resource: mapping.group ? `${mapping.resource}.${mapping.group}` : mapping.resource });
+    throw toKubeError(err, { verb: 'list', resource: resourceName(mapping) });
   }
 }
 
@@ -199,7 +199,7 @@ export async function findOwned(ctx: SinkContext, owner: string, options: SinkCa
       items = (await listAll(ctx.transport, mapping, undefined, options.signal)).items;
     } catch (err) {
       if (err instanceof KubeHttpError && err.status === 404) return [];
-      throw toKubeError(err, { verb: 'list', resource: mapping.group ? `${mapping.resource}.${mapping.group}` : mapping.resource });
+      throw toKubeError(err, { verb: 'list', resource: resourceName(mapping) });
     }
     return items
       .filter((item) => ownerOf(item) === owner)

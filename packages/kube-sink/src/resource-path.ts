@@ -10,3 +10,8 @@ export function resourcePath(mapping: ResourceMapping, namespace?: string, name?
   const obj = name === undefined ? '' : `/${encodeURIComponent(name)}`;
   return `${base}${ns}/${mapping.resource}${obj}`;
 }
+
+/** The resource as kubectl names it in messages: `deployments.apps`, `configmaps` for the core group. */
+export function resourceName(mapping: Pick<ResourceMapping, 'group' | 'resource'>): string {
+  return mapping.group ? `${mapping.resource}.${mapping.group}` : mapping.resource;
+}

@@ -167,7 +167,8 @@ export class WasmHost<E extends Error = Error> {
   async info(options: InfoOptions = {}): Promise<string> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_INFO_TIMEOUT_MS;
     const { signal } = options;
-    if (signal?.aborted) throw new AbortedError(`${this.#o.engineName} engine start aborted`);
+    const aborted = (): AbortedError => new AbortedError(`${this.#o.engineName} engine start aborted`);
+    if (signal?.aborted) throw aborted();
     const { clock } = this.#lifetime;
     let timer: TimerHandle | undefined;
     let onAbort: (() => void) | undefined;
@@ -180,7 +181,7 @@ export class WasmHost<E extends Error = Error> {
         reject(err);
       };
       timer = clock.setTimeout(() => giveUp(this.#o.toError({ kind: 'start-timeout', timeoutMs })), timeoutMs);
-      onAbort = () => giveUp(new AbortedError(`${this.#o.engineName} engine start aborted`));
+      onAbort = () => giveUp(aborted());
       signal?.addEventListener('abort', onAbort, { once: true });
     });
     try {

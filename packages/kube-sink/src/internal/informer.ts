@@ -4,7 +4,7 @@ import type { ResourceMapping } from '../discovery.js';
 import type { KubeTransport } from '../transport.js';
 import { KubeHttpError } from '../errors.js';
 import { withTypeMeta } from '../get.js';
-import { resourcePath } from '../resource-path.js';
+import { resourceName, resourcePath } from '../resource-path.js';
 import { mapLimit } from './limit.js';
 import { listAndWatch } from './list-and-watch.js';
 import type { WatchEventType } from './list-and-watch.js';
@@ -86,10 +86,10 @@ const FILL_CONCURRENCY = 4;
  * A collection watched across the cluster holds everybody's objects (every Secret, when an app
  * manages one), so the store keeps the content only of the objects a listener follows or a
  * sink {@link Informer.claim | claimed} in the last minute (is about to read or write, or
- * stopped following); of the others it keeps
- * the name and resourceVersion, enough to answer "absent" without a request. A read of such an
- * object is a miss; a sink's read from the server {@link Informer.offer | offers} what it got,
- * and an object followed while the store knows only its name is fetched once (`synced` follows).
+ * stopped following); of the others it keeps the name and resourceVersion, enough to answer
+ * "absent" without a request. A read of such an object is a miss; a sink's read from the server
+ * {@link Informer.offer | offers} what it got, and an object followed while the store knows only
+ * its name is fetched (`synced` follows).
  */
 export class Informer {
   readonly #store = new Map<string, Entry>();
@@ -161,9 +161,21 @@ export class Informer {
     if (unknown.length > 0) void this.#fill(unknown);
   }
 
-  /** Gives the store the content of an object a reader got from the server (see {@link Informer.#take}). */
-  offer(key: string, obj: KubeObject): void {
-    this.#take(key, obj);
+  /**
+   * Gives the store the content of an object read from the server (a sink's read, or the
+   * cache's own fetch): taken for `key`, kept but known only by name, if it is the version the
+   * store knows as the newest; returns what it stored. A read that raced the watch is not taken
+   * either way: older than a change the watch brought meanwhile, it would put an older object
+   * back; newer than the watch has caught up with, it would vouch for its version while the
+   * older events still to come replace the content.
+   */
+  offer(key: string, obj: KubeObject): KubeObject | undefined {
+    const entry = this.#store.get(key);
+    const rv = obj.metadata.resourceVersion;
+    if (!entry || entry.object || !this.#keeps(key) || rv === undefined || entry.versions.at(-1) !== rv) return undefined;
+    const object = stored(obj);
+    this.#set(key, { object, versions: entry.versions });
+    return object;
   }
 
   /**
@@ -237,21 +249,6 @@ export class Informer {
     this.#held = 0;
   }
 
-  /**
-   * Takes `obj`, read from the server, as the content of `key`, kept but known only by name, if
-   * it is the version the store knows as the newest; returns what it stored. A read that raced
-   * the watch is not taken either way: older than a change the watch brought meanwhile, it
-   * would put an older object back; newer than the watch has caught up with, it would vouch for
-   * its version while the older events still to come replace the content.
-   */
-  #take(key: string, obj: KubeObject): KubeObject | undefined {
-    const entry = this.#store.get(key);
-    const rv = obj.metadata.resourceVersion;
-    if (!entry || entry.object || !this.#keeps(key) || rv === undefined || entry.versions.at(-1) !== rv) return undefined;
-    const object = stored(obj);
-    this.#set(key, { object, versions: entry.versions });
-    return object;
-  }
 
   /** Ends the claims that ran out, oldest first (letting go of the content nobody follows), and sets the timer for the next one. */
   #endClaims(): void {
@@ -322,7 +319,7 @@ export class Informer {
    * Fetches the content of followed objects the store knew only by name, then tells their
    * listeners (`synced`). A watch event that came meanwhile already brought the content and
    * wins; an answer of another version than the store's newest is not taken (see
-   * {@link Informer.#take}): the watch events still to come bring the content, or a later
+   * {@link Informer.offer}): the watch events still to come bring the content, or a later
    * follow fetches again.
    */
   async #fill(keys: readonly string[]): Promise<void> {
@@ -345,12 +342,12 @@ export class Informer {
         obj = await transport.request<KubeObject>({ method: 'GET', path: resourcePath(mapping, ns, name), signal: this.#abort.signal });
       } catch (err) {
         if (this.#abort.signal.aborted || (err instanceof KubeHttpError && err.status === 404)) return; // gone: its DELETED event follows
-        const error = toKubeError(err, { verb: 'get', resource: mapping.group ? `${mapping.resource}.${mapping.group}` : mapping.resource, secret: mapping.kind === 'Secret' && mapping.group === '' });
+        const error = toKubeError(err, { verb: 'get', resource: resourceName(mapping), secret: mapping.kind === 'Secret' && mapping.group === '' });
         for (const listener of this.#byKey.get(key) ?? []) listener.error(error);
         await sleep(clock, backoff.delay(failures), this.#abort.signal).catch(() => undefined);
         continue;
       }
-      const object = this.#take(key, withTypeMeta(obj, mapping));
+      const object = this.offer(key, withTypeMeta(obj, mapping));
       if (object) for (const listener of this.#byKey.get(key) ?? []) listener.synced(key, object);
       return;
     }

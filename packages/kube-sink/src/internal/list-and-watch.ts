@@ -5,7 +5,7 @@ import { KubeHttpError } from '../errors.js';
 import { toKubeError } from './to-kube-error.js';
 import type { KubeStatus } from '../errors.js';
 import { listAll } from '../get.js';
-import { resourcePath } from '../resource-path.js';
+import { resourceName, resourcePath } from '../resource-path.js';
 import type { KubeTransport } from '../transport.js';
 import { nextSequence } from './sequence.js';
 import { watchBackoff } from './watch-backoff.js';
@@ -51,7 +51,7 @@ const isGone = (err: unknown): boolean => err instanceof KubeHttpError && err.st
 export async function listAndWatch(o: ListAndWatchOptions): Promise<void> {
   const backoff = watchBackoff(o.random);
   const path = resourcePath(o.mapping, o.namespace);
-  const resource = o.mapping.group ? `${o.mapping.resource}.${o.mapping.group}` : o.mapping.resource;
+  const resource = resourceName(o.mapping);
   let rv: string | undefined;
   let failures = 0;
 
