@@ -232,6 +232,8 @@ describe('the agent in-cluster, as the chart service account', () => {
     await until(async () => (await shardVersions()).filter((v) => v === 'v1').length === 6, 'six apps applied', 30_000);
     // Each app was created by exactly one replica: the membership split them.
     const createdBy = async (r: AgentProcess) => (await r.lines()).filter((l) => l.msg === 'created' && /\/s\d$/.test(l.object)).map((l) => String(l.object).slice(-2));
+    // A replica logs an object's creation after the server has stored it: wait for the log lines too.
+    await until(async () => (await createdBy(c)).length + (await createdBy(d)).length >= 6, "six apps' creation logged", 10_000);
     const [byC, byD] = [await createdBy(c), await createdBy(d)];
     expect([...byC, ...byD].sort()).toEqual(['s1', 's2', 's3', 's4', 's5', 's6']);
     console.log(`shard split: shard-c ${byC.sort().join(',') || '-'}, shard-d ${byD.sort().join(',') || '-'}`);
